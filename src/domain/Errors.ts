@@ -1,0 +1,149 @@
+/**
+ * Typed errors shared by services and programs. Each carries what a caller needs to decide:
+ * `retryable` says whether trying the same thing again can succeed.
+ */
+import { Schema } from "effect"
+
+/** The input is not a video we can turn into a presentation (empty, not media, no video stream…). */
+export class UnusableInput extends Schema.TaggedError<UnusableInput>()("UnusableInput", {
+  reason: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return this.reason
+  }
+}
+
+/** A local input path that does not exist or cannot be read. */
+export class SourceNotFound extends Schema.TaggedError<SourceNotFound>()("SourceNotFound", {
+  path: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return `input file not found: ${this.path}`
+  }
+}
+
+/** ffmpeg or ffprobe exited badly, or could not be started. */
+export class FfmpegFailed extends Schema.TaggedError<FfmpegFailed>()("FfmpegFailed", {
+  operation: Schema.String,
+  reason: Schema.String,
+  exitCode: Schema.optional(Schema.Number),
+  retryable: Schema.Boolean
+}) {
+  override get message() {
+    return `${this.operation} failed${this.exitCode === undefined ? "" : ` (exit ${this.exitCode})`}: ${this.reason}`
+  }
+}
+
+/** A task ran past its time budget. */
+export class TaskTimedOut extends Schema.TaggedError<TaskTimedOut>()("TaskTimedOut", {
+  taskId: Schema.String,
+  seconds: Schema.Number
+}) {
+  readonly retryable = true
+  override get message() {
+    return `task ${this.taskId} did not finish within ${this.seconds} s`
+  }
+}
+
+export class StorageFailed extends Schema.TaggedError<StorageFailed>()("StorageFailed", {
+  operation: Schema.String,
+  key: Schema.String,
+  reason: Schema.String,
+  retryable: Schema.Boolean
+}) {
+  override get message() {
+    return `storage ${this.operation} ${this.key}: ${this.reason}`
+  }
+}
+
+export class ObjectNotFound extends Schema.TaggedError<ObjectNotFound>()("ObjectNotFound", {
+  key: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return `object not found: ${this.key}`
+  }
+}
+
+/** A conditional write (`ifNoneMatch`) found the object already there. */
+export class ObjectExists extends Schema.TaggedError<ObjectExists>()("ObjectExists", {
+  key: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return `object already exists: ${this.key}`
+  }
+}
+
+export class QueueFailed extends Schema.TaggedError<QueueFailed>()("QueueFailed", {
+  operation: Schema.String,
+  reason: Schema.String,
+  retryable: Schema.Boolean
+}) {
+  override get message() {
+    return `queue ${this.operation}: ${this.reason}`
+  }
+}
+
+/** The receipt no longer names an in-flight delivery (its visibility ran out, or it was deleted). */
+export class ReceiptExpired extends Schema.TaggedError<ReceiptExpired>()("ReceiptExpired", {
+  receipt: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return `receipt is no longer valid: ${this.receipt}`
+  }
+}
+
+export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound", {
+  jobId: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return `job not found: ${this.jobId}`
+  }
+}
+
+export class JobStoreFailed extends Schema.TaggedError<JobStoreFailed>()("JobStoreFailed", {
+  operation: Schema.String,
+  reason: Schema.String,
+  retryable: Schema.Boolean
+}) {
+  override get message() {
+    return `job store ${this.operation}: ${this.reason}`
+  }
+}
+
+export class CoordinatorFailed extends Schema.TaggedError<CoordinatorFailed>()("CoordinatorFailed", {
+  operation: Schema.String,
+  reason: Schema.String,
+  retryable: Schema.Boolean
+}) {
+  override get message() {
+    return `coordinator ${this.operation}: ${this.reason}`
+  }
+}
+
+/** The manifest could not be built or did not pass its checks; nothing was published. */
+export class ManifestInvalid extends Schema.TaggedError<ManifestInvalid>()("ManifestInvalid", {
+  reason: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return `manifest not published: ${this.reason}`
+  }
+}
+
+/** The job ended `failed`; carries the first error that failed it. */
+export class JobFailed extends Schema.TaggedError<JobFailed>()("JobFailed", {
+  jobId: Schema.String,
+  errorTag: Schema.String,
+  reason: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return this.reason
+  }
+}

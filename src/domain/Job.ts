@@ -1,0 +1,66 @@
+/**
+ * A job: one source on its way to a published presentation, with per-task progress.
+ */
+import { Schema } from "effect"
+import { Rung } from "./Ladder.ts"
+import { MediaProbe } from "./Probe.ts"
+import { Track } from "./Track.ts"
+
+export const JobStatus = Schema.Literals(["awaiting-upload", "queued", "processing", "ready", "failed"])
+export type JobStatus = typeof JobStatus.Type
+
+export const isTerminal = (status: JobStatus) => status === "ready" || status === "failed"
+
+export const TaskStatus = Schema.Literals(["queued", "running", "done", "failed"])
+export type TaskStatus = typeof TaskStatus.Type
+
+export const ErrorInfo = Schema.Struct({ _tag: Schema.String, message: Schema.String })
+export type ErrorInfo = typeof ErrorInfo.Type
+
+export const TaskState = Schema.Struct({
+  taskId: Schema.String,
+  kind: Schema.Literals(["video", "audio"]),
+  label: Schema.String,
+  status: TaskStatus,
+  /** 0..1 of the source's duration encoded. */
+  progress: Schema.Number,
+  attempts: Schema.Int,
+  worker: Schema.optional(Schema.String),
+  error: Schema.optional(ErrorInfo),
+  result: Schema.optional(Track)
+})
+export type TaskState = typeof TaskState.Type
+
+export const JobPlan = Schema.Struct({
+  segmentSeconds: Schema.Number,
+  rungs: Schema.Array(Rung),
+  audio: Schema.Boolean
+})
+export type JobPlan = typeof JobPlan.Type
+
+export const Job = Schema.Struct({
+  id: Schema.String,
+  status: JobStatus,
+  createdAt: Schema.Number,
+  updatedAt: Schema.Number,
+  fileName: Schema.String,
+  sourceKey: Schema.String,
+  /** Prefix of every output key in the outputs area; the manifest is `${outputPrefix}manifest.mpd`. */
+  outputPrefix: Schema.String,
+  requestedLadder: Schema.optional(Schema.Array(Schema.Int)),
+  segmentSeconds: Schema.Number,
+  probe: Schema.optional(MediaProbe),
+  plan: Schema.optional(JobPlan),
+  tasks: Schema.Array(TaskState),
+  error: Schema.optional(ErrorInfo),
+  manifestKey: Schema.optional(Schema.String),
+  finishedAt: Schema.optional(Schema.Number)
+})
+export type Job = typeof Job.Type
+
+export const manifestKeyOf = (job: Pick<Job, "outputPrefix">) => `${job.outputPrefix}manifest.mpd`
+
+export const errorInfo = (error: { readonly _tag: string; readonly message: string }): ErrorInfo => ({
+  _tag: error._tag,
+  message: error.message
+})

@@ -1,0 +1,155 @@
+/**
+ * What ffprobe told us about a source, reduced to what planning and encoding need,
+ * and the rules that decide whether a source is usable at all. Pure: no I/O.
+ */
+import { Result, Schema } from "effect"
+import { UnusableInput } from "./Errors.ts"
+
+export const VideoStreamInfo = Schema.Struct({
+  codec: Schema.String,
+  /** Coded size, as stored. */
+  width: Schema.Int,
+  height: Schema.Int,
+  /** Size as shown to a viewer: sample aspect ratio and rotation applied. */
+  displayWidth: Schema.Int,
+  displayHeight: Schema.Int,
+  rotation: Schema.Int,
+  /** Output frame rate as a rational "num/den", snapped to a standard rate when close to one. */
+  frameRate: Schema.String,
+  pixelFormat: Schema.String,
+  interlaced: Schema.Boolean
+})
+export type VideoStreamInfo = typeof VideoStreamInfo.Type
+
+export const AudioStreamInfo = Schema.Struct({
+  codec: Schema.String,
+  channels: Schema.Int,
+  sampleRate: Schema.Int
+})
+export type AudioStreamInfo = typeof AudioStreamInfo.Type
+
+export const MediaProbe = Schema.Struct({
+  container: Schema.String,
+  durationSeconds: Schema.Number,
+  video: VideoStreamInfo,
+  audio: Schema.NullOr(AudioStreamInfo)
+})
+export type MediaProbe = typeof MediaProbe.Type
+
+/** The subset of `ffprobe -show_format -show_streams -of json` we read. */
+const FfprobeStream = Schema.Struct({
+  codec_type: Schema.optional(Schema.String),
+  codec_name: Schema.optional(Schema.String),
+  width: Schema.optional(Schema.Number),
+  height: Schema.optional(Schema.Number),
+  sample_aspect_ratio: Schema.optional(Schema.String),
+  avg_frame_rate: Schema.optional(Schema.String),
+  r_frame_rate: Schema.optional(Schema.String),
+  pix_fmt: Schema.optional(Schema.String),
+  field_order: Schema.optional(Schema.String),
+  channels: Schema.optional(Schema.Number),
+  sample_rate: Schema.optional(Schema.String),
+  duration: Schema.optional(Schema.String),
+  disposition: Schema.optional(Schema.Struct({ attached_pic: Schema.optional(Schema.Number) })),
+  tags: Schema.optional(Schema.Record(Schema.String, Schema.String)),
+  side_data_list: Schema.optional(Schema.Array(Schema.Struct({ rotation: Schema.optional(Schema.Number) })))
+})
+type FfprobeStream = typeof FfprobeStream.Type
+
+export const FfprobeOutput = Schema.Struct({
+  streams: Schema.optional(Schema.Array(FfprobeStream)),
+  format: Schema.optional(Schema.Struct({
+    format_name: Schema.optional(Schema.String),
+    duration: Schema.optional(Schema.String)
+  }))
+})
+export type FfprobeOutput = typeof FfprobeOutput.Type
+
+// Containers and codecs that hold a still picture rather than a moving one.
+const stillImageFormats = /(^|,)(image2|png_pipe|jpeg_pipe|webp_pipe|gif_pipe|bmp_pipe|tiff_pipe|svg_pipe)(,|$)/
+const stillImageCodecs = new Set(["png", "bmp", "tiff", "webp", "svg", "jpegls"])
+
+const standardRates: ReadonlyArray<readonly [number, string]> = [
+  [24000 / 1001, "24000/1001"], [24, "24/1"], [25, "25/1"], [30000 / 1001, "30000/1001"], [30, "30/1"],
+  [48, "48/1"], [50, "50/1"], [60000 / 1001, "60000/1001"], [60, "60/1"]
+]
+const maxFrameRate = 60
+
+const parseRational = (text: string | undefined): number | undefined => {
+  if (text === undefined) return undefined
+  const [num, den = "1"] = text.split("/")
+  const value = Number(num) / Number(den)
+  return Number.isFinite(value) && value > 0 ? value : undefined
+}
+
+/**
+ * Picks the rate we encode at. The average rate describes variable-frame-rate phone video better
+ * than `r_frame_rate`; near-standard rates are snapped so every rung shares one clean timescale.
+ */
+export const chooseFrameRate = (avg: string | undefined, raw: string | undefined): string => {
+  const candidates = [parseRational(avg), parseRational(raw)].filter((v): v is number => v !== undefined && v >= 1)
+  const fps = Math.min(candidates[0] ?? 30, maxFrameRate)
+  const standard = standardRates.find(([rate]) => Math.abs(rate - fps) / rate < 0.002)
+  if (standard) return standard[1]
+  return `${Math.round(fps * 1000)}/1000`
+}
+
+export const frameRateValue = (rate: string): number => parseRational(rate) ?? 30
+
+const rotationOf = (stream: FfprobeStream): number => {
+  const fromSideData = stream.side_data_list?.find((d) => d.rotation !== undefined)?.rotation
+  const raw = fromSideData ?? Number(stream.tags?.["rotate"] ?? 0)
+  // Normalise to 0, 90, 180, 270 (ffprobe reports -90 for a phone held upright).
+  return ((Math.round(raw / 90) * 90) % 360 + 360) % 360
+}
+
+const even = (value: number) => Math.max(2, 2 * Math.round(value / 2))
+
+const displaySize = (stream: FfprobeStream, width: number, height: number, rotation: number) => {
+  const sar = parseRational(stream.sample_aspect_ratio?.replace(":", "/"))
+  const shownWidth = sar !== undefined && sar !== 1 ? width * sar : width
+  const [w, h] = rotation % 180 === 90 ? [height, shownWidth] : [shownWidth, height]
+  return { displayWidth: even(w), displayHeight: even(h) }
+}
+
+const unusable = (reason: string) => Result.fail(new UnusableInput({ reason }))
+
+/** Turns ffprobe's report into a `MediaProbe`, or says in one sentence why the source is unusable. */
+export const interpretProbe = (output: FfprobeOutput): Result.Result<MediaProbe, UnusableInput> => {
+  const streams = output.streams ?? []
+  const container = output.format?.format_name ?? "unknown"
+  const video = streams.find((s) => s.codec_type === "video" && s.disposition?.attached_pic !== 1)
+  const audio = streams.find((s) => s.codec_type === "audio")
+  if (video === undefined) {
+    return unusable(audio ? "the file has audio but no video stream" : "the file has no video stream")
+  }
+  const codec = video.codec_name ?? "unknown"
+  if (stillImageFormats.test(container) || stillImageCodecs.has(codec)) {
+    return unusable(`the file is a still image (${codec}), not a video`)
+  }
+  const width = video.width ?? 0
+  const height = video.height ?? 0
+  if (width < 2 || height < 2) return unusable(`the video stream has no usable picture size (${width}x${height})`)
+  const duration = parseRational(output.format?.duration) ?? parseRational(video.duration)
+  if (duration === undefined) return unusable("the video has no duration (is it a single picture or a live stream?)")
+  const rotation = rotationOf(video)
+  return Result.succeed({
+    container,
+    durationSeconds: duration,
+    video: {
+      codec,
+      width,
+      height,
+      ...displaySize(video, width, height, rotation),
+      rotation,
+      frameRate: chooseFrameRate(video.avg_frame_rate, video.r_frame_rate),
+      pixelFormat: video.pix_fmt ?? "unknown",
+      interlaced: video.field_order !== undefined && !["progressive", "unknown"].includes(video.field_order)
+    },
+    audio: audio === undefined ? null : {
+      codec: audio.codec_name ?? "unknown",
+      channels: audio.channels ?? 2,
+      sampleRate: Number(audio.sample_rate ?? 48000) || 48000
+    }
+  })
+}

@@ -1,0 +1,52 @@
+/**
+ * A unit of work on the queue. Every task carries what a worker needs to do it without asking
+ * anyone else: the source, where outputs go, and the encoding parameters.
+ */
+import { Schema } from "effect"
+import { Rung } from "./Ladder.ts"
+
+const TaskCommon = {
+  jobId: Schema.String,
+  /** Stable across redeliveries and retries: the FIFO message group and the completion record key. */
+  taskId: Schema.String,
+  /** Raised by a deliberate retry so the queue's deduplication lets the new message through. */
+  attempt: Schema.Int,
+  sourceKey: Schema.String,
+  outputPrefix: Schema.String,
+  segmentSeconds: Schema.Number,
+  durationSeconds: Schema.Number,
+  /** How many tasks the job has: the coordinator compares completions with it. */
+  totalTasks: Schema.Int
+}
+
+export const VideoTask = Schema.TaggedStruct("video", {
+  ...TaskCommon,
+  rung: Rung,
+  frameRate: Schema.String
+})
+export type VideoTask = typeof VideoTask.Type
+
+export const AudioTask = Schema.TaggedStruct("audio", {
+  ...TaskCommon,
+  channels: Schema.Int,
+  sampleRate: Schema.Int,
+  bitrate: Schema.Int
+})
+export type AudioTask = typeof AudioTask.Type
+
+export const Task = Schema.Union([VideoTask, AudioTask])
+export type Task = typeof Task.Type
+
+export const TaskJson = Schema.fromJsonString(Task)
+
+export const videoTaskId = (jobId: string, rungId: string) => `${jobId}.video.${rungId}`
+export const audioTaskId = (jobId: string) => `${jobId}.audio`
+
+/** Where a task's files go, relative to the job's output prefix. */
+export const trackDirectory = (task: Task) => (task._tag === "video" ? `video/${task.rung.id}` : "audio")
+
+/** The queue identities of a task (SQS FIFO: one message group per task, dedup per attempt). */
+export const messageIdentity = (task: Task) => ({
+  groupId: task.taskId,
+  deduplicationId: `${task.taskId}.${task.attempt}`
+})

@@ -1,0 +1,60 @@
+/**
+ * The result of one encode task: a DASH track (one Representation) and its segment timeline,
+ * as the finalizer needs it to write the manifest.
+ */
+import { Schema } from "effect"
+
+/** One `<S>` element of a SegmentTimeline (times in `timescale` units). */
+export const TimelineEntry = Schema.Struct({
+  t: Schema.optional(Schema.Number),
+  d: Schema.Number,
+  r: Schema.optional(Schema.Number)
+})
+export type TimelineEntry = typeof TimelineEntry.Type
+
+export const Track = Schema.Struct({
+  kind: Schema.Literals(["video", "audio"]),
+  /** Representation id, also the folder name for video ("720p"); "audio" for the audio track. */
+  id: Schema.String,
+  codecs: Schema.String,
+  /** Peak segment bitrate in bits per second, what DASH's @bandwidth promises. */
+  bandwidth: Schema.Int,
+  timescale: Schema.Int,
+  startNumber: Schema.Int,
+  timeline: Schema.Array(TimelineEntry),
+  initialization: Schema.String,
+  media: Schema.String,
+  /** Segment and init file names, relative to the track's folder. */
+  files: Schema.Array(Schema.String),
+  width: Schema.optional(Schema.Int),
+  height: Schema.optional(Schema.Int),
+  frameRate: Schema.optional(Schema.String),
+  sampleRate: Schema.optional(Schema.Int),
+  channels: Schema.optional(Schema.Int)
+})
+export type Track = typeof Track.Type
+
+export interface Segment {
+  readonly start: number
+  readonly duration: number
+}
+
+/** Expands a SegmentTimeline into explicit segments (in timescale units). */
+export const expandTimeline = (timeline: ReadonlyArray<TimelineEntry>): ReadonlyArray<Segment> => {
+  const segments: Array<Segment> = []
+  let time = 0
+  for (const entry of timeline) {
+    if (entry.t !== undefined) time = entry.t
+    for (let i = 0; i <= (entry.r ?? 0); i++) {
+      segments.push({ start: time, duration: entry.d })
+      time += entry.d
+    }
+  }
+  return segments
+}
+
+export const trackDurationSeconds = (track: Track): number => {
+  const segments = expandTimeline(track.timeline)
+  const last = segments.at(-1)
+  return last === undefined ? 0 : (last.start + last.duration - (segments[0]?.start ?? 0)) / track.timescale
+}

@@ -1,0 +1,32 @@
+/**
+ * Prepares the folder a presentation is written to. A folder holding an earlier vidpipe
+ * presentation is emptied of it (so the new manifest can be published); any other non-empty
+ * folder is refused rather than mixed into.
+ */
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Effect, Schema } from "effect"
+
+export class OutputFolderInUse extends Schema.TaggedError<OutputFolderInUse>()("OutputFolderInUse", {
+  folder: Schema.String
+}) {
+  override get message() {
+    return `output folder ${this.folder} is not empty and holds no earlier vidpipe output; choose another --out`
+  }
+}
+
+const presentationEntries = new Set(["manifest.mpd", "video", "audio"])
+
+export const prepareOutputFolder = (folder: string) =>
+  Effect.gen(function*() {
+    const absolute = path.resolve(folder)
+    const entries = yield* Effect.promise(() => fs.readdir(absolute).catch(() => [] as Array<string>))
+    if (entries.length > 0) {
+      if (!entries.includes("manifest.mpd") || !entries.every((entry) => presentationEntries.has(entry))) {
+        return yield* new OutputFolderInUse({ folder: absolute })
+      }
+      yield* Effect.promise(() => Promise.all(entries.map((entry) => fs.rm(path.join(absolute, entry), { recursive: true, force: true }))))
+    }
+    yield* Effect.promise(() => fs.mkdir(absolute, { recursive: true }))
+    return absolute
+  })

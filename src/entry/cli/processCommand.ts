@@ -1,0 +1,104 @@
+/**
+ * `vidpipe process <input>`: one video file in, one DASH presentation out, on this machine.
+ */
+import * as path from "node:path"
+import { Clock, Console, Effect, Option, Schema } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import type { Job } from "../../domain/Job.ts"
+import { parseLadder } from "../../domain/Ladder.ts"
+import { embeddedLayer } from "../../layers/embedded.ts"
+import { processFile } from "../../programs/processFile.ts"
+import { prepareOutputFolder } from "./outputFolder.ts"
+import { makeProgressView } from "./progressView.ts"
+import { reportingFailures } from "./runCommand.ts"
+
+export class InvalidOption extends Schema.TaggedError<InvalidOption>()("InvalidOption", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return this.reason
+  }
+}
+
+export const dataDirectory = () => path.resolve(process.env["VIDPIPE_DATA_DIR"] ?? "data")
+
+const defaultOutFor = (input: string) => path.join("out", path.parse(input).name || "presentation")
+
+/** The summary printed as the last stdout line with `--json`. */
+export const resultJson = (job: Job, manifest: string, elapsedMs: number) => ({
+  jobId: job.id,
+  status: "ready" as const,
+  manifest,
+  renditions: job.tasks
+    .flatMap((t) => (t.result?.kind === "video" ? [t.result] : []))
+    .sort((a, b) => (b.width ?? 0) - (a.width ?? 0))
+    .map((t) => ({ width: t.width ?? 0, height: t.height ?? 0, bitrate: t.bandwidth })),
+  audio: job.tasks.some((t) => t.kind === "audio"),
+  elapsedMs
+})
+
+export const processPresentation = Effect.fn("processPresentation")(function*(options: {
+  readonly input: string
+  readonly out: string
+  readonly ladder: ReadonlyArray<number> | undefined
+  readonly workers: number
+  readonly json: boolean
+}) {
+  const started = yield* Clock.currentTimeMillis
+  if (!Number.isInteger(options.workers) || options.workers < 1 || options.workers > 64) {
+    return yield* new InvalidOption({ reason: `--workers must be between 1 and 64 (got ${options.workers})` })
+  }
+  const outDir = yield* prepareOutputFolder(options.out)
+  const view = makeProgressView()
+  const job = yield* processFile({
+    input: options.input,
+    workers: options.workers,
+    ladder: options.ladder,
+    outputPrefix: "",
+    onUpdate: view.update
+  }).pipe(
+    Effect.ensuring(view.close),
+    Effect.provide(embeddedLayer({ folders: { uploads: path.join(dataDirectory(), "uploads"), outputs: outDir } }))
+  )
+  const manifest = path.join(outDir, job.manifestKey ?? "manifest.mpd")
+  const result = resultJson(job, manifest, (yield* Clock.currentTimeMillis) - started)
+  if (options.json) {
+    yield* Console.log(JSON.stringify(result))
+  } else {
+    const sizes = result.renditions.map((r) => `${r.width}x${r.height}`).join(", ")
+    yield* Console.log(`ready in ${(result.elapsedMs / 1000).toFixed(1)} s: ${sizes}${result.audio ? " + audio" : " (no audio)"}`)
+    yield* Console.log(`manifest: ${manifest}`)
+  }
+  return result
+})
+
+export const processCommand = Command.make(
+  "process",
+  {
+    input: Argument.String("input").pipe(Argument.withDescription("The video file to turn into a DASH presentation")),
+    out: Flag.String("out").pipe(
+      Flag.withDescription("Folder for the presentation (manifest.mpd, video/, audio/); default out/<input name>"),
+      Flag.optional
+    ),
+    ladder: Flag.String("ladder").pipe(
+      Flag.withDescription("Rungs by short side, largest first; rungs above the source are skipped"),
+      Flag.withDefault("1080,720,480,360")
+    ),
+    workers: Flag.Int("workers").pipe(Flag.withDescription("Worker fibers encoding tasks in parallel"), Flag.withDefault(2)),
+    json: Flag.Boolean("json").pipe(Flag.withDescription("Print the result as JSON on the last line of stdout"), Flag.withDefault(false))
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const ladder = parseLadder(flags.ladder)
+      if (ladder === undefined) {
+        return yield* new InvalidOption({ reason: `--ladder must be a comma-separated list of sizes like 1080,720,480 (got "${flags.ladder}")` })
+      }
+      yield* processPresentation({
+        input: flags.input,
+        out: Option.getOrElse(flags.out, () => defaultOutFor(flags.input)),
+        ladder,
+        workers: flags.workers,
+        json: flags.json
+      })
+    }).pipe(reportingFailures({ json: flags.json }))
+).pipe(Command.withDescription("Turn a video file into an adaptive-bitrate MPEG-DASH presentation on this machine"))

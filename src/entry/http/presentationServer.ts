@@ -1,0 +1,136 @@
+// Read-only HTTP server for a folder of finished DASH presentations, plus a
+// dash.js player page. Binds 127.0.0.1 unless a host is given.
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Effect, FileSystem, Layer, Option, Path, type PlatformError } from "effect"
+import {
+  HttpPlatform,
+  HttpRouter,
+  HttpServer,
+  type HttpServerError,
+  HttpServerRequest,
+  HttpServerRespondable,
+  HttpServerResponse,
+  HttpStaticServer
+} from "effect/http"
+import { createServer } from "node:http"
+import { indexPageResponse } from "./indexPage.ts"
+import { mediaPolicyFor } from "./mediaPolicy.ts"
+import { dashJsFile, dashJsRoute, playerPageHtml } from "./playerPage.ts"
+import { decodePathname, resolveInsideRoot } from "./safePath.ts"
+
+export interface PresentationServerOptions {
+  /** Folder holding presentations (or a single one); must exist at startup. */
+  readonly root: string
+  /** 0 picks a free port; read it back with `presentationServerUrl`. */
+  readonly port: number
+  readonly host?: string
+  /** Log every request (off by default: players fetch many segments). */
+  readonly logRequests?: boolean
+  /** Log "Listening on ..." once bound (on by default). */
+  readonly logAddress?: boolean
+}
+
+const notFound = HttpServerResponse.empty({ status: 404 })
+
+const withMediaPolicy = (response: HttpServerResponse.HttpServerResponse, pathname: string) => {
+  const policy = mediaPolicyFor(pathname)
+  const hasBody = response.status === 200 || response.status === 206
+  let out = response
+  if (hasBody && policy.contentType !== undefined) {
+    out = HttpServerResponse.setHeader(out, "content-type", policy.contentType)
+  }
+  if (hasBody || response.status === 304) {
+    out = HttpServerResponse.setHeader(out, "cache-control", policy.cacheControl)
+  }
+  return out
+}
+
+/**
+ * GET /* : files under `root`, with Range/ETag support from HttpStaticServer.
+ * "/" itself lists the presentations: the router matches "/" to "/*" even
+ * when a "/" route exists, so it is handled here.
+ */
+const presentationFiles = (root: string) =>
+  HttpRouter.use(Effect.fnUntraced(function*(router) {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const services = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+    // Compare against the real root so symlinked roots (e.g. /tmp) still work.
+    const realRoot = yield* fs.realPath(path.resolve(root))
+    // index: undefined -> directories are 404, never listed or redirected.
+    const staticFiles = yield* HttpStaticServer.make({ root: realRoot, index: undefined })
+    const handler = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const pathname = decodePathname(request.url)
+      if (pathname === undefined) return notFound
+      if (pathname === "/") return yield* indexPageResponse(realRoot)
+      const file = yield* resolveInsideRoot(realRoot, pathname)
+      if (Option.isNone(file)) return notFound
+      return withMediaPolicy(yield* staticFiles, pathname)
+    }).pipe(
+      Effect.catch(HttpServerRespondable.toResponse),
+      Effect.provideContext(services)
+    )
+    yield* router.add("GET", "/*", handler)
+  }))
+
+/** GET /player and the dash.js bundle it loads. */
+const playerRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
+  const platform = yield* HttpPlatform.HttpPlatform
+  yield* router.add(
+    "GET",
+    "/player",
+    HttpServerResponse.html(playerPageHtml).pipe(HttpServerResponse.setHeader("cache-control", "no-cache"))
+  )
+  yield* router.add(
+    "GET",
+    dashJsRoute,
+    platform.fileResponse(dashJsFile, {
+      contentType: "text/javascript; charset=utf-8",
+      headers: { "cache-control": "public, max-age=3600" }
+    }).pipe(Effect.orElseSucceed(() => notFound))
+  )
+}))
+
+// Players on other origins fetch segments with Range: allow any origin, let
+// them read the length/range headers, and answer preflights (OPTIONS -> 204).
+const corsLayer = HttpRouter.cors({
+  allowedMethods: ["GET", "HEAD", "OPTIONS"],
+  exposedHeaders: ["Content-Length", "Content-Range", "Accept-Ranges", "Content-Type", "ETag"],
+  maxAge: 600
+})
+
+/** Routes only; needs HttpRouter plus FileSystem, Path and HttpPlatform. */
+export const presentationRoutes = (root: string) =>
+  Layer.mergeAll(presentationFiles(root), playerRoutes, corsLayer)
+
+/**
+ * A listening server as a Layer; it stops when the Layer's scope closes.
+ * Only HttpServer is exposed (for its address), not the Node platform services.
+ */
+export const servePresentations = (options: PresentationServerOptions): Layer.Layer<
+  HttpServer.HttpServer,
+  PlatformError.PlatformError | HttpServerError.ServeError
+> =>
+  Layer.merge(
+    HttpRouter.serve(presentationRoutes(options.root), {
+      disableLogger: options.logRequests !== true,
+      disableListenLog: options.logAddress === false
+    }),
+    Layer.effect(HttpServer.HttpServer, HttpServer.HttpServer)
+  ).pipe(
+    Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" }))
+  )
+
+/** Base URL of the bound server, e.g. "http://127.0.0.1:41234" (port 0 resolved). */
+export const presentationServerUrl: Effect.Effect<string, never, HttpServer.HttpServer> = HttpServer
+  .addressFormattedWith(Effect.succeed)
+
+/** Starts the server inside the current Scope and returns its base URL. */
+export const startPresentationServer = (options: PresentationServerOptions) =>
+  Layer.build(servePresentations(options)).pipe(
+    Effect.map((context) => HttpServer.formatAddress(Context.get(context, HttpServer.HttpServer).address))
+  )
+
+/** Serves until interrupted (for the CLI). */
+export const runPresentationServer = (options: PresentationServerOptions) => Layer.launch(servePresentations(options))

@@ -1,0 +1,155 @@
+/**
+ * The Ffmpeg service over the system `ffmpeg` and `ffprobe` binaries. Each encode is a child
+ * process owned by the stream that runs it: interrupting the stream kills the process group.
+ */
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Effect, Fiber, Layer, Result, Schema, Stream } from "effect"
+import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { NodeServices } from "@effect/platform-node"
+import { FfmpegFailed, UnusableInput } from "../../domain/Errors.ts"
+import { FfprobeOutput, interpretProbe } from "../../domain/Probe.ts"
+import type { Track } from "../../domain/Track.ts"
+import type { EncodeEvent } from "../../services/Ffmpeg.ts"
+import { Ffmpeg } from "../../services/Ffmpeg.ts"
+import type { EncoderSettings } from "./arguments.ts"
+import { audioArguments, defaultEncoderSettings, probeArguments, sampleArguments, trackManifestName, videoArguments } from "./arguments.ts"
+import { makeProgressParser } from "./progress.ts"
+import { readTrackManifest } from "./trackManifest.ts"
+
+/** Last lines of stderr worth showing: ffmpeg puts the reason for a failure at the end. */
+const tailOf = (stderr: string) =>
+  stderr.split("\n").map((line) => line.trim()).filter((line) => line.length > 0).slice(-3).join(" | ")
+
+// Failures that will happen again on a retry: the input itself is the problem.
+const permanentFailure = /Invalid data|moov atom not found|does not contain any stream|Invalid argument|not supported|Unsupported|Could not find codec|Error while decoding|corrupt|Decoder \(codec .*\) not found|Output file is empty/i
+
+/** ffprobe's complaint, said the way a user understands it. */
+const explainProbeFailure = (stderr: string): string => {
+  if (/moov atom not found/i.test(stderr)) return "the file is incomplete or corrupt (MP4 index missing: was the upload or copy cut short?)"
+  if (/Invalid data found when processing input/i.test(stderr)) return "not a recognizable audio or video file"
+  if (/No such file or directory/i.test(stderr)) return "the input file does not exist"
+  if (/Permission denied/i.test(stderr)) return "the input file cannot be read (permission denied)"
+  return `ffprobe could not read the file: ${tailOf(stderr) || "no reason given"}`
+}
+
+const networkFailure = /Connection refused|Connection reset|timed out|Server returned 5|Network is unreachable|I\/O error/i
+
+export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings) =>
+  Effect.gen(function*() {
+    const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+
+    const spawnFailed = (operation: string, tool: string) => (cause: unknown) =>
+      new FfmpegFailed({
+        operation,
+        reason: /ENOENT|not found/i.test(String(cause))
+          ? `${tool} is not installed or not on PATH (on Debian: apt-get install ffmpeg)`
+          : String(cause),
+        retryable: false
+      })
+
+    /** Runs a tool to completion, collecting stdout and stderr. */
+    const collect = (tool: string, operation: string, args: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const handle = yield* spawner.spawn(ChildProcess.make(tool, args, { forceKillAfter: "1 second" }))
+        const [stdout, stderr, exitCode] = yield* Effect.all([
+          handle.stdout.pipe(Stream.decodeText(), Stream.mkString),
+          handle.stderr.pipe(Stream.decodeText(), Stream.mkString),
+          handle.exitCode
+        ], { concurrency: "unbounded" })
+        return { stdout, stderr, exitCode: Number(exitCode) }
+      }).pipe(Effect.scoped, Effect.mapError(spawnFailed(operation, tool)))
+
+    /**
+     * Runs ffmpeg, streaming progress samples parsed from `-progress pipe:1`;
+     * fails with the tail of stderr when ffmpeg exits non-zero.
+     */
+    const runFfmpeg = (operation: string, args: ReadonlyArray<string>, durationSeconds: number) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const handle = yield* spawner.spawn(ChildProcess.make("ffmpeg", args, { forceKillAfter: "1 second" })).pipe(
+          Effect.mapError(spawnFailed(operation, "ffmpeg"))
+        )
+        const stderr = yield* handle.stderr.pipe(Stream.decodeText(), Stream.mkString, Effect.forkScoped)
+        const parse = makeProgressParser(durationSeconds)
+        const progress = handle.stdout.pipe(
+          Stream.decodeText(),
+          Stream.splitLines,
+          Stream.filterMap((line) => {
+            const sample = parse(line)
+            return sample === undefined ? Result.failVoid : Result.succeed<EncodeEvent>({ _tag: "Progress", ...sample })
+          }),
+          Stream.mapError(spawnFailed(operation, "ffmpeg"))
+        )
+        const finish = Effect.gen(function*() {
+          const exitCode = Number(yield* handle.exitCode.pipe(Effect.mapError(spawnFailed(operation, "ffmpeg"))))
+          if (exitCode === 0) return
+          const errors = yield* Fiber.join(stderr).pipe(Effect.orElseSucceed(() => ""))
+          return yield* new FfmpegFailed({
+            operation,
+            exitCode,
+            reason: tailOf(errors) || "no error output",
+            retryable: !permanentFailure.test(errors)
+          })
+        })
+        return Stream.concat(progress, Stream.fromEffectDrain(finish))
+      }))
+
+    /** Reads the finished track folder back into a `Track`. */
+    const finishedTrack = (operation: string, outputDir: string, build: (xml: string, sizes: ReadonlyMap<string, number>) => Result.Result<Track, string>) =>
+      Stream.fromEffect(Effect.gen(function*() {
+        const read = yield* Effect.tryPromise({
+          try: async () => {
+            const xml = await fs.readFile(path.join(outputDir, trackManifestName), "utf8")
+            const names = await fs.readdir(outputDir)
+            const sizes = new Map(await Promise.all(names.map(async (name) => [name, (await fs.stat(path.join(outputDir, name))).size] as const)))
+            return { xml, sizes }
+          },
+          catch: (error) => new FfmpegFailed({ operation, reason: `cannot read ffmpeg output: ${String(error)}`, retryable: true })
+        })
+        const track = build(read.xml, read.sizes)
+        if (Result.isFailure(track)) return yield* new FfmpegFailed({ operation, reason: track.failure, retryable: true })
+        return { _tag: "Finished", track: track.success } satisfies EncodeEvent as EncodeEvent
+      }))
+
+    const prepare = (outputDir: string) => Stream.fromEffectDrain(Effect.tryPromise({
+      try: () => fs.mkdir(outputDir, { recursive: true }),
+      catch: (error) => new FfmpegFailed({ operation: "prepare output", reason: String(error), retryable: true })
+    }))
+
+    return Ffmpeg.of({
+      probe: Effect.fn("Ffmpeg.probe")(function*(input: string) {
+        const result = yield* collect("ffprobe", "probe", probeArguments(input))
+        if (result.exitCode !== 0) {
+          if (networkFailure.test(result.stderr)) {
+            return yield* new FfmpegFailed({ operation: "probe", exitCode: result.exitCode, reason: tailOf(result.stderr), retryable: true })
+          }
+          return yield* new UnusableInput({ reason: explainProbeFailure(result.stderr) })
+        }
+        const output = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(FfprobeOutput))(result.stdout).pipe(
+          Effect.mapError(() => new UnusableInput({ reason: "ffprobe reported nothing readable about the file" }))
+        )
+        return yield* Effect.fromResult(interpretProbe(output))
+      }),
+      encodeVideo: (spec) =>
+        prepare(spec.outputDir).pipe(
+          Stream.concat(runFfmpeg(`encode ${spec.rung.id}`, videoArguments(spec, settings), spec.durationSeconds)),
+          Stream.concat(finishedTrack(`encode ${spec.rung.id}`, spec.outputDir, (xml, sizes) =>
+            readTrackManifest("video", spec.rung.id, xml, { sizes }, { frameRate: spec.frameRate })
+          ))
+        ),
+      encodeAudio: (spec) =>
+        prepare(spec.outputDir).pipe(
+          Stream.concat(runFfmpeg("encode audio", audioArguments(spec), spec.durationSeconds)),
+          Stream.concat(finishedTrack("encode audio", spec.outputDir, (xml, sizes) => readTrackManifest("audio", "audio", xml, { sizes })))
+        ),
+      makeSample: Effect.fn("Ffmpeg.makeSample")(function*(spec) {
+        const result = yield* collect("ffmpeg", "make sample", sampleArguments(spec))
+        if (result.exitCode !== 0) {
+          return yield* new FfmpegFailed({ operation: "make sample", exitCode: result.exitCode, reason: tailOf(result.stderr), retryable: false })
+        }
+      })
+    })
+  })
+
+export const ffmpegCliLayer = (settings?: EncoderSettings) =>
+  Layer.effect(Ffmpeg, makeFfmpegCli(settings)).pipe(Layer.provide(NodeServices.layer))

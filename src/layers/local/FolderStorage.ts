@@ -1,0 +1,155 @@
+/**
+ * Storage in folders, one per area: `<areaFolder>/<key>`. Writes go to a temporary file that is then
+ * renamed (or hard-linked, for `ifNoneMatch`) into place, so readers never see half an object
+ * and a conditional write is atomic.
+ */
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { randomUUID } from "node:crypto"
+import { Effect, Layer, Option } from "effect"
+import { ObjectExists, ObjectNotFound, StorageFailed } from "../../domain/Errors.ts"
+import type { ObjectInfo, PutOptions, StorageArea } from "../../services/Storage.ts"
+import { Storage } from "../../services/Storage.ts"
+
+const isErrno = (error: unknown, code: string) => (error as NodeJS.ErrnoException | undefined)?.code === code
+
+export type AreaFolders = Readonly<Record<StorageArea, string>>
+
+export const makeFolderStorage = (folders: AreaFolders) => {
+  const areaRootOf = (area: StorageArea) => path.resolve(folders[area])
+
+  const fail = (operation: string, key: string) => (error: unknown) =>
+    new StorageFailed({ operation, key, reason: error instanceof Error ? error.message : String(error), retryable: !isErrno(error, "EACCES") })
+
+  /** Maps a key to its file, refusing keys that would escape the area. */
+  const fileOf = (operation: string, area: StorageArea, key: string) => {
+    const areaRoot = areaRootOf(area)
+    const file = path.resolve(areaRoot, key)
+    const valid = key.length > 0 && !key.startsWith("/") && !key.split("/").includes("..") && file.startsWith(areaRoot + path.sep)
+    return valid
+      ? Effect.succeed(file)
+      : Effect.fail(new StorageFailed({ operation, key, reason: "invalid key", retryable: false }))
+  }
+
+  /** Moves a finished temporary file into place, atomically. */
+  const publish = (temporary: string, file: string, key: string, options: PutOptions | undefined) =>
+    Effect.tryPromise({
+      try: async () => {
+        if (options?.ifNoneMatch) {
+          // link() fails if the target exists: an atomic create-if-absent.
+          try {
+            await fs.link(temporary, file)
+          } finally {
+            await fs.rm(temporary, { force: true })
+          }
+        } else {
+          await fs.rename(temporary, file)
+        }
+      },
+      catch: (error) => (isErrno(error, "EEXIST") ? new ObjectExists({ key }) : fail("put", key)(error))
+    })
+
+  const write = (operation: string, area: StorageArea, key: string, options: PutOptions | undefined, fill: (temporary: string) => Promise<void>) =>
+    Effect.gen(function*() {
+      const file = yield* fileOf(operation, area, key)
+      const temporary = `${file}.${randomUUID()}.partial`
+      yield* Effect.tryPromise({
+        try: async () => {
+          await fs.mkdir(path.dirname(file), { recursive: true })
+          await fill(temporary)
+        },
+        catch: fail(operation, key)
+      }).pipe(Effect.onError(() => Effect.promise(() => fs.rm(temporary, { force: true }))))
+      yield* publish(temporary, file, key, options)
+    })
+
+  const walk = async (directory: string): Promise<Array<string>> => {
+    const entries = await fs.readdir(directory, { withFileTypes: true }).catch((error) => {
+      if (isErrno(error, "ENOENT")) return []
+      throw error
+    })
+    const nested = await Promise.all(entries.map((entry) => {
+      const full = path.join(directory, entry.name)
+      if (entry.isDirectory()) return walk(full)
+      return Promise.resolve(entry.name.endsWith(".partial") ? [] : [full])
+    }))
+    return nested.flat()
+  }
+
+  const list = Effect.fn("Storage.list")(function*(area: StorageArea, prefix: string) {
+    const areaRoot = areaRootOf(area)
+    // Start the walk at the deepest folder the prefix names.
+    const start = path.join(areaRoot, prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "")
+    if (!start.startsWith(areaRoot)) return []
+    return yield* Effect.tryPromise({
+      try: async () => {
+        const files = await walk(start)
+        const infos = await Promise.all(files.map(async (file): Promise<ObjectInfo> => ({
+          key: path.relative(areaRoot, file).split(path.sep).join("/"),
+          size: (await fs.stat(file)).size
+        })))
+        return infos.filter((info) => info.key.startsWith(prefix)).sort((a, b) => a.key.localeCompare(b.key))
+      },
+      catch: fail("list", prefix)
+    })
+  })
+
+  return Storage.of({
+    put: Effect.fn("Storage.put")((area, key, body, options) =>
+      write("put", area, key, options, (temporary) => fs.writeFile(temporary, body))
+    ),
+    putFile: Effect.fn("Storage.putFile")((area, key, source, options) =>
+      write("putFile", area, key, options, (temporary) => fs.copyFile(source, temporary, fs.constants.COPYFILE_FICLONE))
+    ),
+    get: Effect.fn("Storage.get")(function*(area, key) {
+      const file = yield* fileOf("get", area, key)
+      return yield* Effect.tryPromise({
+        try: () => fs.readFile(file).then((buffer) => new Uint8Array(buffer)),
+        catch: (error) => (isErrno(error, "ENOENT") ? new ObjectNotFound({ key }) : fail("get", key)(error))
+      })
+    }),
+    head: Effect.fn("Storage.head")(function*(area, key) {
+      const file = yield* fileOf("head", area, key)
+      return yield* Effect.tryPromise({
+        try: () =>
+          fs.stat(file).then(
+            (stat) => (stat.isFile() ? Option.some({ key, size: stat.size }) : Option.none()),
+            (error) => {
+              if (isErrno(error, "ENOENT")) return Option.none<ObjectInfo>()
+              throw error
+            }
+          ),
+        catch: fail("head", key)
+      })
+    }),
+    list,
+    delete: Effect.fn("Storage.delete")(function*(area, key) {
+      const file = yield* fileOf("delete", area, key)
+      yield* Effect.tryPromise({ try: () => fs.rm(file, { force: true }), catch: fail("delete", key) })
+    }),
+    deletePrefix: Effect.fn("Storage.deletePrefix")(function*(area, prefix) {
+      const objects = yield* list(area, prefix)
+      yield* Effect.tryPromise({
+        try: () => Promise.all(objects.map((o) => fs.rm(path.join(areaRootOf(area), o.key), { force: true }))),
+        catch: fail("deletePrefix", prefix)
+      })
+      return objects.length
+    }),
+    readableUrl: Effect.fn("Storage.readableUrl")(function*(area, key) {
+      const file = yield* fileOf("readableUrl", area, key)
+      yield* Effect.tryPromise({
+        try: () => fs.access(file),
+        catch: (error) => (isErrno(error, "ENOENT") ? new ObjectNotFound({ key }) : fail("readableUrl", key)(error))
+      })
+      return file
+    })
+  })
+}
+
+/** Each area in its own folder under `root` (`root/uploads`, `root/outputs`). */
+export const areaFoldersUnder = (root: string): AreaFolders => ({
+  uploads: path.join(root, "uploads"),
+  outputs: path.join(root, "outputs")
+})
+
+export const folderStorageLayer = (folders: AreaFolders) => Layer.sync(Storage, () => makeFolderStorage(folders))

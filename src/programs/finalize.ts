@@ -1,0 +1,59 @@
+/**
+ * Finalize: the one worker holding the lease writes the manifest, once, and marks the job ready.
+ * The manifest is checked before it is published: rungs segment-aligned, and every file it
+ * references present in storage. A second finalizer (after a lease expiry) finds the manifest
+ * already there and only completes the bookkeeping.
+ */
+import { Clock, Effect, Result } from "effect"
+import { JobStoreFailed, ManifestInvalid } from "../domain/Errors.ts"
+import type { Job } from "../domain/Job.ts"
+import { manifestKeyOf } from "../domain/Job.ts"
+import { buildMpd } from "../domain/Mpd.ts"
+import type { Track } from "../domain/Track.ts"
+import type { FinalizeLease } from "../services/Coordinator.ts"
+import { Coordinator } from "../services/Coordinator.ts"
+import { JobStore } from "../services/JobStore.ts"
+import { PipelineMetrics } from "../services/PipelineMetrics.ts"
+import { Storage } from "../services/Storage.ts"
+
+const folderOf = (track: Track) => (track.kind === "video" ? `video/${track.id}` : "audio")
+
+const tracksOf = (job: Job) =>
+  Effect.gen(function*() {
+    const tracks = job.tasks.flatMap((task) => (task.result === undefined ? [] : [task.result]))
+    if (tracks.length < job.tasks.length || job.tasks.length === 0) {
+      return yield* new JobStoreFailed({ operation: "finalize", reason: `job ${job.id}: not every task result is recorded yet`, retryable: true })
+    }
+    return { video: tracks.filter((t) => t.kind === "video"), audio: tracks.find((t) => t.kind === "audio") }
+  })
+
+export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: FinalizeLease) {
+  const store = yield* JobStore
+  const storage = yield* Storage
+  const coordinator = yield* Coordinator
+  const metrics = yield* PipelineMetrics
+
+  const job = yield* store.get(jobId)
+  const tracks = yield* tracksOf(job)
+  const built = buildMpd(tracks)
+  if (Result.isFailure(built)) return yield* built.failure
+  const stored = new Set((yield* storage.list("outputs", job.outputPrefix)).map((o) => o.key))
+  const missing = [...tracks.video, ...(tracks.audio ? [tracks.audio] : [])].flatMap((track) =>
+    track.files.map((file) => `${job.outputPrefix}${folderOf(track)}/${file}`).filter((key) => !stored.has(key))
+  )
+  if (missing.length > 0) {
+    return yield* new ManifestInvalid({ reason: `${missing.length} referenced file(s) missing from storage, first ${missing[0]}` })
+  }
+
+  const manifestKey = manifestKeyOf(job)
+  const wrote = yield* storage.put("outputs", manifestKey, built.success, { contentType: "application/dash+xml", ifNoneMatch: true }).pipe(
+    Effect.as(true),
+    Effect.catchTag("ObjectExists", () => Effect.succeed(false))
+  )
+  if (wrote) yield* metrics.record("JobsFinalized", 1, { jobId })
+  const stillHolder = yield* coordinator.markFinalized(lease)
+  const now = yield* Clock.currentTimeMillis
+  yield* store.update(jobId, (current) => ({ ...current, status: "ready", manifestKey, updatedAt: now, finishedAt: current.finishedAt ?? now }))
+  yield* Effect.logInfo(`job ${jobId}: ready (${manifestKey}${wrote ? "" : ", manifest was already published"}${stillHolder ? "" : ", lease had passed on"})`)
+  return { manifestKey, wrote }
+})

@@ -1,0 +1,174 @@
+/**
+ * A worker: long-poll the queue, and for each task heartbeat its visibility, encode with a
+ * time budget, store the outputs, record the completion, finalize if it won, and only then
+ * delete the message. Transient failures are retried in place, then handed back to the queue;
+ * permanent ones (and the last allowed receive) fail the job with the reason.
+ */
+import { Cause, Clock, Duration, Effect, Option, Schedule } from "effect"
+import { TaskTimedOut } from "../domain/Errors.ts"
+import { errorInfo, isTerminal } from "../domain/Job.ts"
+import type { Task } from "../domain/Task.ts"
+import { Coordinator } from "../services/Coordinator.ts"
+import type { ReceivedMessage } from "../services/JobQueue.ts"
+import { JobQueue } from "../services/JobQueue.ts"
+import { JobStore } from "../services/JobStore.ts"
+import { PipelineMetrics } from "../services/PipelineMetrics.ts"
+import { encodeTask } from "./encodeTask.ts"
+import { finalize } from "./finalize.ts"
+import { failJob, updateTask } from "./jobRecords.ts"
+import { PipelineSettings } from "./PipelineSettings.ts"
+import { decodeTask } from "./taskMessages.ts"
+
+interface Retryable {
+  readonly _tag: string
+  readonly message: string
+  readonly retryable: boolean
+}
+
+/** Progress is written at most this often per task, to keep the job store quiet. */
+const progressEveryMs = 1000
+
+const retryTransient = (times: number) =>
+  Schedule.exponential("500 millis").pipe(
+    Schedule.setInputType<Retryable>(),
+    Schedule.while(({ input }) => input.retryable),
+    Schedule.upTo({ times })
+  )
+
+const setTask = Effect.fnUntraced(function*(jobId: string, taskId: string, change: Parameters<typeof updateTask>[2]) {
+  const store = yield* JobStore
+  const now = yield* Clock.currentTimeMillis
+  yield* store.update(jobId, (job) => updateTask(job, taskId, change, now))
+})
+
+/** Keeps the delivery invisible while we work on it; stops with the surrounding scope. */
+const heartbeat = Effect.fnUntraced(function*(message: ReceivedMessage) {
+  const queue = yield* JobQueue
+  const settings = yield* PipelineSettings
+  yield* queue.extendVisibility(message.receipt, settings.visibility).pipe(
+    Effect.catch((error) => Effect.logWarning(`heartbeat for ${message.groupId} failed: ${error.message}`)),
+    Effect.repeat(Schedule.spaced(settings.heartbeatEvery)),
+    Effect.delay(settings.heartbeatEvery),
+    Effect.forkScoped
+  )
+})
+
+/** Encode, store, complete, maybe finalize. Fails only with errors the caller should act on. */
+const runTask = Effect.fnUntraced(function*(workerId: string, task: Task, message: ReceivedMessage) {
+  const settings = yield* PipelineSettings
+  const coordinator = yield* Coordinator
+  const metrics = yield* PipelineMetrics
+
+  yield* setTask(task.jobId, task.taskId, (state) => ({ ...state, status: "running", attempts: message.receiveCount, worker: workerId }))
+  const store = yield* JobStore
+  yield* store.update(task.jobId, (job) => (job.status === "queued" ? { ...job, status: "processing" } : job))
+  yield* heartbeat(message)
+
+  let lastReport = 0
+  const onProgress = (fraction: number) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      if (now - lastReport < progressEveryMs && fraction < 1) return
+      lastReport = now
+      yield* store.update(task.jobId, (job) => updateTask(job, task.taskId, (state) => ({ ...state, progress: fraction }), now)).pipe(
+        Effect.ignore
+      )
+    })
+
+  const started = yield* Clock.currentTimeMillis
+  const track = yield* encodeTask(task, onProgress).pipe(
+    Effect.timeoutOrElse({
+      duration: settings.taskTimeout,
+      orElse: () => Effect.fail(new TaskTimedOut({ taskId: task.taskId, seconds: Duration.toSeconds(settings.taskTimeout) }))
+    }),
+    Effect.retry(retryTransient(settings.transientRetries))
+  )
+  yield* setTask(task.jobId, task.taskId, (state) => {
+    const { error: _error, ...rest } = state
+    return { ...rest, status: "done", progress: 1, result: track }
+  })
+  yield* metrics.record("TaskSeconds", ((yield* Clock.currentTimeMillis) - started) / 1000, { kind: task._tag })
+  yield* metrics.record("TasksCompleted")
+
+  const outcome = yield* coordinator.complete({
+    jobId: task.jobId,
+    taskId: task.taskId,
+    total: task.totalTasks,
+    owner: workerId,
+    leaseFor: settings.finalizeLease
+  })
+  if (Option.isSome(outcome.lease)) yield* finalize(task.jobId, outcome.lease.value)
+})
+
+/** Records a failure: fails the job when retrying cannot help, otherwise leaves the task for redelivery. */
+const handleFailure = Effect.fnUntraced(function*(task: Task, message: ReceivedMessage, error: Retryable) {
+  const settings = yield* PipelineSettings
+  const store = yield* JobStore
+  const metrics = yield* PipelineMetrics
+  const queue = yield* JobQueue
+  const lastChance = message.receiveCount >= settings.maxReceiveCount
+  yield* metrics.record("TasksFailed")
+  if (error.retryable && !lastChance) {
+    yield* Effect.logWarning(`task ${task.taskId} attempt ${message.receiveCount} failed, will be retried: ${error.message}`)
+    yield* setTask(task.jobId, task.taskId, (state) => ({ ...state, status: "queued", error: errorInfo(error) }))
+    // Make it visible again soon rather than after a whole visibility timeout.
+    yield* queue.extendVisibility(message.receipt, `${Math.min(60, 2 ** message.receiveCount)} seconds`).pipe(Effect.ignore)
+    return
+  }
+  yield* Effect.logError(`task ${task.taskId} failed: ${error.message}`)
+  const now = yield* Clock.currentTimeMillis
+  yield* store.update(task.jobId, (job) => failJob(updateTask(job, task.taskId, (state) => ({ ...state, status: "failed", error: errorInfo(error) }), now), errorInfo(error), now))
+  yield* metrics.record("JobsFailed")
+  yield* queue.delete(message.receipt).pipe(Effect.ignore)
+})
+
+export const handleDelivery = Effect.fn("worker.handleDelivery")(function*(workerId: string, message: ReceivedMessage) {
+  const queue = yield* JobQueue
+  const store = yield* JobStore
+  const acknowledge = queue.delete(message.receipt).pipe(
+    Effect.catch((error) => Effect.logWarning(`could not delete ${message.groupId}: ${error.message}`))
+  )
+
+  const decoded = yield* Effect.option(decodeTask(message.body))
+  if (Option.isNone(decoded)) {
+    // A body we cannot read will never succeed: drop it rather than poison the queue.
+    yield* Effect.logError(`dropping unreadable message ${message.messageId} (group ${message.groupId})`)
+    return yield* acknowledge
+  }
+  const task = decoded.value
+  const job = yield* Effect.option(store.get(task.jobId))
+  if (Option.isNone(job) || isTerminal(job.value.status)) {
+    yield* Effect.logInfo(`skipping ${task.taskId}: job ${Option.isNone(job) ? "deleted" : job.value.status}`)
+    return yield* acknowledge
+  }
+
+  const outcome = yield* Effect.exit(Effect.scoped(runTask(workerId, task, message)))
+  if (outcome._tag === "Success") return yield* acknowledge
+  const failure = Cause.findErrorOption(outcome.cause)
+  if (Option.isSome(failure)) return yield* handleFailure(task, message, failure.value)
+  // Interrupted (shutdown) or a defect: leave the message; it is redelivered after its visibility.
+  return yield* Effect.failCause(outcome.cause)
+})
+
+/** One long poll and whatever it brought. An empty poll is reported as the scale-in signal. */
+export const pollOnce = Effect.fn("worker.pollOnce")(function*(workerId: string) {
+  const queue = yield* JobQueue
+  const metrics = yield* PipelineMetrics
+  const settings = yield* PipelineSettings
+  const messages = yield* queue.receive({ maxMessages: 1, waitSeconds: settings.pollSeconds, visibility: settings.visibility })
+  if (messages.length === 0) {
+    yield* metrics.record("ScaleIn", 1, { worker: workerId })
+    return 0
+  }
+  yield* Effect.forEach(messages, (message) => handleDelivery(workerId, message), { discard: true })
+  return messages.length
+})
+
+/** Polls forever; a failing queue is retried with backoff instead of stopping the worker. */
+export const runWorker = (workerId: string) =>
+  pollOnce(workerId).pipe(
+    Effect.catch((error) =>
+      Effect.logWarning(`worker ${workerId}: ${error.message}; backing off`).pipe(Effect.andThen(Effect.sleep("2 seconds")))
+    ),
+    Effect.forever
+  )

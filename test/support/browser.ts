@@ -1,0 +1,112 @@
+// Headless playback checks with Debian's Chromium (never a downloaded browser).
+// Debian's build plays H.264/AAC in MSE through its system ffmpeg.
+import { chromium, type Browser, type Page } from "playwright-core"
+
+export const chromiumExecutable = "/usr/bin/chromium"
+
+export const chromiumArgs: ReadonlyArray<string> = [
+  "--headless",
+  "--no-sandbox", // containers/CI usually lack the user namespaces the sandbox needs
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+  "--disable-quic",
+  "--disable-sync",
+  "--autoplay-policy=no-user-gesture-required"
+]
+
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({ executablePath: chromiumExecutable, args: [...chromiumArgs] })
+
+export interface PlaybackResult {
+  readonly currentTime: number
+  readonly videoWidth: number
+  readonly videoHeight: number
+  /** From `window.__player.errors` (dash.js, playback and page errors). */
+  readonly errors: ReadonlyArray<string>
+  readonly representations: ReadonlyArray<{ id: string; width: number; height: number; bandwidth: number }>
+  readonly currentRepresentation: string | null
+}
+
+export interface PlayDashOptions {
+  readonly minAdvanceSeconds?: number
+  readonly timeoutMs?: number
+  /** Pin this video representation id (via the quality selector) instead of ABR. */
+  readonly representation?: string
+}
+
+// The parts of window.__player (src/entry/http/playerPage.ts) used here.
+interface PlayerHandle {
+  readonly ready: boolean
+  readonly representations: ReadonlyArray<{ id: string; width: number }>
+  readonly errors: Array<string>
+  readonly currentRepresentation: string | null
+  readonly select: (id: string) => void
+}
+
+// Runs in the page: keep it self-contained (no closures over Node values).
+const snapshot = (page: Page): Promise<PlaybackResult & { readonly readyState: number }> =>
+  page.evaluate(() => {
+    const video = document.querySelector("video")
+    const state = (window as unknown as { __player?: Partial<PlaybackResult> }).__player
+    return {
+      currentTime: video?.currentTime ?? 0,
+      videoWidth: video?.videoWidth ?? 0,
+      videoHeight: video?.videoHeight ?? 0,
+      readyState: video?.readyState ?? 0,
+      errors: [...(state?.errors ?? ["window.__player missing"])],
+      representations: [...(state?.representations ?? [])],
+      currentRepresentation: state?.currentRepresentation ?? null
+    }
+  })
+
+/**
+ * Opens the /player page at `playerUrl` and waits until the video has played
+ * `minAdvanceSeconds` (on `representation`, when given), returning early if
+ * the player reports errors.
+ * Throws (with the last observed state) when it times out.
+ */
+export const playDash = async (playerUrl: string, options: PlayDashOptions = {}): Promise<PlaybackResult> => {
+  const minAdvanceSeconds = options.minAdvanceSeconds ?? 2
+  const timeoutMs = options.timeoutMs ?? 30_000
+  const browser = await launchChromium()
+  try {
+    const page = await browser.newPage()
+    await page.goto(playerUrl, { waitUntil: "load", timeout: timeoutMs })
+    const start = await page.evaluate(() => document.querySelector("video")?.currentTime ?? 0)
+    const representation = options.representation ?? null
+    try {
+      if (representation !== null) {
+        await page.waitForFunction(() => {
+          const state = (window as unknown as { __player?: PlayerHandle }).__player
+          return state !== undefined && (state.ready || state.errors.length > 0)
+        }, undefined, { timeout: timeoutMs, polling: 50 })
+        await page.evaluate((id) => (window as unknown as { __player: PlayerHandle }).__player.select(id), representation)
+      }
+      await page.waitForFunction(
+        ({ target, representation }) => {
+          const video = document.querySelector("video")
+          const state = (window as unknown as { __player?: PlayerHandle }).__player
+          if ((state?.errors.length ?? 0) > 0) return true
+          // The rendered-quality event can precede the first frame of the new size.
+          const wanted = state?.representations.find((r) => r.id === representation)
+          const pinned = representation === null ||
+            (state?.currentRepresentation === representation && video?.videoWidth === wanted?.width)
+          return video !== null && video.currentTime >= target && pinned
+        },
+        { target: start + minAdvanceSeconds, representation },
+        { timeout: timeoutMs, polling: 100 }
+      )
+    } catch (cause) {
+      const last = await snapshot(page).catch(() => undefined)
+      throw new Error(`playback did not advance ${minAdvanceSeconds}s within ${timeoutMs}ms: ${JSON.stringify(last)}`, {
+        cause
+      })
+    }
+    const { readyState: _readyState, ...result } = await snapshot(page)
+    return result
+  } finally {
+    await browser.close()
+  }
+}

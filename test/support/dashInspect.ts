@@ -1,0 +1,565 @@
+/**
+ * Test support: inspect a DASH presentation folder (manifest.mpd + fMP4 init/segments) written by vidpipe.
+ *
+ * Plain async functions rather than Effects so any suite can call them. `checkPresentation` never throws:
+ * it returns findings, so a failing end-to-end test can print everything that is wrong at once.
+ */
+import { spawn } from "node:child_process"
+import { createReadStream } from "node:fs"
+import { readFile, stat } from "node:fs/promises"
+import { availableParallelism } from "node:os"
+import * as path from "node:path"
+import type { Writable } from "node:stream"
+import { pipeline } from "node:stream/promises"
+import { fileURLToPath } from "node:url"
+import { XMLParser } from "fast-xml-parser"
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
+export const validatorPath = path.resolve(repoRoot, "..", "shared", "conformance", "validate-mpd")
+
+// ---------------------------------------------------------------------------------------------------
+// Types
+
+export interface Segment {
+  readonly number: number
+  readonly startTime: number // seconds, presentation time (presentationTimeOffset removed)
+  readonly duration: number // seconds
+  readonly url: string // absolute file path
+  readonly initUrl: string // absolute file path
+}
+
+export interface Representation {
+  readonly id: string
+  readonly width: number | undefined
+  readonly height: number | undefined
+  readonly bandwidth: number | undefined
+  readonly codecs: string | undefined
+  readonly frameRate: number | undefined
+  readonly audioSamplingRate: number | undefined
+  readonly channels: number | undefined
+  readonly segments: ReadonlyArray<Segment>
+}
+
+export interface AdaptationSet {
+  readonly id: string | undefined
+  readonly contentType: string | undefined // "video" | "audio" | ...; from @contentType, else @mimeType
+  readonly representations: ReadonlyArray<Representation>
+}
+
+export interface Presentation {
+  readonly mpdPath: string
+  readonly mediaPresentationDuration: number // seconds
+  readonly adaptationSets: ReadonlyArray<AdaptationSet>
+}
+
+export interface SegmentProbe {
+  readonly number: number
+  readonly url: string
+  readonly startTime: number // from the timeline, seconds
+  readonly firstPts: number | undefined // first presented frame in the media, seconds
+  readonly keyframe: boolean // false too when the segment could not be probed (see error)
+  readonly pictType: string | undefined
+  readonly width: number | undefined
+  readonly height: number | undefined
+  readonly error: string | undefined
+}
+
+export interface RungReport {
+  readonly id: string
+  readonly declaredWidth: number | undefined
+  readonly declaredHeight: number | undefined
+  readonly width: number | undefined // actual, from ffprobe of init + first segment
+  readonly height: number | undefined
+  readonly segmentCount: number
+  readonly startTimes: ReadonlyArray<number>
+  readonly durations: ReadonlyArray<number>
+  readonly totalDuration: number // end of the last segment, seconds
+  readonly segments: ReadonlyArray<SegmentProbe>
+}
+
+export interface AudioReport {
+  readonly id: string
+  readonly declaredChannels: number | undefined
+  readonly declaredSampleRate: number | undefined
+  readonly channels: number | undefined // actual, from ffprobe of init + first segment
+  readonly sampleRate: number | undefined
+  readonly segmentCount: number
+  readonly totalDuration: number
+}
+
+export interface PresentationReport {
+  readonly ok: boolean // true when `problems` is empty
+  readonly problems: ReadonlyArray<string>
+  readonly schemaValid: boolean
+  readonly schemaOutput: string
+  readonly presentation: Presentation | undefined // undefined when the MPD could not be parsed
+  readonly files: { readonly checked: number; readonly missing: ReadonlyArray<string>; readonly empty: ReadonlyArray<string> }
+  readonly video: ReadonlyArray<RungReport>
+  readonly timelinesAligned: boolean
+  readonly allSegmentsStartOnKeyframe: boolean
+  readonly audio: AudioReport | undefined // undefined when there is no audio adaptation set
+  readonly mediaPresentationDuration: number | undefined
+  readonly videoDuration: number | undefined // totalDuration of the first video rung
+}
+
+export interface CheckOptions {
+  readonly concurrency?: number // parallel ffprobe processes; default: available cores
+  readonly durationTolerance?: number // seconds allowed between video duration and MPD duration; default 0.1
+}
+
+export interface FrameCountReport {
+  readonly rungId: string
+  readonly frames: number // video packets; one frame each for H.264/HEVC in MP4
+  readonly firstPts: number | undefined
+  readonly lastPts: number | undefined
+  readonly steps: ReadonlyArray<number> // distinct pts deltas in presentation order, seconds
+  readonly constantStep: boolean // deltas differ by at most one tick (timescale rounding)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Processes
+
+interface RunResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs a command; `stdinFiles` are streamed one after another into its stdin (init + segments). */
+const run = (cmd: string, args: ReadonlyArray<string>, stdinFiles: ReadonlyArray<string> = []): Promise<RunResult> =>
+  new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: "pipe" })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    child.on("error", (error) => resolve({ code: null, stdout, stderr: stderr + String(error) }))
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+    void feed(child.stdin, stdinFiles)
+  })
+
+const feed = async (sink: Writable, files: ReadonlyArray<string>): Promise<void> => {
+  // ffprobe stops reading once -read_intervals is satisfied: the broken pipe that follows is expected.
+  sink.on("error", () => {})
+  try {
+    for (const file of files) await pipeline(createReadStream(file), sink, { end: false })
+    sink.end()
+  } catch {
+    sink.destroy()
+  }
+}
+
+interface ProbeEntry {
+  readonly type?: "packet" | "frame"
+  readonly pts?: string | number
+  readonly pts_time?: string
+  readonly flags?: string
+  readonly key_frame?: number
+  readonly pict_type?: string
+}
+interface ProbeOutput {
+  readonly streams?: ReadonlyArray<{
+    readonly width?: number
+    readonly height?: number
+    readonly channels?: number
+    readonly sample_rate?: string
+    readonly time_base?: string
+  }>
+  readonly packets?: ReadonlyArray<ProbeEntry>
+  readonly packets_and_frames?: ReadonlyArray<ProbeEntry>
+}
+
+/** ffprobe over the concatenation of `files` (an fMP4 init followed by media segments is a valid MP4). */
+const ffprobe = async (args: ReadonlyArray<string>, files: ReadonlyArray<string>): Promise<ProbeOutput> => {
+  const result = await run("ffprobe", ["-v", "error", ...args, "-of", "json", "-i", "pipe:0"], files)
+  if (result.code !== 0) throw new Error(`ffprobe exited ${result.code}: ${result.stderr.trim()}`)
+  return JSON.parse(result.stdout) as ProbeOutput
+}
+
+/** Like Promise.all over `items.map(f)`, with at most `limit` calls in flight. */
+const mapLimit = async <A, B>(items: ReadonlyArray<A>, limit: number, f: (a: A) => Promise<B>): Promise<B[]> => {
+  const out: B[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await f(items[i] as A)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
+  return out
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+// ---------------------------------------------------------------------------------------------------
+// Schema validation
+
+/** Runs `../shared/conformance/validate-mpd` (xmllint against the ISO MPD schema). */
+export const validateMpdSchema = async (mpdPath: string): Promise<{ ok: boolean; output: string }> => {
+  const result = await run(validatorPath, [mpdPath])
+  return { ok: result.code === 0, output: (result.stdout + result.stderr).trim() }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// MPD parsing
+
+// fast-xml-parser yields loosely typed objects; attributes stay strings (parseAttributeValue: false).
+type XmlNode = Record<string, any>
+
+const listElements = new Set(["Period", "AdaptationSet", "Representation", "S", "AudioChannelConfiguration", "BaseURL"])
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "", // MPD attributes are lowerCamel, elements UpperCamel: no clashes
+  removeNSPrefix: true,
+  isArray: (name, _jpath, _leaf, isAttribute) => !isAttribute && listElements.has(name)
+})
+
+const num = (value: unknown): number | undefined =>
+  value === undefined || value === "" ? undefined : Number(value)
+
+/** "30", "30/1", "30000/1001" → frames per second. */
+const rate = (value: unknown): number | undefined => {
+  if (value === undefined) return undefined
+  const [n, d = "1"] = String(value).split("/")
+  return Number(n) / Number(d)
+}
+
+/** xs:duration limited to days/hours/minutes/seconds (years and months have no fixed length). */
+export const parseIsoDuration = (value: string): number => {
+  const n = "(\\d+(?:\\.\\d+)?)"
+  const m = new RegExp(`^P(?:${n}D)?(?:T(?:${n}H)?(?:${n}M)?(?:${n}S)?)?$`).exec(value)
+  if (!m) throw new Error(`unsupported xs:duration "${value}"`)
+  const [, d = "0", h = "0", min = "0", s = "0"] = m
+  return Number(d) * 86400 + Number(h) * 3600 + Number(min) * 60 + Number(s)
+}
+
+/** Expands $RepresentationID$, $Number$, $Bandwidth$, $Time$ (with optional %0Nd) and $$. */
+const fillTemplate = (template: string, vars: Record<string, string | number | undefined>): string =>
+  template.replace(/\$(\w*)(?:%0(\d+)d)?\$/g, (_match, name: string, width: string | undefined) => {
+    if (name === "") return "$"
+    const value = vars[name]
+    if (value === undefined) throw new Error(`unsupported SegmentTemplate identifier $${name}$ in "${template}"`)
+    return String(value).padStart(Number(width ?? 0), "0")
+  })
+
+const asObject = (value: unknown): XmlNode => (typeof value === "object" && value !== null ? (value as XmlNode) : {})
+
+const rejectUnsupported = (node: XmlNode, where: string) => {
+  // The layout is relative to the MPD folder; anything that moves or re-addresses files is out of scope.
+  for (const element of ["BaseURL", "SegmentList", "SegmentBase"]) {
+    if (node[element] !== undefined) throw new Error(`${where}: <${element}> is not supported`)
+  }
+}
+
+/** Segment start/duration pairs in timescale units, from SegmentTimeline or @duration. */
+const timelineOf = (template: XmlNode, periodTicks: number): Array<{ t: number; d: number }> => {
+  const pto = num(template.presentationTimeOffset) ?? 0
+  const entries: ReadonlyArray<XmlNode> | undefined = asObject(template.SegmentTimeline).S
+  const out: Array<{ t: number; d: number }> = []
+  if (entries) {
+    let t = 0 // a missing S@t on the first S means 0
+    entries.forEach((s, i) => {
+      t = num(s.t) ?? t
+      const d = Number(s.d)
+      let r = num(s.r) ?? 0
+      if (r < 0) {
+        // r=-1: repeat until the next S@t, else until the end of the (static) period.
+        const end = num(entries[i + 1]?.t) ?? pto + periodTicks
+        r = Math.ceil((end - t) / d - 1e-9) - 1
+      }
+      for (let k = 0; k <= r; k++, t += d) out.push({ t, d })
+    })
+  } else if (template.duration !== undefined) {
+    const d = Number(template.duration)
+    for (let t = 0; t < periodTicks - 1e-9; t += d) out.push({ t: pto + t, d: Math.min(d, periodTicks - t) })
+  } else {
+    throw new Error("SegmentTemplate has neither a SegmentTimeline nor @duration")
+  }
+  return out
+}
+
+/** Parses the MPD into adaptation sets, representations and their expanded segment lists. Throws on unsupported MPDs. */
+export const readPresentation = async (mpdPath: string): Promise<Presentation> => {
+  const dir = path.dirname(path.resolve(mpdPath))
+  const mpd = asObject(parser.parse(await readFile(mpdPath, "utf8")).MPD)
+  if (mpd.type === "dynamic") throw new Error("dynamic MPDs are not supported")
+  const periods: ReadonlyArray<XmlNode> = mpd.Period ?? []
+  if (periods.length !== 1) throw new Error(`expected exactly one Period, found ${periods.length}`)
+  const period = asObject(periods[0])
+  const durationText = mpd.mediaPresentationDuration ?? period.duration
+  if (durationText === undefined) throw new Error("MPD has no mediaPresentationDuration")
+  const mediaPresentationDuration = parseIsoDuration(durationText)
+  rejectUnsupported(mpd, "MPD")
+  rejectUnsupported(period, "Period")
+
+  const adaptationSets = (period.AdaptationSet ?? []).map((as: XmlNode): AdaptationSet => {
+    rejectUnsupported(as, `AdaptationSet ${as.id}`)
+    const reps: ReadonlyArray<XmlNode> = as.Representation ?? []
+    const mimeType: string | undefined = as.mimeType ?? reps[0]?.mimeType
+    return {
+      id: as.id,
+      contentType: as.contentType ?? mimeType?.split("/")[0],
+      representations: reps.map((rep): Representation => {
+        rejectUnsupported(rep, `Representation ${rep.id}`)
+        // SegmentTemplate attributes inherit Period → AdaptationSet → Representation.
+        const template = {
+          ...asObject(period.SegmentTemplate),
+          ...asObject(as.SegmentTemplate),
+          ...asObject(rep.SegmentTemplate)
+        }
+        if (template.media === undefined || template.initialization === undefined) {
+          throw new Error(`Representation ${rep.id}: SegmentTemplate needs @media and @initialization`)
+        }
+        const timescale = num(template.timescale) ?? 1
+        const startNumber = num(template.startNumber) ?? 1
+        const pto = num(template.presentationTimeOffset) ?? 0
+        const bandwidth = num(rep.bandwidth)
+        const vars = { RepresentationID: String(rep.id), Bandwidth: bandwidth }
+        const initUrl = path.resolve(dir, fillTemplate(String(template.initialization), vars))
+        const channelConfig = asObject((rep.AudioChannelConfiguration ?? as.AudioChannelConfiguration)?.[0])
+        return {
+          id: String(rep.id),
+          width: num(rep.width ?? as.width),
+          height: num(rep.height ?? as.height),
+          bandwidth,
+          codecs: rep.codecs ?? as.codecs,
+          frameRate: rate(rep.frameRate ?? as.frameRate),
+          audioSamplingRate: num(rep.audioSamplingRate ?? as.audioSamplingRate),
+          // Only the 23003:3 scheme carries a plain channel count; other schemes use opaque codes.
+          channels: String(channelConfig.schemeIdUri).endsWith("23003:3:audio_channel_configuration:2011")
+            ? num(channelConfig.value)
+            : undefined,
+          segments: timelineOf(template, mediaPresentationDuration * timescale).map(({ t, d }, i) => ({
+            number: startNumber + i,
+            startTime: (t - pto) / timescale,
+            duration: d / timescale,
+            url: path.resolve(dir, fillTemplate(String(template.media), { ...vars, Number: startNumber + i, Time: t })),
+            initUrl
+          }))
+        }
+      })
+    }
+  })
+  return { mpdPath: path.resolve(mpdPath), mediaPresentationDuration, adaptationSets }
+}
+
+const representationsOf = (p: Presentation, contentType: string): ReadonlyArray<Representation> =>
+  p.adaptationSets.filter((as) => as.contentType === contentType).flatMap((as) => as.representations)
+
+const endOf = (segments: ReadonlyArray<Segment>): number => {
+  const last = segments.at(-1)
+  return last ? last.startTime + last.duration : 0
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Media checks
+
+const fileState = async (file: string): Promise<"ok" | "missing" | "empty"> => {
+  try {
+    return (await stat(file)).size > 0 ? "ok" : "empty"
+  } catch {
+    return "missing"
+  }
+}
+
+/** Is the first frame in presentation order of init+segment a keyframe? Decodes only the first few packets. */
+const probeSegment = async (segment: Segment): Promise<SegmentProbe> => {
+  const base = { number: segment.number, url: segment.url, startTime: segment.startTime }
+  try {
+    const out = await ffprobe(
+      [
+        "-select_streams", "v:0",
+        // 8 packets cover B-frame reordering: the first presented picture is among them.
+        "-read_intervals", "%+#8",
+        "-show_entries", "stream=width,height:packet=pts_time,flags:frame=key_frame,pict_type,pts_time"
+      ],
+      [segment.initUrl, segment.url]
+    )
+    const entries = out.packets_and_frames ?? []
+    const pts = (e: ProbeEntry) => Number(e.pts_time)
+    const byPts = (type: ProbeEntry["type"]) =>
+      entries.filter((e) => e.type === type && Number.isFinite(pts(e))).sort((a, b) => pts(a) - pts(b))
+    // The earliest-pts packet is the first presented picture; the decoder must agree it is a keyframe.
+    // (Decoders silently drop undecodable leading pictures, so frames alone would miss open-GOP starts.)
+    const [packet] = byPts("packet")
+    const [frame] = byPts("frame")
+    return {
+      ...base,
+      firstPts: packet ? pts(packet) : undefined,
+      keyframe: packet?.flags?.startsWith("K") === true && frame?.key_frame === 1 && pts(frame) === pts(packet),
+      pictType: frame && packet && pts(frame) === pts(packet) ? frame.pict_type : undefined,
+      width: out.streams?.[0]?.width,
+      height: out.streams?.[0]?.height,
+      error: packet ? undefined : "no video packets"
+    }
+  } catch (error) {
+    return { ...base, firstPts: undefined, keyframe: false, pictType: undefined, width: undefined, height: undefined, error: message(error) }
+  }
+}
+
+const sameTime = (a: number, b: number) => Math.abs(a - b) <= 0.001
+
+/** Validates, parses and probes a presentation; every finding ends up in `problems` (never throws). */
+export const checkPresentation = async (mpdPath: string, options: CheckOptions = {}): Promise<PresentationReport> => {
+  const concurrency = options.concurrency ?? availableParallelism()
+  const tolerance = options.durationTolerance ?? 0.1
+  const problems: string[] = []
+  const schema = await validateMpdSchema(mpdPath)
+  if (!schema.ok) problems.push(`schema: ${schema.output}`)
+
+  let presentation: Presentation
+  try {
+    presentation = await readPresentation(mpdPath)
+  } catch (error) {
+    problems.push(`parse: ${message(error)}`)
+    return {
+      ok: false, problems, schemaValid: schema.ok, schemaOutput: schema.output, presentation: undefined,
+      files: { checked: 0, missing: [], empty: [] }, video: [], timelinesAligned: false,
+      allSegmentsStartOnKeyframe: false, audio: undefined, mediaPresentationDuration: undefined, videoDuration: undefined
+    }
+  }
+
+  // Files: every init and segment of every representation exists and is non-empty.
+  const allReps = presentation.adaptationSets.flatMap((as) => as.representations)
+  const files = [...new Set(allReps.flatMap((rep) => rep.segments.flatMap((s) => [s.initUrl, s.url])))]
+  const states = await mapLimit(files, 32, fileState)
+  const missing = files.filter((_, i) => states[i] === "missing")
+  const empty = files.filter((_, i) => states[i] === "empty")
+  const bad = new Set([...missing, ...empty])
+  for (const file of missing) problems.push(`missing file ${path.relative(path.dirname(presentation.mpdPath), file)}`)
+  for (const file of empty) problems.push(`empty file ${path.relative(path.dirname(presentation.mpdPath), file)}`)
+
+  // Video: probe every segment (first frame + size), with limited concurrency.
+  const videoReps = representationsOf(presentation, "video")
+  if (videoReps.length === 0) problems.push("no video representation")
+  const probes = await mapLimit(videoReps.flatMap((rep) => rep.segments), concurrency, (s) =>
+    bad.has(s.url) || bad.has(s.initUrl)
+      ? Promise.resolve<SegmentProbe>({
+          number: s.number, url: s.url, startTime: s.startTime, firstPts: undefined, keyframe: false,
+          pictType: undefined, width: undefined, height: undefined, error: "missing or empty file"
+        })
+      : probeSegment(s)
+  )
+  let offset = 0
+  const video = videoReps.map((rep): RungReport => {
+    const segments = probes.slice(offset, (offset += rep.segments.length))
+    return {
+      id: rep.id,
+      declaredWidth: rep.width,
+      declaredHeight: rep.height,
+      width: segments[0]?.width,
+      height: segments[0]?.height,
+      segmentCount: rep.segments.length,
+      startTimes: rep.segments.map((s) => s.startTime),
+      durations: rep.segments.map((s) => s.duration),
+      totalDuration: endOf(rep.segments),
+      segments
+    }
+  })
+  for (const rung of video) {
+    for (const s of rung.segments) {
+      if (s.error) problems.push(`video ${rung.id} segment ${s.number}: ${s.error}`)
+      else if (!s.keyframe) problems.push(`video ${rung.id} segment ${s.number}: first frame (${s.pictType ?? "undecodable"} at ${s.firstPts}s) is not a keyframe`)
+      if (s.width !== undefined && (s.width !== rung.declaredWidth || s.height !== rung.declaredHeight)) {
+        problems.push(`video ${rung.id} segment ${s.number}: ${s.width}x${s.height}, declared ${rung.declaredWidth}x${rung.declaredHeight}`)
+      }
+    }
+  }
+
+  // Alignment: players switch rungs at segment boundaries, so every rung needs the same boundaries.
+  const [reference] = video
+  let timelinesAligned = true
+  for (const rung of video.slice(1)) {
+    if (!reference) break
+    const i = rung.startTimes.findIndex((t, k) =>
+      !sameTime(t, reference.startTimes[k] ?? NaN) || !sameTime(rung.durations[k] ?? NaN, reference.durations[k] ?? NaN))
+    if (rung.segmentCount !== reference.segmentCount || i >= 0) {
+      timelinesAligned = false
+      const at = i >= 0 ? i : Math.min(rung.segmentCount, reference.segmentCount)
+      problems.push(
+        `video ${rung.id} not aligned with ${reference.id}: ${rung.segmentCount} vs ${reference.segmentCount} segments, ` +
+          `segment #${at + 1} ${rung.startTimes[at]}+${rung.durations[at]}s vs ${reference.startTimes[at]}+${reference.durations[at]}s`
+      )
+    }
+  }
+
+  const videoDuration = reference?.totalDuration
+  if (videoDuration !== undefined && Math.abs(videoDuration - presentation.mediaPresentationDuration) > tolerance) {
+    problems.push(`video lasts ${videoDuration}s, mediaPresentationDuration is ${presentation.mediaPresentationDuration}s`)
+  }
+
+  // Audio: declared vs actual channel count and sample rate.
+  let audio: AudioReport | undefined
+  const audioRep = representationsOf(presentation, "audio")[0]
+  if (audioRep) {
+    let channels: number | undefined
+    let sampleRate: number | undefined
+    const first = audioRep.segments[0]
+    if (first && !bad.has(first.url) && !bad.has(first.initUrl)) {
+      try {
+        const out = await ffprobe(["-select_streams", "a:0", "-show_entries", "stream=channels,sample_rate"], [first.initUrl, first.url])
+        channels = out.streams?.[0]?.channels
+        sampleRate = num(out.streams?.[0]?.sample_rate)
+        if (channels === undefined) problems.push(`audio ${audioRep.id}: no audio stream in the media`)
+      } catch (error) {
+        problems.push(`audio ${audioRep.id}: ${message(error)}`)
+      }
+    }
+    if (audioRep.channels !== undefined && channels !== undefined && audioRep.channels !== channels) {
+      problems.push(`audio ${audioRep.id}: ${channels} channels, declared ${audioRep.channels}`)
+    }
+    if (audioRep.audioSamplingRate !== undefined && sampleRate !== undefined && audioRep.audioSamplingRate !== sampleRate) {
+      problems.push(`audio ${audioRep.id}: ${sampleRate} Hz, declared ${audioRep.audioSamplingRate}`)
+    }
+    audio = {
+      id: audioRep.id,
+      declaredChannels: audioRep.channels,
+      declaredSampleRate: audioRep.audioSamplingRate,
+      channels,
+      sampleRate,
+      segmentCount: audioRep.segments.length,
+      totalDuration: endOf(audioRep.segments)
+    }
+  }
+
+  return {
+    ok: problems.length === 0,
+    problems,
+    schemaValid: schema.ok,
+    schemaOutput: schema.output,
+    presentation,
+    files: { checked: files.length, missing, empty },
+    video,
+    timelinesAligned,
+    allSegmentsStartOnKeyframe: video.every((rung) => rung.segments.every((s) => s.keyframe)),
+    audio,
+    mediaPresentationDuration: presentation.mediaPresentationDuration,
+    videoDuration
+  }
+}
+
+/** Counts the frames of one video rung (init + all segments back to back) and checks the pts step. */
+export const frameCount = async (mpdPath: string, rungId: string): Promise<FrameCountReport> => {
+  const rep = representationsOf(await readPresentation(mpdPath), "video").find((r) => r.id === rungId)
+  if (!rep) throw new Error(`no video representation "${rungId}" in ${mpdPath}`)
+  const first = rep.segments[0]
+  if (!first) return { rungId, frames: 0, firstPts: undefined, lastPts: undefined, steps: [], constantStep: true }
+  // Packets only (no decoding): integer pts avoid rounding noise when comparing steps.
+  const out = await ffprobe(
+    ["-select_streams", "v:0", "-show_entries", "stream=time_base:packet=pts"],
+    [first.initUrl, ...rep.segments.map((s) => s.url)]
+  )
+  const [n = "1", d = "1"] = (out.streams?.[0]?.time_base ?? "1/1").split("/")
+  const tick = Number(n) / Number(d)
+  const pts = (out.packets ?? []).map((p) => Number(p.pts)).filter(Number.isFinite).sort((a, b) => a - b)
+  const deltas = [...new Set(pts.slice(1).map((p, i) => p - (pts[i] as number)))].sort((a, b) => a - b)
+  return {
+    rungId,
+    frames: pts.length,
+    firstPts: pts.length > 0 ? (pts[0] as number) * tick : undefined,
+    lastPts: pts.length > 0 ? (pts.at(-1) as number) * tick : undefined,
+    steps: deltas.map((delta) => delta * tick),
+    constantStep: deltas.length === 0 || ((deltas[0] as number) > 0 && (deltas.at(-1) as number) - (deltas[0] as number) <= 1)
+  }
+}
