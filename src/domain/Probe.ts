@@ -89,8 +89,9 @@ const parseRational = (text: string | undefined): number | undefined => {
 export const chooseFrameRate = (avg: string | undefined, raw: string | undefined): string => {
   const candidates = [parseRational(avg), parseRational(raw)].filter((v): v is number => v !== undefined && v >= 1)
   const fps = Math.min(candidates[0] ?? 30, maxFrameRate)
-  const standard = standardRates.find(([rate]) => Math.abs(rate - fps) / rate < 0.002)
-  if (standard) return standard[1]
+  // Closest standard rate within 0.05% (29.97 and 30 are 0.1% apart and must stay distinct).
+  const closest = [...standardRates].sort((a, b) => Math.abs(a[0] - fps) - Math.abs(b[0] - fps))[0]!
+  if (Math.abs(closest[0] - fps) / closest[0] < 0.0005) return closest[1]
   return `${Math.round(fps * 1000)}/1000`
 }
 

@@ -1,0 +1,53 @@
+/**
+ * The JobStore contract: records round-trip, updates are atomic, listing is newest first.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { newJob } from "../../src/programs/jobRecords.ts"
+import { JobStore } from "../../src/services/JobStore.ts"
+
+export const jobStoreContract = (name: string, makeLayer: () => Layer.Layer<JobStore, unknown>) =>
+  describe(`JobStore contract: ${name}`, () => {
+    const run = <A, E>(effect: Effect.Effect<A, E, JobStore>) => effect.pipe(Effect.provide(makeLayer()))
+    const job = (id: string, now: number) =>
+      newJob({ id, fileName: "clip.mp4", sourceKey: `${id}/clip.mp4`, outputPrefix: `${id}/`, segmentSeconds: 4, now })
+
+    it.live("creates, reads, updates and deletes a job", () =>
+      run(Effect.gen(function*() {
+        const store = yield* JobStore
+        const id = `j-${Math.random().toString(36).slice(2)}`
+        yield* store.create(job(id, 1))
+        assert.strictEqual((yield* store.get(id)).fileName, "clip.mp4")
+        const duplicate = yield* Effect.flip(store.create(job(id, 2)))
+        assert.strictEqual(duplicate._tag, "JobStoreFailed")
+        const updated = yield* store.update(id, (j) => ({ ...j, status: "processing" }))
+        assert.strictEqual(updated.status, "processing")
+        assert.strictEqual((yield* store.get(id)).status, "processing")
+        yield* store.delete(id)
+        assert.strictEqual((yield* Effect.flip(store.get(id)))._tag, "JobNotFound")
+        assert.strictEqual((yield* Effect.flip(store.update(id, (j) => j)))._tag, "JobNotFound")
+      })))
+
+    it.live("concurrent updates lose no write", () =>
+      run(Effect.gen(function*() {
+        const store = yield* JobStore
+        const id = `j-${Math.random().toString(36).slice(2)}`
+        yield* store.create(job(id, 1))
+        yield* Effect.forEach(
+          Array.from({ length: 20 }, (_, i) => i),
+          () => store.update(id, (j) => ({ ...j, updatedAt: j.updatedAt + 1 })),
+          { concurrency: "unbounded" }
+        )
+        assert.strictEqual((yield* store.get(id)).updatedAt, 21)
+      })))
+
+    it.live("lists newest first", () =>
+      run(Effect.gen(function*() {
+        const store = yield* JobStore
+        const tag = Math.random().toString(36).slice(2)
+        yield* store.create(job(`old-${tag}`, 1000))
+        yield* store.create(job(`new-${tag}`, 2000))
+        const ids = (yield* store.list({ limit: 100 })).map((j) => j.id).filter((id) => id.endsWith(tag))
+        assert.deepStrictEqual(ids, [`new-${tag}`, `old-${tag}`])
+      })))
+  })
