@@ -2,123 +2,31 @@
 // sockets, then actual DASH playback in Debian's headless Chromium.
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { execFile } from "node:child_process"
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises"
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises"
 import { request } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { immutableCache, manifestCache, mediaPolicyFor } from "../src/entry/http/mediaPolicy.ts"
 import { presentationServerUrl, servePresentations } from "../src/entry/http/presentationServer.ts"
 import { playDash } from "./support/browser.ts"
+import { runVidpipe } from "./support/cli.ts"
+import { makeClip } from "./support/clips.ts"
 
 // ---------------------------------------------------------------------------
-// Fixture: a presentation built with plain ffmpeg in vidpipe's output layout.
-// TODO(main engineer): replace with the real `vidpipe process` output.
+// Fixture: what `vidpipe process` really writes, for a 720p clip with a two-rung ladder.
 // ---------------------------------------------------------------------------
 
-interface FixtureRung {
-  readonly id: string
-  readonly width: number
-  readonly height: number
-  readonly bitrate: string
-}
+const fixtureRungs = [
+  { id: "720p", width: 1280, height: 720 },
+  { id: "360p", width: 640, height: 360 }
+] as const
 
-const fixtureRungs: ReadonlyArray<FixtureRung> = [
-  { id: "720p", width: 1280, height: 720, bitrate: "1500k" },
-  { id: "360p", width: 640, height: 360, bitrate: "500k" }
-]
-
-const ffmpeg = (args: ReadonlyArray<string>): Promise<void> =>
-  new Promise((resolve, reject) => {
-    execFile("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args], { timeout: 60_000 }, (error, _out, stderr) =>
-      error ? reject(new Error(`ffmpeg ${args.join(" ")} failed: ${stderr}`, { cause: error })) : resolve())
+const buildVidpipePresentation = async (dir: string, workdir: string): Promise<void> => {
+  const clip = await makeClip({ output: join(workdir, "clip.mp4"), durationSeconds: 10, width: 1280, height: 720, audioChannels: 2 })
+  const result = await runVidpipe(["process", clip, "--out", dir, "--ladder", "720,360", "--json"], {
+    env: { VIDPIPE_DATA_DIR: join(workdir, "data") }
   })
-
-// ffmpeg's dash muxer, one stream per output dir, named like vidpipe's layout.
-const dashArgs = (outDir: string) => [
-  "-f", "dash", "-seg_duration", "4", "-use_template", "1", "-use_timeline", "1",
-  "-init_seg_name", "init.mp4", "-media_seg_name", "seg-$Number%05d$.m4s",
-  join(outDir, "stream.mpd")
-]
-
-interface StreamInfo {
-  readonly codecs: string
-  readonly bandwidth: string
-  readonly timescale: string
-  readonly timeline: string
-  readonly duration: string
-}
-
-// Reads back the per-stream MPD ffmpeg wrote, then deletes it (not part of the layout).
-const takeStreamInfo = async (outDir: string): Promise<StreamInfo> => {
-  const file = join(outDir, "stream.mpd")
-  const xml = await readFile(file, "utf8")
-  await rm(file)
-  const pick = (re: RegExp) => {
-    const match = re.exec(xml)
-    if (match?.[1] === undefined) throw new Error(`${re} not found in ${file}`)
-    return match[1]
-  }
-  return {
-    codecs: pick(/codecs="([^"]+)"/),
-    bandwidth: pick(/bandwidth="(\d+)"/),
-    timescale: pick(/timescale="(\d+)"/),
-    timeline: pick(/<SegmentTimeline>([\s\S]*?)<\/SegmentTimeline>/).replace(/\s+/g, " ").trim(),
-    duration: pick(/mediaPresentationDuration="([^"]+)"/)
-  }
-}
-
-/** Writes `<dir>/manifest.mpd`, `<dir>/video/<rung>/…`, `<dir>/audio/…` (10 s, 2 rungs + audio). */
-export const buildFfmpegFixturePresentation = async (dir: string): Promise<void> => {
-  const source = ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=10"]
-  const videos = fixtureRungs.map(async (rung) => {
-    const outDir = join(dir, "video", rung.id)
-    await mkdir(outDir, { recursive: true })
-    // Fixed 2 s GOPs so every rung cuts segments at the same times.
-    await ffmpeg([
-      ...source, "-an", "-vf", `scale=${rung.width}:${rung.height}`,
-      "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-      "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-b:v", rung.bitrate,
-      ...dashArgs(outDir)
-    ])
-    return takeStreamInfo(outDir)
-  })
-  const audioDir = join(dir, "audio")
-  await mkdir(audioDir, { recursive: true })
-  const audio = ffmpeg([
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
-    "-c:a", "aac", "-b:a", "128k", "-ac", "2", ...dashArgs(audioDir)
-  ]).then(() => takeStreamInfo(audioDir))
-  const [videoInfos, audioInfo] = await Promise.all([Promise.all(videos), audio])
-
-  const first = videoInfos[0]!
-  if (videoInfos.some((info) => info.timeline !== first.timeline || info.timescale !== first.timescale)) {
-    throw new Error("fixture rungs have different segment timelines; one SegmentTemplate cannot describe them")
-  }
-  const representations = fixtureRungs.map((rung, i) =>
-    `      <Representation id="${rung.id}" codecs="${videoInfos[i]!.codecs}" bandwidth="${videoInfos[i]!.bandwidth}" width="${rung.width}" height="${rung.height}" frameRate="30" sar="1:1"/>`
-  )
-  const manifest = `<?xml version="1.0" encoding="utf-8"?>
-<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" mediaPresentationDuration="${first.duration}" minBufferTime="PT2S">
-  <Period id="0" start="PT0S">
-    <AdaptationSet id="0" contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1" maxWidth="1280" maxHeight="720">
-      <SegmentTemplate timescale="${first.timescale}" initialization="video/$RepresentationID$/init.mp4" media="video/$RepresentationID$/seg-$Number%05d$.m4s" startNumber="1">
-        <SegmentTimeline>${first.timeline}</SegmentTimeline>
-      </SegmentTemplate>
-${representations.join("\n")}
-    </AdaptationSet>
-    <AdaptationSet id="1" contentType="audio" mimeType="audio/mp4" lang="und" segmentAlignment="true" startWithSAP="1">
-      <SegmentTemplate timescale="${audioInfo.timescale}" initialization="audio/init.mp4" media="audio/seg-$Number%05d$.m4s" startNumber="1">
-        <SegmentTimeline>${audioInfo.timeline}</SegmentTimeline>
-      </SegmentTemplate>
-      <Representation id="audio" codecs="${audioInfo.codecs}" bandwidth="${audioInfo.bandwidth}" audioSamplingRate="48000">
-        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="2"/>
-      </Representation>
-    </AdaptationSet>
-  </Period>
-</MPD>
-`
-  await writeFile(join(dir, "manifest.mpd"), manifest)
+  if (result.code !== 0) throw new Error(`vidpipe process failed: ${result.stderr}`)
 }
 
 describe("mediaPolicyFor", () => {
@@ -159,7 +67,7 @@ const FixtureLive = Layer.effect(
       await writeFile(join(tmp, "outside-secret.txt"), secret)
       await writeFile(join(root, ".staging", "seg-00001.m4s"), secret)
       await symlink(join(tmp, "outside-secret.txt"), join(root, "escape.m4s"))
-      await buildFfmpegFixturePresentation(join(root, "demo"))
+      await buildVidpipePresentation(join(root, "demo"), tmp)
       return { tmp, root }
     }),
     ({ tmp }) => Effect.promise(() => rm(tmp, { recursive: true, force: true }))
@@ -192,7 +100,7 @@ const rawGet = (path: string) =>
       })
     ))
 
-layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "60 seconds", excludeTestServices: true })(
+layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "120 seconds", excludeTestServices: true })(
   "presentation server",
   (it) => {
     it.effect("serves manifests and segments with DASH content types and cache headers", () =>

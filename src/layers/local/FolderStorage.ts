@@ -13,6 +13,19 @@ import { Storage } from "../../services/Storage.ts"
 
 const isErrno = (error: unknown, code: string) => (error as NodeJS.ErrnoException | undefined)?.code === code
 
+/** Removes `folder` and its parents while they are empty, stopping at the area root (folders are implicit in keys). */
+const pruneEmptyFolders = async (areaRoot: string, folder: string) => {
+  let current = folder
+  while (current.startsWith(areaRoot + path.sep)) {
+    try {
+      await fs.rmdir(current)
+    } catch {
+      return
+    }
+    current = path.dirname(current)
+  }
+}
+
 export type AreaFolders = Readonly<Record<StorageArea, string>>
 
 export const makeFolderStorage = (folders: AreaFolders) => {
@@ -125,12 +138,23 @@ export const makeFolderStorage = (folders: AreaFolders) => {
     list,
     delete: Effect.fn("Storage.delete")(function*(area, key) {
       const file = yield* fileOf("delete", area, key)
-      yield* Effect.tryPromise({ try: () => fs.rm(file, { force: true }), catch: fail("delete", key) })
+      yield* Effect.tryPromise({
+        try: async () => {
+          await fs.rm(file, { force: true })
+          await pruneEmptyFolders(areaRootOf(area), path.dirname(file))
+        },
+        catch: fail("delete", key)
+      })
     }),
     deletePrefix: Effect.fn("Storage.deletePrefix")(function*(area, prefix) {
       const objects = yield* list(area, prefix)
+      const areaRoot = areaRootOf(area)
       yield* Effect.tryPromise({
-        try: () => Promise.all(objects.map((o) => fs.rm(path.join(areaRootOf(area), o.key), { force: true }))),
+        try: async () => {
+          await Promise.all(objects.map((o) => fs.rm(path.join(areaRoot, o.key), { force: true })))
+          const folders = [...new Set(objects.map((o) => path.dirname(path.join(areaRoot, o.key))))]
+          for (const folder of folders.sort((a, b) => b.length - a.length)) await pruneEmptyFolders(areaRoot, folder)
+        },
         catch: fail("deletePrefix", prefix)
       })
       return objects.length
