@@ -1,7 +1,9 @@
 // End-to-end check of the presentation server: HTTP semantics over real
-// sockets, then actual DASH playback in Debian's headless Chromium.
+// sockets, then actual DASH playback by three clients: dash.js and Shaka
+// Player in Debian's headless Chromium, and ffmpeg's own DASH demuxer.
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
+import { execFile } from "node:child_process"
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises"
 import { request } from "node:http"
 import { tmpdir } from "node:os"
@@ -80,6 +82,44 @@ const ServerLive = Layer.unwrap(
 
 const get = (path: string, init?: RequestInit) =>
   Effect.flatMap(presentationServerUrl, (base) => Effect.promise(() => fetch(base + path, init)))
+
+/** Runs ffmpeg/ffprobe to completion; never rejects on a non-zero exit. */
+const runTool = (command: string, args: ReadonlyArray<string>) =>
+  Effect.promise(() =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = execFile(command, args, { maxBuffer: 16 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {
+        if (error !== null && typeof error.code !== "number") reject(error)
+        else resolve({ code: child.exitCode, stdout, stderr })
+      })
+    }))
+
+/**
+ * Per-stream summary of `-f framecrc` output: the header names each output
+ * stream's media type and (video) dimensions, then one line per decoded frame
+ * starting with its stream index.
+ */
+const framecrcStreams = (text: string) => {
+  const streams = new Map<number, { mediaType: string; dimensions: string | null; frames: number }>()
+  const stream = (index: number) => {
+    const existing = streams.get(index)
+    if (existing !== undefined) return existing
+    const created = { mediaType: "", dimensions: null as string | null, frames: 0 }
+    streams.set(index, created)
+    return created
+  }
+  for (const line of text.split("\n")) {
+    const header = /^#(media_type|dimensions) (\d+): (\S+)$/.exec(line)
+    if (header !== null) {
+      const entry = stream(Number(header[2]))
+      if (header[1] === "media_type") entry.mediaType = header[3]!
+      else entry.dimensions = header[3]!
+      continue
+    }
+    const frame = /^(\d+),/.exec(line)
+    if (frame !== null) stream(Number(frame[1])).frames += 1
+  }
+  return [...streams.values()]
+}
 
 const bytes = (response: Response) => Effect.promise(() => response.arrayBuffer()).pipe(Effect.map((b) => new Uint8Array(b)))
 
@@ -209,6 +249,18 @@ layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "120 seconds"
         expect(script.headers.get("content-type")).toContain("javascript")
         expect((yield* bytes(script)).length).toBeGreaterThan(100_000)
 
+        const shakaPage = yield* get("/player?src=/demo/manifest.mpd&engine=shaka")
+        expect(shakaPage.status).toBe(200)
+        const shakaHtml = yield* Effect.promise(() => shakaPage.text())
+        expect(shakaHtml).toContain("/_player/shaka-player.compiled.js")
+        expect(shakaHtml).not.toContain("/_player/dash.all.min.js")
+        const shakaScript = yield* get("/_player/shaka-player.compiled.js")
+        expect(shakaScript.status).toBe(200)
+        expect(shakaScript.headers.get("content-type")).toContain("javascript")
+        expect((yield* bytes(shakaScript)).length).toBeGreaterThan(100_000)
+        // A typo must not silently test dash.js instead.
+        expect((yield* get("/player?src=/demo/manifest.mpd&engine=shaka2")).status).toBe(400)
+
         const index = yield* get("/")
         expect(yield* Effect.promise(() => index.text())).toContain(`/player?src=${encodeURIComponent("/demo/manifest.mpd")}`)
       }))
@@ -237,6 +289,46 @@ layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "120 seconds"
           expect(result.currentRepresentation, rung.id).toBe(rung.id)
           expect([result.videoWidth, result.videoHeight], rung.id).toEqual([rung.width, rung.height])
         }
+      }), 45_000)
+
+    it.effect("plays the presentation in Shaka Player too", () =>
+      Effect.gen(function*() {
+        const base = yield* presentationServerUrl
+        const playerUrl = `${base}/player?src=${encodeURIComponent(`${base}/demo/manifest.mpd`)}`
+        const result = yield* Effect.promise(() =>
+          playDash(playerUrl, { engine: "shaka", minAdvanceSeconds: 2, timeoutMs: 30_000 })
+        )
+        expect(result.errors).toEqual([])
+        expect(result.engine).toBe("shaka")
+        expect(result.currentTime).toBeGreaterThanOrEqual(2)
+        expect(fixtureRungs.map((rung) => rung.width)).toContain(result.videoWidth)
+        expect(fixtureRungs.map((rung) => rung.height)).toContain(result.videoHeight)
+        expect(result.representations.map(({ id, width, height }) => ({ id, width, height })).sort((a, b) =>
+          a.id.localeCompare(b.id)
+        )).toEqual([...fixtureRungs].sort((a, b) => a.id.localeCompare(b.id)))
+      }), 45_000)
+
+    // Third client, outside any browser: ffmpeg's DASH demuxer reads the
+    // manifest over HTTP and decodes every stream. framecrc (not null) so the
+    // output names each stream's dimensions and lists one line per frame.
+    it.effect("decodes every stream with ffmpeg's DASH demuxer over HTTP", () =>
+      Effect.gen(function*() {
+        const base = yield* presentationServerUrl
+        const { code, stdout, stderr } = yield* runTool("ffmpeg", [
+          "-nostdin", "-v", "error",
+          "-i", `${base}/demo/manifest.mpd`,
+          "-map", "0", "-fps_mode", "passthrough",
+          "-f", "framecrc", "-"
+        ])
+        expect(stderr).toBe("")
+        expect(code).toBe(0)
+        const streams = framecrcStreams(stdout)
+        const video = streams.filter((s) => s.mediaType === "video")
+        expect(video.map((s) => s.dimensions).sort()).toEqual(fixtureRungs.map((r) => `${r.width}x${r.height}`).sort())
+        // 10 s at 30 fps on every rung, the top one included.
+        expect(video.find((s) => s.dimensions === "1280x720")?.frames).toBe(300)
+        for (const s of video) expect(s.frames, s.dimensions ?? "").toBe(300)
+        expect(streams.filter((s) => s.mediaType === "audio").map((s) => s.frames > 0)).toEqual([true])
       }), 45_000)
   }
 )

@@ -54,14 +54,23 @@ export const processFile = Effect.fn("processFile")(function*(options: ProcessOp
     now: yield* Clock.currentTimeMillis
   }))
 
-  yield* ingest(jobId)
-  for (let i = 1; i <= options.workers; i++) yield* Effect.forkScoped(runWorker(`worker-${i}`))
-  const job = yield* awaitJob(jobId, options.onUpdate)
-  if (job.status === "failed") {
-    // Leave no half-written presentation behind.
-    yield* storage.deletePrefix("outputs", `${options.outputPrefix}video/`).pipe(Effect.ignore)
-    yield* storage.deletePrefix("outputs", `${options.outputPrefix}audio/`).pipe(Effect.ignore)
-    return yield* new JobFailed({ jobId, errorTag: job.error?._tag ?? "Unknown", reason: job.error?.message ?? "the job failed" })
-  }
-  return job
+  // Leave no half-written presentation behind when the job fails or is interrupted.
+  const removePartialOutputs = Effect.forEach(
+    ["video/", "audio/"],
+    (folder) => storage.deletePrefix("outputs", `${options.outputPrefix}${folder}`).pipe(Effect.ignore),
+    { discard: true }
+  )
+  return yield* Effect.gen(function*() {
+    yield* ingest(jobId)
+    for (let i = 1; i <= options.workers; i++) yield* Effect.forkScoped(runWorker(`worker-${i}`))
+    const job = yield* awaitJob(jobId, options.onUpdate)
+    if (job.status === "failed") {
+      return yield* new JobFailed({ jobId, errorTag: job.error?._tag ?? "Unknown", reason: job.error?.message ?? "the job failed" })
+    }
+    return job
+  }).pipe(
+    // Workers (and their ffmpeg children) stop before anything is removed.
+    Effect.scoped,
+    Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : removePartialOutputs))
+  )
 }, Effect.scoped)

@@ -19,11 +19,15 @@ export const chromiumArgs: ReadonlyArray<string> = [
 export const launchChromium = (): Promise<Browser> =>
   chromium.launch({ executablePath: chromiumExecutable, args: [...chromiumArgs] })
 
+export type PlayerEngineName = "dashjs" | "shaka"
+
 export interface PlaybackResult {
+  /** Engine the page actually ran (`window.__player.engine`). */
+  readonly engine: string | null
   readonly currentTime: number
   readonly videoWidth: number
   readonly videoHeight: number
-  /** From `window.__player.errors` (dash.js, playback and page errors). */
+  /** From `window.__player.errors` (engine, playback and page errors). */
   readonly errors: ReadonlyArray<string>
   readonly representations: ReadonlyArray<{ id: string; width: number; height: number; bandwidth: number }>
   readonly currentRepresentation: string | null
@@ -34,6 +38,8 @@ export interface PlayDashOptions {
   readonly timeoutMs?: number
   /** Pin this video representation id (via the quality selector) instead of ABR. */
   readonly representation?: string
+  /** Player engine (`&engine=` on the page URL); the page defaults to dash.js. */
+  readonly engine?: PlayerEngineName
 }
 
 // The parts of window.__player (src/entry/http/playerPage.ts) used here.
@@ -51,6 +57,7 @@ const snapshot = (page: Page): Promise<PlaybackResult & { readonly readyState: n
     const video = document.querySelector("video")
     const state = (window as unknown as { __player?: Partial<PlaybackResult> }).__player
     return {
+      engine: state?.engine ?? null,
       currentTime: video?.currentTime ?? 0,
       videoWidth: video?.videoWidth ?? 0,
       videoHeight: video?.videoHeight ?? 0,
@@ -61,8 +68,16 @@ const snapshot = (page: Page): Promise<PlaybackResult & { readonly readyState: n
     }
   })
 
+/** `playerUrl` with `engine=` set, when an engine is asked for. */
+export const withEngine = (playerUrl: string, engine: PlayerEngineName | undefined): string => {
+  if (engine === undefined) return playerUrl
+  const url = new URL(playerUrl)
+  url.searchParams.set("engine", engine)
+  return url.toString()
+}
+
 /**
- * Opens the /player page at `playerUrl` and waits until the video has played
+ * Opens the /player page at `playerUrl` (with `options.engine`) and waits until the video has played
  * `minAdvanceSeconds` (on `representation`, when given), returning early if
  * the player reports errors.
  * Throws (with the last observed state) when it times out.
@@ -73,7 +88,7 @@ export const playDash = async (playerUrl: string, options: PlayDashOptions = {})
   const browser = await launchChromium()
   try {
     const page = await browser.newPage()
-    await page.goto(playerUrl, { waitUntil: "load", timeout: timeoutMs })
+    await page.goto(withEngine(playerUrl, options.engine), { waitUntil: "load", timeout: timeoutMs })
     const start = await page.evaluate(() => document.querySelector("video")?.currentTime ?? 0)
     const representation = options.representation ?? null
     try {

@@ -1,7 +1,7 @@
 /**
- * Prepares the folder a presentation is written to. A folder holding an earlier vidpipe
- * presentation is emptied of it (so the new manifest can be published); any other non-empty
- * folder is refused rather than mixed into.
+ * Prepares the folder a presentation is written to. A folder holding only an earlier vidpipe
+ * presentation (manifest.mpd, video/, audio/) is emptied of it so the new manifest can be
+ * published; any other non-empty folder is refused rather than mixed into.
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -22,7 +22,7 @@ export const prepareOutputFolder = (folder: string) =>
     const absolute = path.resolve(folder)
     const entries = yield* Effect.promise(() => fs.readdir(absolute).catch(() => [] as Array<string>))
     if (entries.length > 0) {
-      if (!entries.includes("manifest.mpd") || !entries.every((entry) => presentationEntries.has(entry))) {
+      if (!entries.every((entry) => presentationEntries.has(entry))) {
         return yield* new OutputFolderInUse({ folder: absolute })
       }
       yield* Effect.promise(() => Promise.all(entries.map((entry) => fs.rm(path.join(absolute, entry), { recursive: true, force: true }))))

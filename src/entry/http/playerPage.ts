@@ -1,18 +1,37 @@
-// The /player page: dash.js from the installed `dashjs` package, a muted
-// <video>, a quality selector, and `window.__player` state for browser tests.
-import { createRequire } from "node:module"
+// The /player page: a muted <video>, a quality selector and `window.__player`
+// state for browser tests, driven by one of two engines from installed
+// packages: dash.js (default) or Shaka Player (`/player?src=...&engine=shaka`).
+import { dashJsFile, dashJsGlue, dashJsRoute } from "./dashJsPlayerScript.ts"
+import { shakaFile, shakaGlue, shakaRoute } from "./shakaPlayerScript.ts"
 
-export const dashJsRoute = "/_player/dash.all.min.js"
+export interface PlayerEngine {
+  /** URL path the page loads the engine's bundle from. */
+  readonly route: string
+  /** Absolute path of that bundle inside the installed package. */
+  readonly file: string
+  /** Page script run inside the shared prelude (see `pageHtml`). */
+  readonly glue: string
+}
 
-// The package's "require" export condition is the UMD bundle (defines
-// `window.dashjs`); the "import" one is ESM and would need a module loader.
-export const dashJsFile: string = createRequire(import.meta.url).resolve("dashjs")
+export const playerEngines = {
+  dashjs: { route: dashJsRoute, file: dashJsFile, glue: dashJsGlue },
+  shaka: { route: shakaRoute, file: shakaFile, glue: shakaGlue }
+} as const satisfies Record<string, PlayerEngine>
+
+export type PlayerEngineName = keyof typeof playerEngines
+
+/** `?engine=` value -> engine; absent or empty means dash.js; unknown is undefined. */
+export const parsePlayerEngine = (value: string | null): PlayerEngineName | undefined => {
+  if (value === null || value === "") return "dashjs"
+  return Object.hasOwn(playerEngines, value) ? (value as PlayerEngineName) : undefined
+}
 
 /**
- * Shape of `window.__player` (read by test/support/browser.ts).
- * `errors` collects dash.js, playback and page errors as strings.
+ * Shape of `window.__player` (read by test/support/browser.ts), the same for
+ * every engine. `errors` collects engine, playback and page errors as strings.
  */
 export interface PlayerState {
+  readonly engine: PlayerEngineName
   readonly src: string | null
   readonly ready: boolean
   readonly errors: ReadonlyArray<string>
@@ -21,14 +40,14 @@ export interface PlayerState {
   readonly selection: string
 }
 
-// Static page: the manifest URL is read client-side from ?src=, so nothing
-// from the request is interpolated into the HTML.
-export const playerPageHtml = `<!doctype html>
+// Static pages (one per engine): the manifest URL is read client-side from
+// ?src=, so nothing from the request is interpolated into the HTML.
+const pageHtml = (name: PlayerEngineName, engine: PlayerEngine): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>vidpipe player</title>
+<title>vidpipe player (${name})</title>
 <style>
   body { font-family: system-ui, sans-serif; margin: 1rem; background: #111; color: #eee; }
   video { width: 100%; max-width: 960px; background: #000; display: block; }
@@ -41,16 +60,19 @@ export const playerPageHtml = `<!doctype html>
 <div class="bar">
   <label>Quality <select id="quality"><option value="auto">auto</option></select></label>
   <span id="status"></span>
+  <span>${name}</span>
 </div>
 <pre id="errors"></pre>
-<script src="${dashJsRoute}"></script>
+<script src="${engine.route}"></script>
 <script>
 (function () {
   var video = document.getElementById("video");
   var quality = document.getElementById("quality");
   var status = document.getElementById("status");
   var errorsView = document.getElementById("errors");
+  var selectEngine = null; // assigned by the engine glue: function (id | "auto")
   var state = {
+    engine: ${JSON.stringify(name)},
     src: new URLSearchParams(location.search).get("src"),
     ready: false,
     errors: [],
@@ -70,55 +92,40 @@ export const playerPageHtml = `<!doctype html>
     return error ? "code " + error.code + (error.message ? ": " + error.message : "") : "unknown";
   }
   window.addEventListener("error", function (e) { report("page error: " + e.message); });
+  video.addEventListener("error", function () { report("video error " + describeMediaError(video.error)); });
 
   function select(id) {
-    var player = state.player;
-    if (!player) return;
-    var auto = id === "auto";
-    player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: auto } } } });
-    if (!auto) player.setRepresentationForTypeById("video", id, true);
+    if (!state.player || !selectEngine) return;
+    selectEngine(id);
     state.selection = id;
     quality.value = id;
   }
-
-  if (!state.src) { report("missing ?src=<url of a manifest.mpd>"); return; }
-  if (typeof dashjs === "undefined") { report("dash.js failed to load"); return; }
-
-  var player = dashjs.MediaPlayer().create();
-  var events = dashjs.MediaPlayer.events;
-  state.player = player;
-
-  player.on(events.ERROR, function (e) {
-    var err = e && e.error;
-    report("dash.js error " + (err ? err.code + ": " + err.message : String(e)));
-  });
-  player.on(events.PLAYBACK_ERROR, function (e) { report("playback error " + describeMediaError(e.error)); });
-  video.addEventListener("error", function () { report("video error " + describeMediaError(video.error)); });
-
-  player.on(events.STREAM_INITIALIZED, function () {
-    state.representations = player.getRepresentationsByType("video").map(function (r) {
-      return { id: r.id, width: r.width, height: r.height, bandwidth: r.bandwidth };
-    });
-    state.representations.forEach(function (r) {
+  function setRepresentations(list) {
+    state.representations = list;
+    list.forEach(function (r) {
       var option = document.createElement("option");
       option.value = r.id;
       option.textContent = r.id + " (" + r.width + "x" + r.height + ", " + Math.round(r.bandwidth / 1000) + " kbps)";
       quality.appendChild(option);
     });
-    state.ready = true;
-  });
-  player.on(events.QUALITY_CHANGE_RENDERED, function (e) {
-    if (e.mediaType === "video" && e.newRepresentation) state.currentRepresentation = e.newRepresentation.id;
-  });
+  }
   video.addEventListener("timeupdate", function () {
     status.textContent = video.currentTime.toFixed(1) + " s, " + video.videoWidth + "x" + video.videoHeight +
       (state.currentRepresentation ? " (" + state.currentRepresentation + ")" : "");
   });
   quality.addEventListener("change", function () { select(quality.value); });
 
-  player.initialize(video, state.src, true);
+  if (!state.src) { report("missing ?src=<url of a manifest.mpd>"); return; }
+${engine.glue}
 })();
 </script>
 </body>
 </html>
 `
+
+const pages: Record<PlayerEngineName, string> = {
+  dashjs: pageHtml("dashjs", playerEngines.dashjs),
+  shaka: pageHtml("shaka", playerEngines.shaka)
+}
+
+export const playerPageHtml = (engine: PlayerEngineName = "dashjs"): string => pages[engine]

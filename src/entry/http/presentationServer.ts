@@ -1,5 +1,5 @@
 // Read-only HTTP server for a folder of finished DASH presentations, plus a
-// dash.js player page. Binds 127.0.0.1 unless a host is given.
+// player page (dash.js, or Shaka Player with ?engine=shaka). Binds 127.0.0.1 unless a host is given.
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, FileSystem, Layer, Option, Path, type PlatformError } from "effect"
 import {
@@ -15,7 +15,7 @@ import {
 import { createServer } from "node:http"
 import { indexPageResponse } from "./indexPage.ts"
 import { mediaPolicyFor } from "./mediaPolicy.ts"
-import { dashJsFile, dashJsRoute, playerPageHtml } from "./playerPage.ts"
+import { parsePlayerEngine, playerEngines, playerPageHtml } from "./playerPage.ts"
 import { decodePathname, resolveInsideRoot } from "./safePath.ts"
 
 export interface PresentationServerOptions {
@@ -74,22 +74,35 @@ const presentationFiles = (root: string) =>
     yield* router.add("GET", "/*", handler)
   }))
 
-/** GET /player and the dash.js bundle it loads. */
+/**
+ * GET /player (engine from ?engine=: dashjs by default, or shaka; anything
+ * else is a 400 rather than a silent fallback) and each engine's bundle.
+ */
 const playerRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
   const platform = yield* HttpPlatform.HttpPlatform
   yield* router.add(
     "GET",
     "/player",
-    HttpServerResponse.html(playerPageHtml).pipe(HttpServerResponse.setHeader("cache-control", "no-cache"))
+    Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+      const engine = parsePlayerEngine(new URL(request.url, "http://localhost").searchParams.get("engine"))
+      if (engine === undefined) {
+        return HttpServerResponse.text(`unknown engine; use one of: ${Object.keys(playerEngines).join(", ")}\n`, {
+          status: 400
+        })
+      }
+      return HttpServerResponse.html(playerPageHtml(engine)).pipe(HttpServerResponse.setHeader("cache-control", "no-cache"))
+    })
   )
-  yield* router.add(
-    "GET",
-    dashJsRoute,
-    platform.fileResponse(dashJsFile, {
-      contentType: "text/javascript; charset=utf-8",
-      headers: { "cache-control": "public, max-age=3600" }
-    }).pipe(Effect.orElseSucceed(() => notFound))
-  )
+  for (const engine of Object.values(playerEngines)) {
+    yield* router.add(
+      "GET",
+      engine.route,
+      platform.fileResponse(engine.file, {
+        contentType: "text/javascript; charset=utf-8",
+        headers: { "cache-control": "public, max-age=3600" }
+      }).pipe(Effect.orElseSucceed(() => notFound))
+    )
+  }
 }))
 
 // Players on other origins fetch segments with Range: allow any origin, let

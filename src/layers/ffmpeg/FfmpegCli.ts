@@ -15,6 +15,8 @@ import { Ffmpeg } from "../../services/Ffmpeg.ts"
 import type { EncoderSettings } from "./arguments.ts"
 import { audioArguments, defaultEncoderSettings, probeArguments, sampleArguments, trackManifestName, videoArguments } from "./arguments.ts"
 import { makeProgressParser } from "./progress.ts"
+import type { HeaderKind } from "./sniff.ts"
+import { classifyHeader, readHeader } from "./sniff.ts"
 import { readTrackManifest } from "./trackManifest.ts"
 
 /** Last lines of stderr worth showing: ffmpeg puts the reason for a failure at the end. */
@@ -25,8 +27,13 @@ const tailOf = (stderr: string) =>
 const permanentFailure = /Invalid data|moov atom not found|does not contain any stream|Invalid argument|not supported|Unsupported|Could not find codec|Error while decoding|corrupt|Decoder \(codec .*\) not found|Output file is empty/i
 
 /** ffprobe's complaint, said the way a user understands it. */
-const explainProbeFailure = (stderr: string): string => {
-  if (/moov atom not found/i.test(stderr)) return "the file is incomplete or corrupt (MP4 index missing: was the upload or copy cut short?)"
+const explainProbeFailure = (stderr: string, header: HeaderKind): string => {
+  if (header === "text") return "the file is text, not a video"
+  if (/moov atom not found/i.test(stderr)) {
+    return header === "iso-bmff"
+      ? "the file is incomplete or corrupt (MP4 index missing: was the upload or copy cut short?)"
+      : "not a recognizable audio or video file"
+  }
   if (/Invalid data found when processing input/i.test(stderr)) return "not a recognizable audio or video file"
   if (/No such file or directory/i.test(stderr)) return "the input file does not exist"
   if (/Permission denied/i.test(stderr)) return "the input file cannot be read (permission denied)"
@@ -123,7 +130,8 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
           if (networkFailure.test(result.stderr)) {
             return yield* new FfmpegFailed({ operation: "probe", exitCode: result.exitCode, reason: tailOf(result.stderr), retryable: true })
           }
-          return yield* new UnusableInput({ reason: explainProbeFailure(result.stderr) })
+          const header = yield* Effect.promise(() => readHeader(input))
+          return yield* new UnusableInput({ reason: explainProbeFailure(result.stderr, header === undefined ? "unknown" : classifyHeader(header)) })
         }
         const output = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(FfprobeOutput))(result.stdout).pipe(
           Effect.mapError(() => new UnusableInput({ reason: "ffprobe reported nothing readable about the file" }))
