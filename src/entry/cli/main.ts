@@ -5,12 +5,13 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect, Layer, Logger, type LogLevel, References } from "effect"
 import { Command } from "effect/cli"
 import { demoCommand } from "./demoCommand.ts"
+import { playCommand } from "./playCommand.ts"
 import { processCommand } from "./processCommand.ts"
 import { sampleCommand } from "./sampleCommand.ts"
 
 const vidpipe = Command.make("vidpipe").pipe(
   Command.withDescription("Video on demand: turn video files into adaptive-bitrate MPEG-DASH"),
-  Command.withSubcommands([processCommand, sampleCommand, demoCommand])
+  Command.withSubcommands([processCommand, sampleCommand, playCommand, demoCommand])
 )
 
 const logLevel = (process.env["VIDPIPE_LOG_LEVEL"] ?? "Warn") as LogLevel.LogLevel

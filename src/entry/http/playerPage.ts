@@ -70,7 +70,8 @@ const pageHtml = (name: PlayerEngineName, engine: PlayerEngine): string => `<!do
   var quality = document.getElementById("quality");
   var status = document.getElementById("status");
   var errorsView = document.getElementById("errors");
-  var selectEngine = null; // assigned by the engine glue: function (id | "auto")
+  // Assigned by the engine glue: function (id | "auto"), false if it refused.
+  var selectEngine = null;
   var state = {
     engine: ${JSON.stringify(name)},
     src: new URLSearchParams(location.search).get("src"),
@@ -96,7 +97,7 @@ const pageHtml = (name: PlayerEngineName, engine: PlayerEngine): string => `<!do
 
   function select(id) {
     if (!state.player || !selectEngine) return;
-    selectEngine(id);
+    if (selectEngine(id) === false) return;
     state.selection = id;
     quality.value = id;
   }

@@ -42,7 +42,7 @@ export const shakaGlue = `
   selectEngine = function (id) {
     if (id === "auto") { player.configure({ abr: { enabled: true } }); return; }
     var track = videoVariants().filter(function (t) { return representationId(t) === id; })[0];
-    if (!track) { report("no video representation " + id); return; }
+    if (!track) { report("no video representation " + id); return false; }
     player.configure({ abr: { enabled: false } });
     player.selectVariantTrack(track, true);
     refreshCurrent();

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what vidpipe needs and is missing, so `npm run demo` and `npm test` work on a fresh
+# machine that has only Node 20 and npm:
+#   - npm packages from the lockfile (including the Node 22 runtime from the `node` package);
+#   - ffmpeg/ffprobe from Debian;
+#   - with --test: xmllint (MPD schema checks) and Chromium (playback tests) from Debian.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for_tests=false
+[ "${1:-}" = "--test" ] && for_tests=true
+
+say() { echo "vidpipe: $*" >&2; }
+
+# npm packages: (re)install when missing or when the lockfile changed since the last install.
+stamp=node_modules/.vidpipe-lockfile-hash
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -x node_modules/.bin/node ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
+  say "installing npm packages (npm ci)…"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > "$stamp"
+fi
+
+# Debian packages.
+missing=()
+{ command -v ffmpeg && command -v ffprobe; } >/dev/null || missing+=(ffmpeg)
+if $for_tests; then
+  command -v xmllint >/dev/null || missing+=(libxml2-utils)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null; then
+    sudo=(sudo)
+  else
+    say "please install these Debian packages first: ${missing[*]}"
+    exit 1
+  fi
+  say "installing ${missing[*]} with apt-get…"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
