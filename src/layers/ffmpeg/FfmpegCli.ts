@@ -151,6 +151,10 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
           Stream.concat(finishedTrack("encode audio", spec.outputDir, (xml, sizes) => readTrackManifest("audio", "audio", xml, { sizes })))
         ),
       makeSample: Effect.fn("Ffmpeg.makeSample")(function*(spec) {
+        yield* Effect.tryPromise({
+          try: () => fs.mkdir(path.dirname(path.resolve(spec.output)), { recursive: true }),
+          catch: (error) => new FfmpegFailed({ operation: "make sample", reason: String(error), retryable: false })
+        })
         const result = yield* collect("ffmpeg", "make sample", sampleArguments(spec))
         if (result.exitCode !== 0) {
           return yield* new FfmpegFailed({ operation: "make sample", exitCode: result.exitCode, reason: tailOf(result.stderr), retryable: false })
