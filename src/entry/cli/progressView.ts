@@ -5,6 +5,7 @@
  */
 import { Effect } from "effect"
 import type { Job, TaskState } from "../../domain/Job.ts"
+import { isTerminal } from "../../domain/Job.ts"
 
 const barWidth = 24
 
@@ -51,16 +52,20 @@ const lineView = (stream: NodeJS.WriteStream): ProgressView => {
   const milestone = (task: TaskState) => `${task.status}:${Math.floor(task.progress * 4)}`
   return {
     update: (job) => Effect.sync(() => {
-      if (job.status !== jobStatus) {
+      const jobLine = () => {
+        if (job.status === jobStatus) return
         jobStatus = job.status
         stream.write(`job ${job.id}: ${job.status}\n`)
       }
+      // A job's start is said before its tasks' news, its end after them.
+      if (!isTerminal(job.status)) jobLine()
       for (const task of job.tasks) {
         const mark = milestone(task)
         if (reported.get(task.taskId) === mark) continue
         reported.set(task.taskId, mark)
         stream.write(`  ${task.label}: ${task.status} ${percent(task.progress).trim()}${task.error ? ` (${task.error.message})` : ""}\n`)
       }
+      jobLine()
     }),
     close: Effect.void
   }
