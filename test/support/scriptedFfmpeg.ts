@@ -1,0 +1,63 @@
+/**
+ * A stand-in for the Ffmpeg service in worker tests, where the subject is the worker's
+ * delivery handling (retries, heartbeats, duplicates), not encoding: each call follows a script
+ * and writes small placeholder files with a one-segment track.
+ */
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Effect, Layer, Stream } from "effect"
+import { FfmpegFailed } from "../../src/domain/Errors.ts"
+import type { MediaProbe } from "../../src/domain/Probe.ts"
+import type { Track } from "../../src/domain/Track.ts"
+import type { EncodeEvent } from "../../src/services/Ffmpeg.ts"
+import { Ffmpeg } from "../../src/services/Ffmpeg.ts"
+
+export type Step = "ok" | "transient" | "permanent"
+
+export interface Script {
+  /** What the n-th call (1-based) for a track does. */
+  readonly step?: (trackId: string, call: number) => Step
+  /** How long each encode takes. */
+  readonly encodeMillis?: number
+}
+
+export const probeFor720p: MediaProbe = {
+  container: "mp4",
+  durationSeconds: 4,
+  video: { codec: "h264", width: 1280, height: 720, displayWidth: 1280, displayHeight: 720, rotation: 0, frameRate: "30/1", pixelFormat: "yuv420p", interlaced: false },
+  audio: { codec: "aac", channels: 2, sampleRate: 48000 }
+}
+
+export const makeScriptedFfmpeg = (script: Script = {}) => {
+  const calls = new Map<string, number>()
+  const encode = (kind: Track["kind"], id: string, outputDir: string, extra: Partial<Track>) =>
+    Stream.unwrap(Effect.gen(function*() {
+      const call = (calls.get(id) ?? 0) + 1
+      calls.set(id, call)
+      yield* Effect.sleep(script.encodeMillis ?? 50)
+      const step = script.step?.(id, call) ?? "ok"
+      if (step !== "ok") {
+        return Stream.fail(new FfmpegFailed({ operation: `encode ${id}`, reason: `scripted ${step} failure (call ${call})`, retryable: step === "transient" }))
+      }
+      yield* Effect.promise(async () => {
+        await fs.mkdir(outputDir, { recursive: true })
+        await fs.writeFile(path.join(outputDir, "init.mp4"), `init ${id}`)
+        await fs.writeFile(path.join(outputDir, "seg-00001.m4s"), `segment ${id}`)
+      })
+      const track: Track = {
+        kind, id, codecs: kind === "video" ? "avc1.64001f" : "mp4a.40.2", bandwidth: 1000, timescale: 1000, startNumber: 1,
+        timeline: [{ t: 0, d: 4000 }], initialization: "init.mp4", media: "seg-$Number%05d$.m4s",
+        files: ["init.mp4", "seg-00001.m4s"], ...extra
+      }
+      return Stream.make<Array<EncodeEvent>>({ _tag: "Progress", fraction: 0.5, speed: 1 }, { _tag: "Finished", track })
+    }))
+  return {
+    calls,
+    layer: Layer.succeed(Ffmpeg, Ffmpeg.of({
+      probe: () => Effect.succeed(probeFor720p),
+      encodeVideo: (spec) => encode("video", spec.rung.id, spec.outputDir, { width: spec.rung.width, height: spec.rung.height, frameRate: spec.frameRate }),
+      encodeAudio: (spec) => encode("audio", "audio", spec.outputDir, { sampleRate: spec.sampleRate, channels: spec.channels }),
+      makeSample: () => Effect.void
+    }))
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The worker's delivery handling on the embedded layers: in-place retries, hand-back to the
+ * queue, permanent failures, heartbeats that outlast the visibility timeout, and duplicate
+ * deliveries that must not finalize twice. Encoding is scripted (see scriptedFfmpeg.ts) so the
+ * timing of failures is exact; real ffmpeg runs in the end-to-end suites.
+ */
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Duration, Effect, Layer, Option, References, Schema } from "effect"
+import { messageIdentity, TaskJson } from "../src/domain/Task.ts"
+import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
+import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
+import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
+import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
+import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
+import { awaitJob } from "../src/programs/awaitJob.ts"
+import { ingest } from "../src/programs/ingest.ts"
+import { newJob } from "../src/programs/jobRecords.ts"
+import type { PipelineSettingsShape } from "../src/programs/PipelineSettings.ts"
+import { defaultPipelineSettings, PipelineSettings } from "../src/programs/PipelineSettings.ts"
+import { runWorker } from "../src/programs/worker.ts"
+import { JobQueue } from "../src/services/JobQueue.ts"
+import { JobStore } from "../src/services/JobStore.ts"
+import { PipelineMetrics } from "../src/services/PipelineMetrics.ts"
+import { Storage } from "../src/services/Storage.ts"
+import type { Script } from "./support/scriptedFfmpeg.ts"
+import { makeScriptedFfmpeg } from "./support/scriptedFfmpeg.ts"
+
+const fastSettings: PipelineSettingsShape = {
+  ...defaultPipelineSettings,
+  pollSeconds: 1,
+  visibility: Duration.seconds(1),
+  heartbeatEvery: Duration.millis(300),
+  finalizeLease: Duration.seconds(2),
+  maxReceiveCount: 3,
+  transientRetries: 1
+}
+
+const environment = (script: Script, settings: Partial<PipelineSettingsShape> = {}) => {
+  const ffmpeg = makeScriptedFfmpeg(script)
+  const folder = path.join(os.tmpdir(), `vidpipe-worker-${Math.random().toString(36).slice(2)}`)
+  const layer = Layer.mergeAll(
+    memoryJobQueueLayer({ maxReceiveCount: settings.maxReceiveCount ?? fastSettings.maxReceiveCount, defaultVisibility: "1 second" }),
+    memoryCoordinatorLayer,
+    memoryJobStoreLayer,
+    logMetricsLayer,
+    folderStorageLayer(areaFoldersUnder(folder)),
+    ffmpeg.layer,
+    Layer.succeed(PipelineSettings, { ...fastSettings, ...settings }),
+    Layer.succeed(References.MinimumLogLevel, "Error")
+  )
+  const cleanup = Effect.promise(() => fs.rm(folder, { recursive: true, force: true }))
+  return { calls: ffmpeg.calls, provide: <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(layer), Effect.ensuring(cleanup)) }
+}
+
+/** Stores a source, creates the job, ingests it and starts `workers` worker fibers. */
+const startJob = (workers: number) =>
+  Effect.gen(function*() {
+    const storage = yield* Storage
+    const store = yield* JobStore
+    const id = `job${Math.random().toString(36).slice(2, 8)}`
+    yield* storage.put("uploads", `${id}/clip.mp4`, "not really a video")
+    yield* store.create(newJob({ id, fileName: "clip.mp4", sourceKey: `${id}/clip.mp4`, outputPrefix: `${id}/`, segmentSeconds: 4, now: yield* Clock.currentTimeMillis }))
+    const { tasks } = yield* ingest(id)
+    for (let i = 1; i <= workers; i++) yield* Effect.forkScoped(runWorker(`w${i}`))
+    return { id, tasks }
+  })
+
+const finish = (jobId: string) => awaitJob(jobId, undefined, 50).pipe(Effect.timeout("30 seconds"))
+
+describe("worker", () => {
+  it.live("retries a transient failure in place and completes the job", () => {
+    const env = environment({ step: (id, call) => (id === "720p" && call === 1 ? "transient" : "ok") })
+    return env.provide(Effect.scoped(Effect.gen(function*() {
+      const { id } = yield* startJob(2)
+      const job = yield* finish(id)
+      assert.strictEqual(job.status, "ready")
+      assert.strictEqual(env.calls.get("720p"), 2)
+      const totals = yield* (yield* PipelineMetrics).totals
+      assert.strictEqual(totals["JobsFinalized"], 1)
+      assert.isUndefined(totals["TasksFailed"])
+    })))
+  })
+
+  it.live("hands a task back to the queue when in-place retries run out; the redelivery succeeds", () => {
+    const env = environment({ step: (id, call) => (id === "720p" && call <= 2 ? "transient" : "ok") })
+    return env.provide(Effect.scoped(Effect.gen(function*() {
+      const { id } = yield* startJob(2)
+      const job = yield* finish(id)
+      assert.strictEqual(job.status, "ready")
+      const task = job.tasks.find((t) => t.label.startsWith("720p"))!
+      assert.strictEqual(task.attempts, 2, "second delivery")
+      assert.strictEqual(env.calls.get("720p"), 3)
+      assert.strictEqual((yield* (yield* PipelineMetrics).totals)["TasksFailed"], 1)
+    })))
+  })
+
+  it.live("fails the job with the reason on a permanent failure, and publishes nothing", () => {
+    const env = environment({ step: (id) => (id === "360p" ? "permanent" : "ok") })
+    return env.provide(Effect.scoped(Effect.gen(function*() {
+      const { id } = yield* startJob(2)
+      const job = yield* finish(id)
+      assert.strictEqual(job.status, "failed")
+      assert.strictEqual(job.error?._tag, "FfmpegFailed")
+      assert.match(job.error?.message ?? "", /scripted permanent failure/)
+      assert.strictEqual(job.tasks.find((t) => t.label.startsWith("360p"))?.status, "failed")
+      assert.isTrue(Option.isNone(yield* (yield* Storage).head("outputs", `${id}/manifest.mpd`)))
+    })))
+  })
+
+  it.live("fails the job when a task still fails on its last allowed receive", () => {
+    const env = environment({ step: (id) => (id === "audio" ? "transient" : "ok") }, { transientRetries: 0 })
+    return env.provide(Effect.scoped(Effect.gen(function*() {
+      const { id } = yield* startJob(1)
+      const job = yield* finish(id)
+      assert.strictEqual(job.status, "failed")
+      assert.match(job.error?.message ?? "", /scripted transient failure \(call 3\)/)
+      assert.strictEqual(env.calls.get("audio"), 3, "one encode per receive, maxReceiveCount = 3")
+      const depth = yield* (yield* JobQueue).depth
+      assert.deepStrictEqual(depth, { visible: 0, inFlight: 0, deadLettered: 0 })
+    })))
+  })
+
+  it.live("keeps a task longer than the visibility timeout invisible with heartbeats: encoded once", () => {
+    const env = environment({ encodeMillis: 2500 })
+    return env.provide(Effect.scoped(Effect.gen(function*() {
+      const { id, tasks } = yield* startJob(4)
+      const job = yield* finish(id)
+      assert.strictEqual(job.status, "ready")
+      assert.deepStrictEqual([...env.calls.values()], tasks.map(() => 1))
+      assert.strictEqual((yield* (yield* PipelineMetrics).totals)["TasksCompleted"], tasks.length)
+    })))
+  })
+
+  it.live("duplicate deliveries of every task finalize the job exactly once", () => {
+    const env = environment({ encodeMillis: 200 })
+    return env.provide(Effect.scoped(Effect.gen(function*() {
+      const queue = yield* JobQueue
+      const { id, tasks } = yield* startJob(3)
+      // What at-least-once delivery may do: the same tasks again, under new deduplication ids.
+      for (const task of tasks) {
+        yield* queue.send({ body: Schema.encodeSync(TaskJson)(task), ...messageIdentity({ ...task, attempt: 2 }) })
+      }
+      const job = yield* finish(id)
+      assert.strictEqual(job.status, "ready")
+      yield* Effect.sleep("1500 millis") // let the duplicates drain
+      const totals = yield* (yield* PipelineMetrics).totals
+      assert.strictEqual(totals["JobsFinalized"], 1)
+      assert.isTrue(Option.isSome(yield* (yield* Storage).head("outputs", `${id}/manifest.mpd`)))
+      assert.deepStrictEqual((yield* queue.depth).visible + (yield* queue.depth).inFlight, 0)
+    })))
+  })
+})
