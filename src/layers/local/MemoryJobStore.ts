@@ -4,6 +4,7 @@
 import { Effect, Layer } from "effect"
 import { JobNotFound, JobStoreFailed } from "../../domain/Errors.ts"
 import type { Job } from "../../domain/Job.ts"
+import { isTerminal } from "../../domain/Job.ts"
 import { JobStore } from "../../services/JobStore.ts"
 
 export const makeMemoryJobStore = Effect.sync(() => {
@@ -25,7 +26,12 @@ export const makeMemoryJobStore = Effect.sync(() => {
         return next
       }),
     list: (options) =>
-      Effect.sync(() => [...jobs.values()].sort((a, b) => b.createdAt - a.createdAt).slice(0, options?.limit ?? 100)),
+      Effect.sync(() =>
+        [...jobs.values()]
+          .filter((job) => !options?.activeOnly || !isTerminal(job.status))
+          .sort((a, b) => b.createdAt - a.createdAt)
+          .slice(0, options?.limit ?? 100)
+      ),
     delete: (jobId) => Effect.sync(() => void jobs.delete(jobId))
   })
 })

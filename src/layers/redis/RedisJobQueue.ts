@@ -1,0 +1,144 @@
+/**
+ * JobQueue on Redis Streams with the same SQS FIFO semantics as the in-process queue.
+ * The stream (consumer group `workers`) holds the messages and their PEL; ZSETs order the
+ * available ones (by send sequence) and the in-flight ones (by visibility deadline); a hash
+ * locks each group while one of its messages is in flight. Every state change is one Lua
+ * script (jobQueueScripts.ts) registered with `defineCommand`, so ioredis reloads them after
+ * `SCRIPT FLUSH` or a failover (EVALSHA falls back to EVAL on NOSCRIPT).
+ */
+import * as os from "node:os"
+import { Clock, Duration, Effect, Layer } from "effect"
+import type { Redis } from "ioredis"
+import { QueueFailed, ReceiptExpired } from "../../domain/Errors.ts"
+import type { OutgoingMessage, ReceivedMessage, ReceiveOptions } from "../../services/JobQueue.ts"
+import { JobQueue } from "../../services/JobQueue.ts"
+import { deleteScript, depthScript, extendScript, receiveScript, sendScript } from "./jobQueueScripts.ts"
+import { redisCall, RedisConnection } from "./RedisConnection.ts"
+
+export interface RedisQueueOptions {
+  readonly maxReceiveCount?: number
+  readonly defaultVisibility?: Duration.Input
+  readonly deduplicationWindow?: Duration.Input
+  /** Names this process in XPENDING; defaults to `${hostname}-${pid}`. */
+  readonly consumer?: string
+}
+
+type Script = (...args: Array<string | number>) => Promise<unknown>
+interface ScriptedRedis {
+  readonly vidpipeQueueSend: Script
+  readonly vidpipeQueueReceive: Script
+  readonly vidpipeQueueExtend: Script
+  readonly vidpipeQueueDelete: Script
+  readonly vidpipeQueueDepth: Script
+}
+
+const maxWaitSeconds = 20
+/** Long-poll interval while nothing is receivable. */
+const pollMs = 200
+
+/** Whole milliseconds; an infinite duration becomes ~30 000 years. */
+const millis = (input: Duration.Input) => {
+  const ms = Duration.toMillis(Duration.fromInputUnsafe(input))
+  return Number.isFinite(ms) ? Math.round(ms) : 1e15
+}
+
+export const makeRedisJobQueue = Effect.fnUntraced(function*(options: RedisQueueOptions = {}) {
+  const { client, prefix } = yield* RedisConnection
+  const defaultVisibility = millis(options.defaultVisibility ?? "30 seconds")
+  const maxReceiveCount = options.maxReceiveCount ?? 5
+  const dedupWindow = millis(options.deduplicationWindow ?? "5 minutes")
+  const consumer = options.consumer ?? `${os.hostname()}-${process.pid}`
+
+  const scripts: Array<[keyof ScriptedRedis, string]> = [
+    ["vidpipeQueueSend", sendScript],
+    ["vidpipeQueueReceive", receiveScript],
+    ["vidpipeQueueExtend", extendScript],
+    ["vidpipeQueueDelete", deleteScript],
+    ["vidpipeQueueDepth", depthScript]
+  ]
+  for (const [name, lua] of scripts) {
+    if (!(name in client)) client.defineCommand(name, { numberOfKeys: 6, lua })
+  }
+  const redis = client as Redis & ScriptedRedis
+  const base = `${prefix}:queue`
+  const deadKey = `${base}:dead`
+  // The six KEYS every script takes, then ARGV[1] = the base of the per-message keys.
+  const keys = [base, `${base}:available`, `${base}:inflight`, `${base}:locks`, deadKey, `${base}:seq`, base] as const
+  const call = <A>(operation: string, run: () => Promise<A>) =>
+    redisCall(run, (reason) => new QueueFailed({ operation, reason, retryable: true }))
+
+  const send = Effect.fn("JobQueue.send")(function*(message: OutgoingMessage) {
+    const [messageId, duplicate] = (yield* call("send", () =>
+      redis.vidpipeQueueSend(...keys, message.deduplicationId, message.groupId, message.body, dedupWindow)
+    )) as [string, number]
+    return { messageId, duplicate: Number(duplicate) === 1 }
+  })
+
+  const receiveOnce = (max: number, visibility: number) =>
+    call("receive", () => redis.vidpipeQueueReceive(...keys, consumer, max, visibility, maxReceiveCount)).pipe(
+      Effect.map((reply) => {
+        const [now, earliest, ...rest] = reply as Array<string | number>
+        const messages: Array<ReceivedMessage> = []
+        for (let i = 0; i + 4 < rest.length; i += 5) {
+          messages.push({
+            messageId: String(rest[i]),
+            receipt: String(rest[i + 1]),
+            body: String(rest[i + 2]),
+            groupId: String(rest[i + 3]),
+            receiveCount: Number(rest[i + 4])
+          })
+        }
+        const nextDeadlineIn = Number(earliest) < 0 ? Infinity : Number(earliest) - Number(now)
+        return { messages, nextDeadlineIn }
+      })
+    )
+
+  const receive = Effect.fn("JobQueue.receive")(function*(receiveOptions: ReceiveOptions = {}) {
+    const max = Math.max(1, Math.min(10, Math.ceil(receiveOptions.maxMessages ?? 1)))
+    const waitMs = Math.min(maxWaitSeconds, Math.max(0, receiveOptions.waitSeconds ?? 0)) * 1000
+    const visibility = receiveOptions.visibility === undefined ? defaultVisibility : millis(receiveOptions.visibility)
+    const deadline = (yield* Clock.currentTimeMillis) + waitMs
+    // Long poll by polling the script: no blocking connection per waiter, and a Redis restart
+    // only costs the polls that fail meanwhile.
+    while (true) {
+      const { messages, nextDeadlineIn } = yield* receiveOnce(max, visibility)
+      const now = yield* Clock.currentTimeMillis
+      if (messages.length > 0 || now >= deadline) return messages
+      yield* Effect.sleep(Math.max(1, Math.min(deadline - now, nextDeadlineIn, pollMs)))
+    }
+  })
+
+  const extendVisibility = Effect.fn("JobQueue.extendVisibility")(function*(receipt: string, visibility: Duration.Input) {
+    const extended = yield* call("extendVisibility", () => redis.vidpipeQueueExtend(...keys, receipt, millis(visibility)))
+    if (Number(extended) !== 1) return yield* new ReceiptExpired({ receipt })
+  })
+
+  const remove = Effect.fn("JobQueue.delete")(function*(receipt: string) {
+    const deleted = yield* call("delete", () => redis.vidpipeQueueDelete(...keys, receipt))
+    if (Number(deleted) !== 1) return yield* new ReceiptExpired({ receipt })
+  })
+
+  const depth = call("depth", () => redis.vidpipeQueueDepth(...keys)).pipe(
+    Effect.map((reply) => {
+      const [visible, inFlight, deadLettered] = (reply as Array<number>).map(Number)
+      return { visible: visible ?? 0, inFlight: inFlight ?? 0, deadLettered: deadLettered ?? 0 }
+    }),
+    Effect.withSpan("JobQueue.depth")
+  )
+
+  const deadLetters = call("deadLetters", () => client.xrange(deadKey, "-", "+")).pipe(
+    Effect.map((entries) =>
+      entries.map(([, flat]) => {
+        const fields = new Map<string, string>()
+        for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i]!, flat[i + 1]!)
+        return { messageId: fields.get("id") ?? "", body: fields.get("body") ?? "", groupId: fields.get("group") ?? "" }
+      })
+    ),
+    Effect.withSpan("JobQueue.deadLetters")
+  )
+
+  return JobQueue.of({ send, receive, extendVisibility, delete: remove, depth, deadLetters })
+})
+
+export const redisJobQueueLayer = (options?: RedisQueueOptions): Layer.Layer<JobQueue, never, RedisConnection> =>
+  Layer.effect(JobQueue, makeRedisJobQueue(options))

@@ -1,0 +1,96 @@
+/**
+ * JobStore on Redis: each job is a hash {data (JSON), version}; updates are optimistic
+ * (read, change, then a Lua compare-and-set on the version, retried on contention), so no
+ * connection-bound WATCH is needed. A sorted set orders jobs by creation; a set holds the
+ * unfinished ones for the sweeper.
+ */
+import { Effect, Layer, Schema } from "effect"
+import type { Redis } from "ioredis"
+import { JobNotFound, JobStoreFailed } from "../../domain/Errors.ts"
+import type { Job } from "../../domain/Job.ts"
+import { isTerminal, Job as JobSchema } from "../../domain/Job.ts"
+import { JobStore } from "../../services/JobStore.ts"
+import { redisCall, RedisConnection } from "./RedisConnection.ts"
+
+const JobJson = Schema.fromJsonString(JobSchema)
+const encodeJob = Schema.encodeSync(JobJson)
+const decodeJob = Schema.decodeUnknownEffect(JobJson)
+
+/** KEYS: job hash, by-creation zset, active set. ARGV: expected version (0 = create), json, createdAt, id, active (1/0). */
+const putScript = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if current ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', current + 1)
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+if ARGV[5] == '1' then redis.call('SADD', KEYS[3], ARGV[4]) else redis.call('SREM', KEYS[3], ARGV[4]) end
+return 1
+`
+
+interface ScriptedRedis {
+  readonly vidpipeJobPut: (...args: Array<string | number>) => Promise<number>
+}
+
+const maxAttempts = 50
+
+export const makeRedisJobStore = Effect.gen(function*() {
+  const { client, prefix } = yield* RedisConnection
+  if (!("vidpipeJobPut" in client)) client.defineCommand("vidpipeJobPut", { numberOfKeys: 3, lua: putScript })
+  const redis = client as Redis & ScriptedRedis
+  const jobKey = (id: string) => `${prefix}:job:${id}`
+  const byCreation = `${prefix}:jobs`
+  const active = `${prefix}:jobs:active`
+  const call = <A>(operation: string, run: () => Promise<A>) =>
+    redisCall(run, (reason) => new JobStoreFailed({ operation, reason, retryable: true }))
+  const put = (operation: string, job: Job, expectedVersion: number) =>
+    call(operation, () =>
+      redis.vidpipeJobPut(jobKey(job.id), byCreation, active, expectedVersion, encodeJob(job), job.createdAt, job.id, isTerminal(job.status) ? 0 : 1)
+    ).pipe(Effect.map((stored) => Number(stored) === 1))
+
+  const read = Effect.fnUntraced(function*(jobId: string) {
+    const [data, version] = yield* call("get", () => client.hmget(jobKey(jobId), "data", "version"))
+    if (data === null || data === undefined) return yield* new JobNotFound({ jobId })
+    const job = yield* decodeJob(data).pipe(
+      Effect.mapError((error) => new JobStoreFailed({ operation: "get", reason: `unreadable job ${jobId}: ${error.message}`, retryable: false }))
+    )
+    return { job, version: Number(version) }
+  })
+
+  const readMany = (ids: ReadonlyArray<string>) =>
+    Effect.forEach(ids, (id) => read(id).pipe(Effect.map((r) => [r.job]), Effect.catchTag("JobNotFound", () => Effect.succeed([]))), {
+      concurrency: 16
+    }).pipe(Effect.map((jobs) => jobs.flat()))
+
+  return JobStore.of({
+    create: Effect.fn("JobStore.create")(function*(job) {
+      if (!(yield* put("create", job, 0))) {
+        return yield* new JobStoreFailed({ operation: "create", reason: `job ${job.id} already exists`, retryable: false })
+      }
+    }),
+    get: Effect.fn("JobStore.get")(function*(jobId) {
+      return (yield* read(jobId)).job
+    }),
+    update: Effect.fn("JobStore.update")(function*(jobId, change) {
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const { job, version } = yield* read(jobId)
+        const next = change(job)
+        if (yield* put("update", next, version)) return next
+      }
+      return yield* new JobStoreFailed({ operation: "update", reason: `job ${jobId} kept changing under ${maxAttempts} attempts`, retryable: true })
+    }),
+    list: Effect.fn("JobStore.list")(function*(options) {
+      const limit = options?.limit ?? 100
+      if (options?.activeOnly) {
+        const ids = yield* call("list", () => client.smembers(active))
+        const jobs = yield* readMany(ids)
+        return jobs.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit)
+      }
+      const ids = yield* call("list", () => client.zrevrange(byCreation, 0, limit - 1))
+      return yield* readMany(ids)
+    }),
+    delete: Effect.fn("JobStore.delete")(function*(jobId) {
+      yield* call("delete", () => client.multi().del(jobKey(jobId)).zrem(byCreation, jobId).srem(active, jobId).exec())
+    })
+  })
+})
+
+export const redisJobStoreLayer = Layer.effect(JobStore, makeRedisJobStore)
