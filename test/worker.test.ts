@@ -15,6 +15,7 @@ import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
 import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
+import { memoryIdleRegistryLayer } from "../src/layers/local/MemoryIdleRegistry.ts"
 import { awaitJob } from "../src/programs/awaitJob.ts"
 import { ingest } from "../src/programs/ingest.ts"
 import { newJob } from "../src/programs/jobRecords.ts"
@@ -45,6 +46,7 @@ const environment = (script: Script, settings: Partial<PipelineSettingsShape> = 
     memoryJobQueueLayer({ maxReceiveCount: settings.maxReceiveCount ?? fastSettings.maxReceiveCount, defaultVisibility: "1 second" }),
     memoryCoordinatorLayer,
     memoryJobStoreLayer,
+    memoryIdleRegistryLayer,
     logMetricsLayer,
     folderStorageLayer(areaFoldersUnder(folder)),
     ffmpeg.layer,

@@ -54,6 +54,10 @@ export const Job = Schema.Struct({
   tasks: Schema.Array(TaskState),
   error: Schema.optional(ErrorInfo),
   manifestKey: Schema.optional(Schema.String),
+  /** How many finalizers wrote the manifest: 1 for every ready job (the write is create-if-absent). */
+  manifestWrites: Schema.optional(Schema.Int),
+  /** How many finalizers ran to the end for this job: 1 unless leases failed to exclude each other. */
+  finalizeRuns: Schema.optional(Schema.Int),
   finishedAt: Schema.optional(Schema.Number)
 })
 export type Job = typeof Job.Type

@@ -1,5 +1,5 @@
 /**
- * The one-machine deployment: in-process queue, coordinator and job store, log metrics,
+ * The one-machine deployment: in-process queue, coordinator, job store and idle registry, log metrics,
  * folder storage and the system ffmpeg.
  */
 import { Layer } from "effect"
@@ -7,6 +7,7 @@ import { ffmpegCliLayer } from "./ffmpeg/FfmpegCli.ts"
 import type { AreaFolders } from "./local/FolderStorage.ts"
 import { folderStorageLayer } from "./local/FolderStorage.ts"
 import { logMetricsLayer } from "./local/LogMetrics.ts"
+import { memoryIdleRegistryLayer } from "./local/MemoryIdleRegistry.ts"
 import { memoryCoordinatorLayer } from "./local/MemoryCoordinator.ts"
 import type { MemoryQueueOptions } from "./local/MemoryJobQueue.ts"
 import { memoryJobQueueLayer } from "./local/MemoryJobQueue.ts"
@@ -17,6 +18,7 @@ export const embeddedLayer = (options: { readonly folders: AreaFolders; readonly
     memoryJobQueueLayer(options.queue),
     memoryCoordinatorLayer,
     memoryJobStoreLayer,
+    memoryIdleRegistryLayer,
     logMetricsLayer,
     folderStorageLayer(options.folders),
     ffmpegCliLayer()

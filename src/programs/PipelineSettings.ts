@@ -20,6 +20,10 @@ export interface PipelineSettingsShape {
   readonly maxReceiveCount: number
   /** In-delivery retries of a transient failure before handing the task back to the queue. */
   readonly transientRetries: number
+  /** How often each worker's sweeper looks for stuck jobs. */
+  readonly sweepEvery: Duration.Duration
+  /** An unfinished job untouched this long has lost its messages: the sweeper sends them again. */
+  readonly staleAfter: Duration.Duration
 }
 
 export const defaultPipelineSettings: PipelineSettingsShape = {
@@ -30,7 +34,9 @@ export const defaultPipelineSettings: PipelineSettingsShape = {
   taskTimeout: Duration.hours(3),
   finalizeLease: Duration.seconds(60),
   maxReceiveCount: 5,
-  transientRetries: 2
+  transientRetries: 2,
+  sweepEvery: Duration.seconds(30),
+  staleAfter: Duration.minutes(15)
 }
 
 export const PipelineSettings = Context.Reference<PipelineSettingsShape>("vidpipe/PipelineSettings", {

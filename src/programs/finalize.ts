@@ -53,7 +53,15 @@ export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: Fi
   if (wrote) yield* metrics.record("JobsFinalized", 1, { jobId })
   const stillHolder = yield* coordinator.markFinalized(lease)
   const now = yield* Clock.currentTimeMillis
-  yield* store.update(jobId, (current) => ({ ...current, status: "ready", manifestKey, updatedAt: now, finishedAt: current.finishedAt ?? now }))
+  yield* store.update(jobId, (current) => ({
+    ...current,
+    status: "ready",
+    manifestKey,
+    updatedAt: now,
+    finishedAt: current.finishedAt ?? now,
+    manifestWrites: (current.manifestWrites ?? 0) + (wrote ? 1 : 0),
+    finalizeRuns: (current.finalizeRuns ?? 0) + 1
+  }))
   yield* Effect.logInfo(`job ${jobId}: ready (${manifestKey}${wrote ? "" : ", manifest was already published"}${stillHolder ? "" : ", lease had passed on"})`)
   return { manifestKey, wrote }
 })

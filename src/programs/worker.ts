@@ -4,16 +4,18 @@
  * delete the message. Transient failures are retried in place, then handed back to the queue;
  * permanent ones (and the last allowed receive) fail the job with the reason.
  */
-import { Cause, Clock, Duration, Effect, Option, Schedule } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Option, Schedule } from "effect"
 import { TaskTimedOut } from "../domain/Errors.ts"
 import { errorInfo, isTerminal } from "../domain/Job.ts"
 import type { Task } from "../domain/Task.ts"
 import { Coordinator } from "../services/Coordinator.ts"
+import { IdleRegistry } from "../services/IdleRegistry.ts"
 import type { ReceivedMessage } from "../services/JobQueue.ts"
 import { JobQueue } from "../services/JobQueue.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
 import { encodeTask } from "./encodeTask.ts"
+import { FaultInjection } from "./FaultInjection.ts"
 import { finalize } from "./finalize.ts"
 import { failJob, updateTask } from "./jobRecords.ts"
 import { PipelineSettings } from "./PipelineSettings.ts"
@@ -56,9 +58,10 @@ const heartbeat = Effect.fnUntraced(function*(message: ReceivedMessage) {
 /** Encode, store, complete, maybe finalize. Fails only with errors the caller should act on. */
 const runTask = Effect.fnUntraced(function*(workerId: string, task: Task, message: ReceivedMessage) {
   const settings = yield* PipelineSettings
-  const coordinator = yield* Coordinator
   const metrics = yield* PipelineMetrics
+  const idle = yield* IdleRegistry
 
+  yield* idle.markBusy(workerId)
   yield* setTask(task.jobId, task.taskId, (state) => ({ ...state, status: "running", attempts: message.receiveCount, worker: workerId }))
   const store = yield* JobStore
   yield* store.update(task.jobId, (job) => (job.status === "queued" ? { ...job, status: "processing" } : job))
@@ -89,7 +92,14 @@ const runTask = Effect.fnUntraced(function*(workerId: string, task: Task, messag
   })
   yield* metrics.record("TaskSeconds", ((yield* Clock.currentTimeMillis) - started) / 1000, { kind: task._tag })
   yield* metrics.record("TasksCompleted")
+  yield* completeAndMaybeFinalize(workerId, task)
+})
 
+/** Records the completion (idempotent) and finalizes if this call won the lease. */
+export const completeAndMaybeFinalize = Effect.fnUntraced(function*(workerId: string, task: Pick<Task, "jobId" | "taskId" | "totalTasks">) {
+  const settings = yield* PipelineSettings
+  const coordinator = yield* Coordinator
+  const faults = yield* FaultInjection
   const outcome = yield* coordinator.complete({
     jobId: task.jobId,
     taskId: task.taskId,
@@ -97,7 +107,9 @@ const runTask = Effect.fnUntraced(function*(workerId: string, task: Task, messag
     owner: workerId,
     leaseFor: settings.finalizeLease
   })
-  if (Option.isSome(outcome.lease)) yield* finalize(task.jobId, outcome.lease.value)
+  if (Option.isNone(outcome.lease)) return
+  yield* faults.afterLeaseWon
+  yield* finalize(task.jobId, outcome.lease.value)
 })
 
 /** Records a failure: fails the job when retrying cannot help, otherwise leaves the task for redelivery. */
@@ -142,7 +154,10 @@ export const handleDelivery = Effect.fn("worker.handleDelivery")(function*(worke
     return yield* acknowledge
   }
 
-  const outcome = yield* Effect.exit(Effect.scoped(runTask(workerId, task, message)))
+  // Redelivered after its outputs were stored (the worker died before deleting): only complete it.
+  const alreadyDone = job.value.tasks.some((t) => t.taskId === task.taskId && t.status === "done")
+  const work = alreadyDone ? completeAndMaybeFinalize(workerId, task) : Effect.scoped(runTask(workerId, task, message))
+  const outcome = yield* Effect.exit(work)
   if (outcome._tag === "Success") return yield* acknowledge
   const failure = Cause.findErrorOption(outcome.cause)
   if (Option.isSome(failure)) return yield* handleFailure(task, message, failure.value)
@@ -150,25 +165,64 @@ export const handleDelivery = Effect.fn("worker.handleDelivery")(function*(worke
   return yield* Effect.failCause(outcome.cause)
 })
 
-/** One long poll and whatever it brought. An empty poll is reported as the scale-in signal. */
-export const pollOnce = Effect.fn("worker.pollOnce")(function*(workerId: string) {
+/** Makes an interrupted delivery visible again at once instead of after its visibility timeout. */
+const handBackOnInterrupt = (message: ReceivedMessage) =>
+  Effect.onInterrupt(() =>
+    Effect.gen(function*() {
+      const queue = yield* JobQueue
+      yield* queue.extendVisibility(message.receipt, 0).pipe(Effect.ignore)
+      yield* Effect.logWarning(`handed ${message.groupId} back to the queue`)
+    })
+  )
+
+export interface WorkerOptions {
+  /** Completes when the worker should drain: stop receiving, finish (or hand back) the current task. */
+  readonly drain?: Effect.Effect<void>
+  /** How long a draining worker lets its current task run before handing it back. */
+  readonly drainTimeout?: Duration.Input
+}
+
+/**
+ * One long poll and whatever it brought. An empty poll is the scale-in signal: the worker reports
+ * it and registers in the idle set.
+ */
+export const pollOnce = Effect.fn("worker.pollOnce")(function*(workerId: string, draining: Effect.Effect<void> = Effect.never) {
   const queue = yield* JobQueue
   const metrics = yield* PipelineMetrics
   const settings = yield* PipelineSettings
+  const idle = yield* IdleRegistry
   const messages = yield* queue.receive({ maxMessages: 1, waitSeconds: settings.pollSeconds, visibility: settings.visibility })
   if (messages.length === 0) {
     yield* metrics.record("ScaleIn", 1, { worker: workerId })
+    yield* idle.markIdle(workerId).pipe(Effect.catch((error) => Effect.logWarning(`could not register as idle: ${error.message}`)))
     return 0
   }
-  yield* Effect.forEach(messages, (message) => handleDelivery(workerId, message), { discard: true })
+  yield* Effect.forEach(
+    messages,
+    (message) => handleDelivery(workerId, message).pipe(handBackOnInterrupt(message), Effect.raceFirst(draining.pipe(Effect.andThen(Effect.never)))),
+    { discard: true }
+  )
   return messages.length
 })
 
-/** Polls forever; a failing queue is retried with backoff instead of stopping the worker. */
-export const runWorker = (workerId: string) =>
-  pollOnce(workerId).pipe(
-    Effect.catch((error) =>
-      Effect.logWarning(`worker ${workerId}: ${error.message}; backing off`).pipe(Effect.andThen(Effect.sleep("2 seconds")))
-    ),
-    Effect.forever
-  )
+/**
+ * Polls until interrupted or drained; a failing queue is retried with backoff instead of
+ * stopping the worker.
+ */
+export const runWorker = (workerId: string, options: WorkerOptions = {}) =>
+  Effect.gen(function*() {
+    const drainRequested = yield* Deferred.make<void>()
+    if (options.drain) yield* Effect.forkScoped(options.drain.pipe(Effect.andThen(Deferred.succeed(drainRequested, undefined))))
+    // Once draining, the current task gets `drainTimeout` more, then is interrupted (and handed back).
+    const drainDeadline = Deferred.await(drainRequested).pipe(Effect.andThen(Effect.sleep(options.drainTimeout ?? "10 minutes")))
+    const poll = pollOnce(workerId, drainDeadline).pipe(
+      Effect.catch((error) =>
+        Effect.logWarning(`worker ${workerId}: ${error.message}; backing off`).pipe(Effect.andThen(Effect.sleep("2 seconds")))
+      )
+    )
+    while (!(yield* Deferred.isDone(drainRequested))) {
+      // A poll that is still waiting when the drain starts is abandoned (it holds no task yet).
+      yield* Effect.raceFirst(poll, Deferred.await(drainRequested))
+    }
+    yield* Effect.logInfo(`worker ${workerId}: drained`)
+  }).pipe(Effect.scoped)
