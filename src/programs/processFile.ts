@@ -3,16 +3,12 @@
  * fibers over the queue, wait for the finalizer — through the same services and programs that
  * run distributed.
  */
-import * as fs from "node:fs/promises"
-import { Clock, Effect } from "effect"
-import { JobFailed, SourceNotFound, UnusableInput } from "../domain/Errors.ts"
+import { Effect } from "effect"
+import { JobFailed } from "../domain/Errors.ts"
 import type { Job } from "../domain/Job.ts"
-import { JobStore } from "../services/JobStore.ts"
 import { Storage } from "../services/Storage.ts"
 import { awaitJob } from "./awaitJob.ts"
-import { ingest } from "./ingest.ts"
-import { newJob, newJobId, safeFileName } from "./jobRecords.ts"
-import { PipelineSettings } from "./PipelineSettings.ts"
+import { createAndIngest, storeLocalSource } from "./submitFile.ts"
 import { runWorker } from "./worker.ts"
 
 export interface ProcessOptions {
@@ -24,35 +20,13 @@ export interface ProcessOptions {
   readonly onUpdate?: (job: Job) => Effect.Effect<void>
 }
 
-/** Refuses what is plainly not a file before anything is stored. */
-const checkInput = Effect.fnUntraced(function*(input: string) {
-  const stat = yield* Effect.tryPromise({ try: () => fs.stat(input), catch: () => new SourceNotFound({ path: input }) })
-  if (!stat.isFile()) return yield* new UnusableInput({ reason: `${input} is not a regular file` })
-  if (stat.size === 0) return yield* new UnusableInput({ reason: "the file is empty (0 bytes)" })
-  return stat.size
-})
-
 export const processFile = Effect.fn("processFile")(function*(options: ProcessOptions) {
   const storage = yield* Storage
-  const store = yield* JobStore
-  const settings = yield* PipelineSettings
-  yield* checkInput(options.input)
-
-  const jobId = newJobId()
-  const fileName = safeFileName(options.input)
-  const sourceKey = `${jobId}/${fileName}`
-  yield* storage.putFile("uploads", sourceKey, options.input)
+  const source = yield* storeLocalSource(options.input)
+  const jobId = source.jobId
   // The source copy only lives as long as this run.
-  yield* Effect.addFinalizer(() => storage.delete("uploads", sourceKey).pipe(Effect.ignore))
-  yield* store.create(newJob({
-    id: jobId,
-    fileName,
-    sourceKey,
-    outputPrefix: options.outputPrefix,
-    segmentSeconds: settings.segmentSeconds,
-    requestedLadder: options.ladder,
-    now: yield* Clock.currentTimeMillis
-  }))
+  yield* Effect.addFinalizer(() => storage.delete("uploads", source.sourceKey).pipe(Effect.ignore))
+  yield* createAndIngest({ ...source, outputPrefix: options.outputPrefix, ladder: options.ladder })
 
   // Leave no half-written presentation behind when the job fails or is interrupted.
   const removePartialOutputs = Effect.forEach(
@@ -61,7 +35,6 @@ export const processFile = Effect.fn("processFile")(function*(options: ProcessOp
     { discard: true }
   )
   return yield* Effect.gen(function*() {
-    yield* ingest(jobId)
     for (let i = 1; i <= options.workers; i++) yield* Effect.forkScoped(runWorker(`worker-${i}`))
     const job = yield* awaitJob(jobId, options.onUpdate)
     if (job.status === "failed") {

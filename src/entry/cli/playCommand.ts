@@ -6,7 +6,7 @@ import * as path from "node:path"
 import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { startPresentationServer } from "../http/presentationServer.ts"
-import { InvalidOption } from "./processCommand.ts"
+import { InvalidOption } from "./InvalidOption.ts"
 import { reportingFailures } from "./runCommand.ts"
 
 export const playCommand = Command.make(

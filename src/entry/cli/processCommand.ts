@@ -2,40 +2,20 @@
  * `vidpipe process <input>`: one video file in, one DASH presentation out, on this machine.
  */
 import * as path from "node:path"
-import { Clock, Console, Effect, Option, Schema } from "effect"
+import { Clock, Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import type { Job } from "../../domain/Job.ts"
 import { parseLadder } from "../../domain/Ladder.ts"
 import { embeddedLayer } from "../../layers/embedded.ts"
 import { processFile } from "../../programs/processFile.ts"
+import { InvalidOption } from "./InvalidOption.ts"
+import { resultJson, summaryLines } from "./jobResult.ts"
 import { prepareOutputFolder } from "./outputFolder.ts"
 import { makeProgressView } from "./progressView.ts"
 import { reportingFailures } from "./runCommand.ts"
 
-export class InvalidOption extends Schema.TaggedError<InvalidOption>()("InvalidOption", {
-  reason: Schema.String
-}) {
-  override get message() {
-    return this.reason
-  }
-}
-
 export const dataDirectory = () => path.resolve(process.env["VIDPIPE_DATA_DIR"] ?? "data")
 
 const defaultOutFor = (input: string) => path.join("out", path.parse(input).name || "presentation")
-
-/** The summary printed as the last stdout line with `--json`. */
-export const resultJson = (job: Job, manifest: string, elapsedMs: number) => ({
-  jobId: job.id,
-  status: "ready" as const,
-  manifest,
-  renditions: job.tasks
-    .flatMap((t) => (t.result?.kind === "video" ? [t.result] : []))
-    .sort((a, b) => (b.width ?? 0) - (a.width ?? 0))
-    .map((t) => ({ width: t.width ?? 0, height: t.height ?? 0, bitrate: t.bandwidth })),
-  audio: job.tasks.some((t) => t.kind === "audio"),
-  elapsedMs
-})
 
 export const processPresentation = Effect.fn("processPresentation")(function*(options: {
   readonly input: string
@@ -62,13 +42,7 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
   )
   const manifest = path.join(outDir, job.manifestKey ?? "manifest.mpd")
   const result = resultJson(job, manifest, (yield* Clock.currentTimeMillis) - started)
-  if (options.json) {
-    yield* Console.log(JSON.stringify(result))
-  } else {
-    const sizes = result.renditions.map((r) => `${r.width}x${r.height}`).join(", ")
-    yield* Console.log(`ready in ${(result.elapsedMs / 1000).toFixed(1)} s: ${sizes}${result.audio ? " + audio" : " (no audio)"}`)
-    yield* Console.log(`manifest: ${manifest}`)
-  }
+  yield* Effect.forEach(options.json ? [JSON.stringify(result)] : summaryLines(result), (line) => Console.log(line), { discard: true })
   return result
 })
 

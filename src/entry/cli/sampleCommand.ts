@@ -5,7 +5,7 @@ import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { ffmpegCliLayer } from "../../layers/ffmpeg/FfmpegCli.ts"
 import { Ffmpeg } from "../../services/Ffmpeg.ts"
-import { InvalidOption } from "./processCommand.ts"
+import { InvalidOption } from "./InvalidOption.ts"
 import { reportingFailures } from "./runCommand.ts"
 
 export const parseSize = (text: string) => {

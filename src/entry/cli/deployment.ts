@@ -1,0 +1,38 @@
+/**
+ * The configured deployment for commands that work with shared backends (worker, submit, status).
+ */
+import * as os from "node:os"
+import { Effect, Layer } from "effect"
+import type { Deployment } from "../../layers/fromConfig.ts"
+import { deploymentConfig, isShared, layerFor, pipelineSettingsFromConfig } from "../../layers/fromConfig.ts"
+import { FaultInjection } from "../../programs/FaultInjection.ts"
+import { InvalidOption } from "./InvalidOption.ts"
+
+const describe = (deployment: Deployment) =>
+  `queue ${deployment.queue.kind === "redis" ? deployment.queue.url : "memory"}, ` +
+  `coordinator ${deployment.coordinator.kind === "redis" ? deployment.coordinator.url : "memory"}, ` +
+  `storage ${deployment.storage.kind === "file" ? `file://${deployment.storage.dir}` : deployment.storage.kind}`
+
+/** Test-only fault injection, named by VIDPIPE_FAULT (see programs/FaultInjection.ts). */
+const faultLayer = Layer.unwrap(Effect.sync(() => {
+  const fault = process.env["VIDPIPE_FAULT"]
+  if (fault !== "die-after-winning-lease") return Layer.empty
+  return Layer.succeed(FaultInjection, {
+    afterLeaseWon: Effect.sync(() => process.kill(process.pid, "SIGKILL")).pipe(Effect.andThen(Effect.never))
+  })
+}))
+
+/** Loads the configuration; `needsShared` refuses in-process backends a separate process cannot see. */
+export const loadDeployment = (command: string, needsShared: boolean) =>
+  Effect.gen(function*() {
+    const deployment = yield* deploymentConfig
+    if (needsShared && !isShared(deployment)) {
+      return yield* new InvalidOption({
+        reason: `vidpipe ${command} needs a shared queue and coordinator: set VIDPIPE_QUEUE and VIDPIPE_COORDINATOR to redis://HOST:PORT/DB (or use vidpipe process to do everything in one process)`
+      })
+    }
+    const settings = yield* pipelineSettingsFromConfig
+    return { deployment, settings, summary: describe(deployment), layer: Layer.merge(layerFor(deployment, settings), faultLayer) }
+  })
+
+export const defaultInstanceId = () => process.env["VIDPIPE_INSTANCE_ID"] ?? `${os.hostname()}-${process.pid}`

@@ -1,0 +1,38 @@
+/**
+ * `vidpipe worker`: a long-running worker process for a shared deployment (Redis queue and
+ * coordinator). SIGTERM drains it: it stops receiving, lets the current task finish within
+ * `--drain-timeout` (or hands it back to the queue), and exits 0. Ctrl-C stops at once.
+ */
+import { Duration, Effect, Layer, References } from "effect"
+import { Command, Flag } from "effect/cli"
+import { runSweeper } from "../../programs/sweeper.ts"
+import { runWorker } from "../../programs/worker.ts"
+import { defaultInstanceId, loadDeployment } from "./deployment.ts"
+import { reportingFailures } from "./runCommand.ts"
+import { awaitDrainRequest } from "./signals.ts"
+
+export const workerCommand = Command.make(
+  "worker",
+  {
+    id: Flag.String("id").pipe(Flag.withDescription("Instance id (default: hostname-pid, or VIDPIPE_INSTANCE_ID)"), Flag.optional),
+    drainTimeout: Flag.Finite("drain-timeout").pipe(
+      Flag.withDescription("Seconds a draining worker lets its current task run before handing it back"),
+      Flag.withDefault(600)
+    )
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const { layer, summary } = yield* loadDeployment("worker", true)
+      const workerId = flags.id._tag === "Some" ? flags.id.value : defaultInstanceId()
+      yield* Effect.gen(function*() {
+        yield* Effect.logInfo(`worker ${workerId}: started (${summary})`)
+        yield* Effect.forkScoped(runSweeper(workerId))
+        yield* runWorker(workerId, { drain: awaitDrainRequest, drainTimeout: Duration.seconds(flags.drainTimeout) })
+        yield* Effect.logInfo(`worker ${workerId}: exiting`)
+      }).pipe(Effect.scoped, Effect.provide(layer))
+    }).pipe(
+      reportingFailures({ json: false }),
+      // A daemon says what it does unless told otherwise.
+      process.env["VIDPIPE_LOG_LEVEL"] === undefined ? Effect.provide(Layer.succeed(References.MinimumLogLevel, "Info")) : (e) => e
+    )
+).pipe(Command.withDescription("Run a worker for a shared (Redis) deployment; SIGTERM drains it"))

@@ -1,0 +1,117 @@
+/**
+ * Picks every service's implementation from configuration (environment variables):
+ *   VIDPIPE_QUEUE        memory | redis://HOST:PORT/DB
+ *   VIDPIPE_COORDINATOR  memory | redis://HOST:PORT/DB   (also the job store and the KillMe registry)
+ *   VIDPIPE_STORAGE      file://DIR                       (areas in DIR/uploads and DIR/outputs)
+ *   VIDPIPE_REDIS_PREFIX key prefix, isolating deployments and test runs
+ * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables.
+ */
+import * as path from "node:path"
+import { Config, Duration, Effect, Layer, Schema } from "effect"
+import { defaultPipelineSettings, PipelineSettings } from "../programs/PipelineSettings.ts"
+import { ffmpegCliLayer } from "./ffmpeg/FfmpegCli.ts"
+import { areaFoldersUnder, folderStorageLayer } from "./local/FolderStorage.ts"
+import { logMetricsLayer } from "./local/LogMetrics.ts"
+import { memoryCoordinatorLayer } from "./local/MemoryCoordinator.ts"
+import { memoryIdleRegistryLayer } from "./local/MemoryIdleRegistry.ts"
+import { memoryJobQueueLayer } from "./local/MemoryJobQueue.ts"
+import { memoryJobStoreLayer } from "./local/MemoryJobStore.ts"
+import { redisConnectionLayer } from "./redis/RedisConnection.ts"
+import { redisCoordinatorLayer } from "./redis/RedisCoordinator.ts"
+import { redisIdleRegistryLayer } from "./redis/RedisIdleRegistry.ts"
+import { redisJobQueueLayer } from "./redis/RedisJobQueue.ts"
+import { redisJobStoreLayer } from "./redis/RedisJobStore.ts"
+
+export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguration>()("InvalidConfiguration", {
+  variable: Schema.String,
+  value: Schema.String,
+  expected: Schema.String
+}) {
+  override get message() {
+    return `${this.variable}=${this.value} is not valid: expected ${this.expected}`
+  }
+}
+
+export type Backend = { readonly kind: "memory" } | { readonly kind: "redis"; readonly url: string } | { readonly kind: "file"; readonly dir: string }
+
+const parseBackend = (variable: string, value: string, allowed: ReadonlyArray<Backend["kind"]>) => {
+  const trimmed = value.trim()
+  const backend: Backend | undefined = trimmed === "memory"
+    ? { kind: "memory" }
+    : /^rediss?:\/\//.test(trimmed)
+    ? { kind: "redis", url: trimmed }
+    : trimmed.startsWith("file://")
+    ? { kind: "file", dir: path.resolve(trimmed.slice("file://".length) || ".") }
+    : undefined
+  return backend !== undefined && allowed.includes(backend.kind)
+    ? Effect.succeed(backend)
+    : Effect.fail(new InvalidConfiguration({ variable, value, expected: allowed.map((k) => (k === "memory" ? "memory" : `${k}://…`)).join(" or ") }))
+}
+
+export interface Deployment {
+  readonly queue: Backend
+  readonly coordinator: Backend
+  readonly storage: Backend
+  readonly redisPrefix: string
+}
+
+export const deploymentConfig = Effect.gen(function*() {
+  const read = (name: string, fallback: string) => Config.String(name).pipe(Config.withDefault(fallback))
+  const deployment: Deployment = {
+    queue: yield* parseBackend("VIDPIPE_QUEUE", yield* read("VIDPIPE_QUEUE", "memory"), ["memory", "redis"]),
+    coordinator: yield* parseBackend("VIDPIPE_COORDINATOR", yield* read("VIDPIPE_COORDINATOR", "memory"), ["memory", "redis"]),
+    storage: yield* parseBackend("VIDPIPE_STORAGE", yield* read("VIDPIPE_STORAGE", "file://./data"), ["file"]),
+    redisPrefix: yield* read("VIDPIPE_REDIS_PREFIX", "vidpipe")
+  }
+  const { coordinator, queue } = deployment
+  if (queue.kind === "redis" && coordinator.kind === "redis" && queue.url !== coordinator.url) {
+    return yield* new InvalidConfiguration({ variable: "VIDPIPE_COORDINATOR", value: coordinator.url, expected: `the same Redis as VIDPIPE_QUEUE (${queue.url})` })
+  }
+  return deployment
+})
+
+/** Whether several processes (and machines) can share this deployment's queue and job records. */
+export const isShared = (deployment: Deployment) => deployment.queue.kind !== "memory" && deployment.coordinator.kind !== "memory"
+
+const seconds = (name: string, fallback: Duration.Duration) =>
+  Config.Number(name).pipe(Config.map(Duration.seconds), Config.withDefault(fallback))
+
+/** Pipeline timings, each overridable (tests shorten them; operators tune them). */
+export const pipelineSettingsFromConfig = Effect.gen(function*() {
+  const d = defaultPipelineSettings
+  return {
+    ...d,
+    pollSeconds: yield* Config.Number("VIDPIPE_POLL_SECONDS").pipe(Config.withDefault(d.pollSeconds)),
+    visibility: yield* seconds("VIDPIPE_VISIBILITY_SECONDS", d.visibility),
+    heartbeatEvery: yield* seconds("VIDPIPE_HEARTBEAT_SECONDS", d.heartbeatEvery),
+    taskTimeout: yield* seconds("VIDPIPE_TASK_TIMEOUT_SECONDS", d.taskTimeout),
+    finalizeLease: yield* seconds("VIDPIPE_FINALIZE_LEASE_SECONDS", d.finalizeLease),
+    maxReceiveCount: yield* Config.Int("VIDPIPE_MAX_RECEIVES").pipe(Config.withDefault(d.maxReceiveCount)),
+    sweepEvery: yield* seconds("VIDPIPE_SWEEP_SECONDS", d.sweepEvery),
+    staleAfter: yield* seconds("VIDPIPE_STALE_SECONDS", d.staleAfter)
+  }
+})
+
+/** Every service, as configured. One Redis connection serves every Redis-backed service. */
+export const layerFor = (deployment: Deployment, settings: typeof defaultPipelineSettings) => {
+  const queueOptions = { maxReceiveCount: settings.maxReceiveCount, defaultVisibility: settings.visibility }
+  const memoryQueue = memoryJobQueueLayer(queueOptions)
+  const memoryCoordination = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer)
+  const common = Layer.mergeAll(
+    folderStorageLayer(areaFoldersUnder(deployment.storage.kind === "file" ? deployment.storage.dir : "data")),
+    logMetricsLayer,
+    ffmpegCliLayer(),
+    Layer.succeed(PipelineSettings, settings)
+  )
+  const redis = [deployment.queue, deployment.coordinator].find((b) => b.kind === "redis")
+  if (redis?.kind !== "redis") return Layer.mergeAll(memoryQueue, memoryCoordination, common)
+  const queue = deployment.queue.kind === "redis" ? redisJobQueueLayer(queueOptions) : memoryQueue
+  const coordination = deployment.coordinator.kind === "redis"
+    ? Layer.mergeAll(redisCoordinatorLayer, redisJobStoreLayer, redisIdleRegistryLayer)
+    : memoryCoordination
+  return Layer.mergeAll(queue, coordination, common).pipe(Layer.provide(redisConnectionLayer(redis.url, deployment.redisPrefix)))
+}
+
+export const configuredLayer = Layer.unwrap(Effect.gen(function*() {
+  return layerFor(yield* deploymentConfig, yield* pipelineSettingsFromConfig)
+}))

@@ -1,0 +1,66 @@
+/**
+ * Submits a local video file as a job: stores the source, records the job and ingests it
+ * (probe, plan, enqueue). What the upload API does for a browser, for a file on this machine.
+ */
+import * as fs from "node:fs/promises"
+import { Clock, Effect } from "effect"
+import { SourceNotFound, UnusableInput } from "../domain/Errors.ts"
+import { JobStore } from "../services/JobStore.ts"
+import { Storage } from "../services/Storage.ts"
+import { ingest } from "./ingest.ts"
+import { newJob, newJobId, safeFileName } from "./jobRecords.ts"
+import { PipelineSettings } from "./PipelineSettings.ts"
+
+/** Refuses what is plainly not a file before anything is stored. */
+const checkInput = Effect.fnUntraced(function*(input: string) {
+  const stat = yield* Effect.tryPromise({ try: () => fs.stat(input), catch: () => new SourceNotFound({ path: input }) })
+  if (!stat.isFile()) return yield* new UnusableInput({ reason: `${input} is not a regular file` })
+  if (stat.size === 0) return yield* new UnusableInput({ reason: "the file is empty (0 bytes)" })
+  return stat.size
+})
+
+export interface SubmitOptions {
+  readonly input: string
+  readonly ladder?: ReadonlyArray<number> | undefined
+  /** Prefix of the job's outputs; defaults to `<jobId>/`. */
+  readonly outputPrefix?: (jobId: string) => string
+}
+
+/** Copies a local file into the uploads area under a new job id. */
+export const storeLocalSource = Effect.fn("storeLocalSource")(function*(input: string) {
+  const storage = yield* Storage
+  yield* checkInput(input)
+  const jobId = newJobId()
+  const fileName = safeFileName(input)
+  const sourceKey = `${jobId}/${fileName}`
+  yield* storage.putFile("uploads", sourceKey, input)
+  return { jobId, fileName, sourceKey }
+})
+
+/** Records the job for a stored source and ingests it. */
+export const createAndIngest = Effect.fn("createAndIngest")(function*(source: {
+  readonly jobId: string
+  readonly fileName: string
+  readonly sourceKey: string
+  readonly outputPrefix: string
+  readonly ladder?: ReadonlyArray<number> | undefined
+}) {
+  const store = yield* JobStore
+  const settings = yield* PipelineSettings
+  yield* store.create(newJob({
+    id: source.jobId,
+    fileName: source.fileName,
+    sourceKey: source.sourceKey,
+    outputPrefix: source.outputPrefix,
+    segmentSeconds: settings.segmentSeconds,
+    requestedLadder: source.ladder,
+    now: yield* Clock.currentTimeMillis
+  }))
+  return yield* ingest(source.jobId)
+})
+
+export const submitFile = Effect.fn("submitFile")(function*(options: SubmitOptions) {
+  const source = yield* storeLocalSource(options.input)
+  yield* createAndIngest({ ...source, outputPrefix: options.outputPrefix?.(source.jobId) ?? `${source.jobId}/`, ladder: options.ladder })
+  return source
+})
