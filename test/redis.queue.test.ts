@@ -2,37 +2,16 @@
  * The JobQueue contract against Redis Streams, plus what only Redis can get wrong: scripts
  * surviving `SCRIPT FLUSH`, and the PEL naming the consumer that holds a delivery.
  */
-import { randomUUID } from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
-import type { Redis } from "ioredis"
 import type { RedisQueueOptions } from "../src/layers/redis/RedisJobQueue.ts"
 import { redisJobQueueLayer } from "../src/layers/redis/RedisJobQueue.ts"
-import { RedisConnection, redisConnectionLayer } from "../src/layers/redis/RedisConnection.ts"
+import { RedisConnection } from "../src/layers/redis/RedisConnection.ts"
 import { JobQueue } from "../src/services/JobQueue.ts"
 import { jobQueueContract } from "./contracts/jobQueueContract.ts"
+import { testRedisConnection } from "./support/redis.ts"
 
-const url = process.env["VIDPIPE_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
-
-const deleteKeys = async (client: Redis, prefix: string) => {
-  let cursor = "0"
-  do {
-    const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500)
-    if (keys.length > 0) await client.del(...keys)
-    cursor = next
-  } while (cursor !== "0")
-}
-
-/** A connection under a fresh prefix whose keys are removed when the layer is released. */
-const testConnection = () => {
-  const cleanup = Layer.effectDiscard(Effect.gen(function*() {
-    const { client, prefix } = yield* RedisConnection
-    yield* Effect.addFinalizer(() => Effect.promise(() => deleteKeys(client, prefix)))
-  }))
-  return cleanup.pipe(Layer.provideMerge(redisConnectionLayer(url, `vidpipe-test-${randomUUID()}`)))
-}
-
-const queueLayer = (options: RedisQueueOptions) => redisJobQueueLayer(options).pipe(Layer.provideMerge(testConnection()))
+const queueLayer = (options: RedisQueueOptions) => redisJobQueueLayer(options).pipe(Layer.provideMerge(testRedisConnection()))
 
 jobQueueContract("redis streams", (options) =>
   queueLayer({ maxReceiveCount: options.maxReceiveCount, defaultVisibility: Duration.seconds(options.defaultVisibilitySeconds) })
