@@ -182,16 +182,30 @@ export interface WorkerOptions {
   readonly drainTimeout?: Duration.Input
 }
 
+/** What a draining worker waits on: the request itself, and the end of its grace period. */
+export interface Drain {
+  readonly requested: Effect.Effect<void>
+  readonly deadline: Effect.Effect<void>
+}
+
+const neverDrains: Drain = { requested: Effect.never, deadline: Effect.never }
+
 /**
  * One long poll and whatever it brought. An empty poll is the scale-in signal: the worker reports
- * it and registers in the idle set.
+ * it and registers in the idle set. A drain request ends a poll that is still waiting (it holds no
+ * task yet); a task already taken runs until the drain deadline, then is handed back.
  */
-export const pollOnce = Effect.fn("worker.pollOnce")(function*(workerId: string, draining: Effect.Effect<void> = Effect.never) {
+export const pollOnce = Effect.fn("worker.pollOnce")(function*(workerId: string, drain: Drain = neverDrains) {
   const queue = yield* JobQueue
   const metrics = yield* PipelineMetrics
   const settings = yield* PipelineSettings
   const idle = yield* IdleRegistry
-  const messages = yield* queue.receive({ maxMessages: 1, waitSeconds: settings.pollSeconds, visibility: settings.visibility })
+  const received = yield* queue.receive({ maxMessages: 1, waitSeconds: settings.pollSeconds, visibility: settings.visibility }).pipe(
+    Effect.map(Option.some),
+    Effect.raceFirst(drain.requested.pipe(Effect.as(Option.none())))
+  )
+  if (Option.isNone(received)) return 0
+  const messages = received.value
   if (messages.length === 0) {
     yield* metrics.record("ScaleIn", 1, { worker: workerId })
     yield* idle.markIdle(workerId).pipe(Effect.catch((error) => Effect.logWarning(`could not register as idle: ${error.message}`)))
@@ -199,7 +213,12 @@ export const pollOnce = Effect.fn("worker.pollOnce")(function*(workerId: string,
   }
   yield* Effect.forEach(
     messages,
-    (message) => handleDelivery(workerId, message).pipe(handBackOnInterrupt(message), Effect.raceFirst(draining.pipe(Effect.andThen(Effect.never)))),
+    (message) =>
+      handleDelivery(workerId, message).pipe(
+        handBackOnInterrupt(message),
+        // When the drain's grace period ends first, the task is interrupted (and so handed back).
+        Effect.raceFirst(drain.deadline.pipe(Effect.andThen(Effect.logWarning(`worker ${workerId}: drain timeout reached during ${message.groupId}`))))
+      ),
     { discard: true }
   )
   return messages.length
@@ -213,16 +232,14 @@ export const runWorker = (workerId: string, options: WorkerOptions = {}) =>
   Effect.gen(function*() {
     const drainRequested = yield* Deferred.make<void>()
     if (options.drain) yield* Effect.forkScoped(options.drain.pipe(Effect.andThen(Deferred.succeed(drainRequested, undefined))))
-    // Once draining, the current task gets `drainTimeout` more, then is interrupted (and handed back).
-    const drainDeadline = Deferred.await(drainRequested).pipe(Effect.andThen(Effect.sleep(options.drainTimeout ?? "10 minutes")))
-    const poll = pollOnce(workerId, drainDeadline).pipe(
-      Effect.catch((error) =>
-        Effect.logWarning(`worker ${workerId}: ${error.message}; backing off`).pipe(Effect.andThen(Effect.sleep("2 seconds")))
-      )
-    )
+    const requested = Deferred.await(drainRequested)
+    const drain: Drain = { requested, deadline: requested.pipe(Effect.andThen(Effect.sleep(options.drainTimeout ?? "10 minutes"))) }
     while (!(yield* Deferred.isDone(drainRequested))) {
-      // A poll that is still waiting when the drain starts is abandoned (it holds no task yet).
-      yield* Effect.raceFirst(poll, Deferred.await(drainRequested))
+      yield* pollOnce(workerId, drain).pipe(
+        Effect.catch((error) =>
+          Effect.logWarning(`worker ${workerId}: ${error.message}; backing off`).pipe(Effect.andThen(Effect.sleep("2 seconds")))
+        )
+      )
     }
     yield* Effect.logInfo(`worker ${workerId}: drained`)
   }).pipe(Effect.scoped)
