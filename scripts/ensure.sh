@@ -3,7 +3,8 @@
 # machine that has only Node 20 and npm:
 #   - npm packages from the lockfile (including the Node 22 runtime from the `node` package);
 #   - ffmpeg/ffprobe from Debian;
-#   - with --test: xmllint (MPD schema checks) and Chromium (playback tests) from Debian.
+#   - with --test: xmllint (MPD schema checks), Chromium (playback tests) and redis-server from
+#     Debian, and a Redis on 127.0.0.1:6379 unless VIDPIPE_TEST_REDIS_URL points elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,7 @@ missing=()
 if $for_tests; then
   command -v xmllint >/dev/null || missing+=(libxml2-utils)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v redis-server >/dev/null || missing+=(redis-server)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -40,4 +42,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} with apt-get…"
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# A Redis for the tests (the Redis suites and the multi-process fleet tests).
+if $for_tests && [ -z "${VIDPIPE_TEST_REDIS_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  say "starting redis-server on 127.0.0.1:6379…"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no --logfile /tmp/vidpipe-test-redis.log
+  for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.1; done
 fi

@@ -21,6 +21,7 @@ import { ingest } from "../src/programs/ingest.ts"
 import { newJob } from "../src/programs/jobRecords.ts"
 import type { PipelineSettingsShape } from "../src/programs/PipelineSettings.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../src/programs/PipelineSettings.ts"
+import { sweepOnce } from "../src/programs/sweeper.ts"
 import { runWorker } from "../src/programs/worker.ts"
 import { JobQueue } from "../src/services/JobQueue.ts"
 import { JobStore } from "../src/services/JobStore.ts"
@@ -152,6 +153,27 @@ describe("worker", () => {
       assert.strictEqual(totals["JobsFinalized"], 1)
       assert.isTrue(Option.isSome(yield* (yield* Storage).head("outputs", `${id}/manifest.mpd`)))
       assert.deepStrictEqual((yield* queue.depth).visible + (yield* queue.depth).inFlight, 0)
+    })))
+  })
+
+  it.live("the sweeper re-sends the tasks of a job whose messages were lost", () => {
+    const env = environment({}, { staleAfter: Duration.millis(500) })
+    return env.provide(Effect.scoped(Effect.gen(function*() {
+      const queue = yield* JobQueue
+      const { id, tasks } = yield* startJob(0)
+      // Lose every message (what a Redis without persistence does when it restarts).
+      for (let lost = 0; lost < tasks.length;) {
+        for (const message of yield* queue.receive({ maxMessages: 10, waitSeconds: 1 })) {
+          yield* queue.delete(message.receipt)
+          lost++
+        }
+      }
+      yield* Effect.sleep("700 millis")
+      yield* sweepOnce("sweeper")
+      for (let i = 1; i <= 2; i++) yield* Effect.forkScoped(runWorker(`w${i}`))
+      const job = yield* finish(id)
+      assert.strictEqual(job.status, "ready")
+      assert.strictEqual(job.finalizeRuns, 1)
     })))
   })
 })
