@@ -36,3 +36,21 @@ export const redisConnectionLayer = (url: string, prefix: string) =>
 /** Turns a rejected ioredis promise into a typed error of the caller's choosing. */
 export const redisCall = <A, E>(run: () => Promise<A>, fail: (reason: string) => E) =>
   Effect.tryPromise({ try: run, catch: (error) => fail(error instanceof Error ? error.message : String(error)) })
+
+export type ScriptCommand = (...args: Array<string | number>) => Promise<unknown>
+
+/**
+ * Registers Lua scripts as client commands, once per client. ioredis runs them by SHA and falls
+ * back to sending the source on NOSCRIPT, so `SCRIPT FLUSH` or a failover just reloads them.
+ */
+export const defineScripts = <const Name extends string>(
+  client: Redis,
+  numberOfKeys: number,
+  scripts: Readonly<Record<Name, string>>
+): Readonly<Record<Name, ScriptCommand>> => {
+  for (const [name, lua] of Object.entries<string>(scripts)) {
+    if (!(name in client)) client.defineCommand(name, { numberOfKeys, lua })
+  }
+  const commands = client as unknown as Record<Name, ScriptCommand>
+  return Object.fromEntries(Object.keys(scripts).map((name) => [name, commands[name as Name].bind(client)])) as Record<Name, ScriptCommand>
+}

@@ -3,38 +3,26 @@
  * `defineCommand`, which runs them by SHA and reloads them after `SCRIPT FLUSH` or a failover.
  */
 import { Duration, Effect, Layer, Option } from "effect"
-import type { Redis } from "ioredis"
 import { CoordinatorFailed } from "../../domain/Errors.ts"
 import type { FinalizeLease } from "../../services/Coordinator.ts"
 import { Coordinator } from "../../services/Coordinator.ts"
 import { claimScript, completeScript, markFinalizedScript, renewScript } from "./coordinatorScripts.ts"
-import { redisCall, RedisConnection } from "./RedisConnection.ts"
+import { defineScripts, redisCall, RedisConnection } from "./RedisConnection.ts"
 
 /** Coordination records outlive any job by far, then go. */
 const recordTtlMs = Duration.toMillis(Duration.days(14))
 
-type Script = (...args: Array<string | number>) => Promise<unknown>
-interface ScriptedRedis {
-  readonly vidpipeComplete: Script
-  readonly vidpipeClaim: Script
-  readonly vidpipeRenew: Script
-  readonly vidpipeMarkFinalized: Script
-}
 
 const millis = (input: Duration.Input) => Duration.toMillis(Duration.fromInputUnsafe(input))
 
 export const makeRedisCoordinator = Effect.gen(function*() {
   const { client, prefix } = yield* RedisConnection
-  const scripts: Array<[keyof ScriptedRedis, string]> = [
-    ["vidpipeComplete", completeScript],
-    ["vidpipeClaim", claimScript],
-    ["vidpipeRenew", renewScript],
-    ["vidpipeMarkFinalized", markFinalizedScript]
-  ]
-  for (const [name, lua] of scripts) {
-    if (!(name in client)) client.defineCommand(name, { numberOfKeys: 2, lua })
-  }
-  const redis = client as Redis & ScriptedRedis
+  const redis = defineScripts(client, 2, {
+    vidpipeComplete: completeScript,
+    vidpipeClaim: claimScript,
+    vidpipeRenew: renewScript,
+    vidpipeMarkFinalized: markFinalizedScript
+  })
   const keys = (jobId: string) => [`${prefix}:coord:${jobId}:done`, `${prefix}:coord:${jobId}:state`] as const
   const call = <A>(operation: string, run: () => Promise<A>) =>
     redisCall(run, (reason) => new CoordinatorFailed({ operation, reason, retryable: true }))

@@ -3,10 +3,9 @@
  * last sightings, both updated in one script with Redis's clock.
  */
 import { Duration, Effect, Layer } from "effect"
-import type { Redis } from "ioredis"
 import { CoordinatorFailed } from "../../domain/Errors.ts"
 import { IdleRegistry } from "../../services/IdleRegistry.ts"
-import { redisCall, RedisConnection } from "./RedisConnection.ts"
+import { defineScripts, redisCall, RedisConnection } from "./RedisConnection.ts"
 
 /** KEYS: KillMe zset, seen zset. ARGV: instance. Keeps the first idle time, refreshes the sighting. */
 const markIdleScript = `
@@ -34,16 +33,9 @@ end
 return out
 `
 
-interface ScriptedRedis {
-  readonly vidpipeMarkIdle: (...args: Array<string | number>) => Promise<number>
-  readonly vidpipeIdle: (...args: Array<string | number>) => Promise<Array<[string, string, string]>>
-}
-
 export const makeRedisIdleRegistry = Effect.gen(function*() {
   const { client, prefix } = yield* RedisConnection
-  if (!("vidpipeMarkIdle" in client)) client.defineCommand("vidpipeMarkIdle", { numberOfKeys: 2, lua: markIdleScript })
-  if (!("vidpipeIdle" in client)) client.defineCommand("vidpipeIdle", { numberOfKeys: 2, lua: idleScript })
-  const redis = client as Redis & ScriptedRedis
+  const redis = defineScripts(client, 2, { vidpipeMarkIdle: markIdleScript, vidpipeIdle: idleScript })
   const killMe = `${prefix}:KillMe`
   const seen = `${prefix}:KillMe:seen`
   const call = <A>(operation: string, run: () => Promise<A>) =>
@@ -53,7 +45,7 @@ export const makeRedisIdleRegistry = Effect.gen(function*() {
     markBusy: (instanceId) => call("markBusy", () => client.multi().zrem(killMe, instanceId).zrem(seen, instanceId).exec()).pipe(Effect.asVoid),
     idle: (freshWithin) =>
       call("idle", () => redis.vidpipeIdle(killMe, seen, Duration.toMillis(Duration.fromInputUnsafe(freshWithin)))).pipe(
-        Effect.map((rows) => rows.map(([instanceId, since, seenAt]) => ({ instanceId, idleSince: Number(since), seenAt: Number(seenAt) })))
+        Effect.map((rows) => (rows as Array<[string, string, string]>).map(([instanceId, since, seenAt]) => ({ instanceId, idleSince: Number(since), seenAt: Number(seenAt) })))
       )
   })
 })

@@ -8,12 +8,11 @@
  */
 import * as os from "node:os"
 import { Clock, Duration, Effect, Layer } from "effect"
-import type { Redis } from "ioredis"
 import { QueueFailed, ReceiptExpired } from "../../domain/Errors.ts"
 import type { OutgoingMessage, ReceivedMessage, ReceiveOptions } from "../../services/JobQueue.ts"
 import { JobQueue } from "../../services/JobQueue.ts"
 import { deleteScript, depthScript, extendScript, receiveScript, sendScript } from "./jobQueueScripts.ts"
-import { redisCall, RedisConnection } from "./RedisConnection.ts"
+import { defineScripts, redisCall, RedisConnection } from "./RedisConnection.ts"
 
 export interface RedisQueueOptions {
   readonly maxReceiveCount?: number
@@ -21,15 +20,6 @@ export interface RedisQueueOptions {
   readonly deduplicationWindow?: Duration.Input
   /** Names this process in XPENDING; defaults to `${hostname}-${pid}`. */
   readonly consumer?: string
-}
-
-type Script = (...args: Array<string | number>) => Promise<unknown>
-interface ScriptedRedis {
-  readonly vidpipeQueueSend: Script
-  readonly vidpipeQueueReceive: Script
-  readonly vidpipeQueueExtend: Script
-  readonly vidpipeQueueDelete: Script
-  readonly vidpipeQueueDepth: Script
 }
 
 const maxWaitSeconds = 20
@@ -49,17 +39,13 @@ export const makeRedisJobQueue = Effect.fnUntraced(function*(options: RedisQueue
   const dedupWindow = millis(options.deduplicationWindow ?? "5 minutes")
   const consumer = options.consumer ?? `${os.hostname()}-${process.pid}`
 
-  const scripts: Array<[keyof ScriptedRedis, string]> = [
-    ["vidpipeQueueSend", sendScript],
-    ["vidpipeQueueReceive", receiveScript],
-    ["vidpipeQueueExtend", extendScript],
-    ["vidpipeQueueDelete", deleteScript],
-    ["vidpipeQueueDepth", depthScript]
-  ]
-  for (const [name, lua] of scripts) {
-    if (!(name in client)) client.defineCommand(name, { numberOfKeys: 6, lua })
-  }
-  const redis = client as Redis & ScriptedRedis
+  const redis = defineScripts(client, 6, {
+    vidpipeQueueSend: sendScript,
+    vidpipeQueueReceive: receiveScript,
+    vidpipeQueueExtend: extendScript,
+    vidpipeQueueDelete: deleteScript,
+    vidpipeQueueDepth: depthScript
+  })
   const base = `${prefix}:queue`
   const deadKey = `${base}:dead`
   // The six KEYS every script takes, then ARGV[1] = the base of the per-message keys.

@@ -5,12 +5,11 @@
  * unfinished ones for the sweeper.
  */
 import { Effect, Layer, Schema } from "effect"
-import type { Redis } from "ioredis"
 import { JobNotFound, JobStoreFailed } from "../../domain/Errors.ts"
 import type { Job } from "../../domain/Job.ts"
 import { isTerminal, Job as JobSchema } from "../../domain/Job.ts"
 import { JobStore } from "../../services/JobStore.ts"
-import { redisCall, RedisConnection } from "./RedisConnection.ts"
+import { defineScripts, redisCall, RedisConnection } from "./RedisConnection.ts"
 
 const JobJson = Schema.fromJsonString(JobSchema)
 const encodeJob = Schema.encodeSync(JobJson)
@@ -26,16 +25,11 @@ if ARGV[5] == '1' then redis.call('SADD', KEYS[3], ARGV[4]) else redis.call('SRE
 return 1
 `
 
-interface ScriptedRedis {
-  readonly vidpipeJobPut: (...args: Array<string | number>) => Promise<number>
-}
-
 const maxAttempts = 50
 
 export const makeRedisJobStore = Effect.gen(function*() {
   const { client, prefix } = yield* RedisConnection
-  if (!("vidpipeJobPut" in client)) client.defineCommand("vidpipeJobPut", { numberOfKeys: 3, lua: putScript })
-  const redis = client as Redis & ScriptedRedis
+  const redis = defineScripts(client, 3, { vidpipeJobPut: putScript })
   const jobKey = (id: string) => `${prefix}:job:${id}`
   const byCreation = `${prefix}:jobs`
   const active = `${prefix}:jobs:active`
