@@ -4,6 +4,13 @@
  */
 import { Schema } from "effect"
 
+/** What every backend failure carries: the operation, why, and whether retrying can help. */
+const backendFailure = {
+  operation: Schema.String,
+  reason: Schema.String,
+  retryable: Schema.Boolean
+}
+
 /** The input is not a video we can turn into a presentation (empty, not media, no video stream…). */
 export class UnusableInput extends Schema.TaggedError<UnusableInput>()("UnusableInput", {
   reason: Schema.String
@@ -77,11 +84,7 @@ export class ObjectExists extends Schema.TaggedError<ObjectExists>()("ObjectExis
   }
 }
 
-export class QueueFailed extends Schema.TaggedError<QueueFailed>()("QueueFailed", {
-  operation: Schema.String,
-  reason: Schema.String,
-  retryable: Schema.Boolean
-}) {
+export class QueueFailed extends Schema.TaggedError<QueueFailed>()("QueueFailed", backendFailure) {
   override get message() {
     return `queue ${this.operation}: ${this.reason}`
   }
@@ -106,21 +109,13 @@ export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound"
   }
 }
 
-export class JobStoreFailed extends Schema.TaggedError<JobStoreFailed>()("JobStoreFailed", {
-  operation: Schema.String,
-  reason: Schema.String,
-  retryable: Schema.Boolean
-}) {
+export class JobStoreFailed extends Schema.TaggedError<JobStoreFailed>()("JobStoreFailed", backendFailure) {
   override get message() {
     return `job store ${this.operation}: ${this.reason}`
   }
 }
 
-export class CoordinatorFailed extends Schema.TaggedError<CoordinatorFailed>()("CoordinatorFailed", {
-  operation: Schema.String,
-  reason: Schema.String,
-  retryable: Schema.Boolean
-}) {
+export class CoordinatorFailed extends Schema.TaggedError<CoordinatorFailed>()("CoordinatorFailed", backendFailure) {
   override get message() {
     return `coordinator ${this.operation}: ${this.reason}`
   }
