@@ -12,8 +12,15 @@ export interface JobStoreShape {
   readonly get: (jobId: string) => Effect.Effect<Job, JobNotFound | JobStoreFailed>
   /** Atomic read-modify-write; `change` may be re-run on contention, so it must be pure. */
   readonly update: (jobId: string, change: (job: Job) => Job) => Effect.Effect<Job, JobNotFound | JobStoreFailed>
-  /** Newest first; `activeOnly` keeps jobs not yet ready or failed (what the sweeper looks at). */
-  readonly list: (options?: { readonly limit?: number; readonly activeOnly?: boolean }) => Effect.Effect<ReadonlyArray<Job>, JobStoreFailed>
+  /**
+   * Newest first. `activeOnly` keeps jobs not yet ready or failed (what the sweeper looks at);
+   * `createdBefore` (epoch ms, exclusive) pages through older jobs.
+   */
+  readonly list: (options?: {
+    readonly limit?: number
+    readonly activeOnly?: boolean
+    readonly createdBefore?: number
+  }) => Effect.Effect<ReadonlyArray<Job>, JobStoreFailed>
   readonly delete: (jobId: string) => Effect.Effect<void, JobStoreFailed>
 }
 

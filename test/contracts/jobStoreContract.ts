@@ -49,6 +49,8 @@ export const jobStoreContract = (name: string, makeLayer: () => Layer.Layer<JobS
         yield* store.create(job(`new-${tag}`, 2000))
         const ids = (yield* store.list({ limit: 100 })).map((j) => j.id).filter((id) => id.endsWith(tag))
         assert.deepStrictEqual(ids, [`new-${tag}`, `old-${tag}`])
+        const older = (yield* store.list({ limit: 1000, createdBefore: 2000 })).map((j) => j.id).filter((id) => id.endsWith(tag))
+        assert.deepStrictEqual(older, [`old-${tag}`])
         yield* store.update(`old-${tag}`, (j) => ({ ...j, status: "ready" }))
         const active = (yield* store.list({ limit: 1000, activeOnly: true })).map((j) => j.id).filter((id) => id.endsWith(tag))
         assert.deepStrictEqual(active, [`new-${tag}`])

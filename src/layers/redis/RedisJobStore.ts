@@ -78,7 +78,11 @@ export const makeRedisJobStore = Effect.gen(function*() {
         const jobs = yield* readMany(ids)
         return jobs.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit)
       }
-      const ids = yield* call("list", () => client.zrevrange(byCreation, 0, limit - 1))
+      const ids = yield* call("list", () =>
+        options?.createdBefore === undefined
+          ? client.zrevrange(byCreation, 0, limit - 1)
+          : client.zrevrangebyscore(byCreation, `(${options.createdBefore}`, "-inf", "LIMIT", 0, limit)
+      )
       return yield* readMany(ids)
     }),
     delete: Effect.fn("JobStore.delete")(function*(jobId) {

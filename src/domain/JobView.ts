@@ -1,0 +1,63 @@
+/**
+ * A job as API clients see it: status, overall and per-task progress, the error if it failed,
+ * and where to play it once ready. The same view whichever backends run the job.
+ */
+import { Schema } from "effect"
+import type { Job } from "./Job.ts"
+import { ErrorInfo, JobStatus, TaskStatus } from "./Job.ts"
+
+export const TaskView = Schema.Struct({
+  taskId: Schema.String,
+  kind: Schema.Literals(["video", "audio"]),
+  label: Schema.String,
+  status: TaskStatus,
+  progress: Schema.Number,
+  attempts: Schema.Int,
+  error: Schema.optional(ErrorInfo)
+})
+
+export const Playback = Schema.Struct({
+  /** The MPD, on the delivery route (the CDN on AWS). */
+  manifest: Schema.String,
+  /** A player page for it. */
+  player: Schema.String
+})
+
+export const JobView = Schema.Struct({
+  jobId: Schema.String,
+  status: JobStatus,
+  fileName: Schema.String,
+  createdAt: Schema.String,
+  updatedAt: Schema.String,
+  progress: Schema.Number,
+  renditions: Schema.Array(Schema.Struct({ width: Schema.Int, height: Schema.Int, bitrate: Schema.Int })),
+  tasks: Schema.Array(TaskView),
+  error: Schema.optional(ErrorInfo),
+  playback: Schema.optional(Playback)
+})
+export type JobView = typeof JobView.Type
+
+/** `deliveryBase` is where the outputs area is served, e.g. "http://127.0.0.1:8080/cdn". */
+export const toJobView = (job: Job, deliveryBase: string): JobView => {
+  const progress = job.tasks.length === 0
+    ? (job.status === "ready" ? 1 : 0)
+    : job.tasks.reduce((sum, task) => sum + task.progress, 0) / job.tasks.length
+  const manifest = job.status === "ready" && job.manifestKey !== undefined ? `${deliveryBase}/${job.manifestKey}` : undefined
+  return {
+    jobId: job.id,
+    status: job.status,
+    fileName: job.fileName,
+    createdAt: new Date(job.createdAt).toISOString(),
+    updatedAt: new Date(job.updatedAt).toISOString(),
+    progress: job.status === "ready" ? 1 : Math.min(0.999, progress),
+    renditions: job.tasks
+      .flatMap((t) => (t.result?.kind === "video" ? [t.result] : []))
+      .sort((a, b) => (b.width ?? 0) - (a.width ?? 0))
+      .map((t) => ({ width: t.width ?? 0, height: t.height ?? 0, bitrate: t.bandwidth })),
+    tasks: job.tasks.map(({ attempts, error, kind, label, progress: p, status, taskId }) => ({
+      taskId, kind, label, status, progress: p, attempts, ...(error === undefined ? {} : { error })
+    })),
+    ...(job.error === undefined ? {} : { error: job.error }),
+    ...(manifest === undefined ? {} : { playback: { manifest, player: `/player?src=${encodeURIComponent(manifest)}` } })
+  }
+}
