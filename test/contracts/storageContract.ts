@@ -6,7 +6,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, Stream } from "effect"
 import { Storage } from "../../src/services/Storage.ts"
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
@@ -97,6 +97,22 @@ export const storageContract = (name: string, makeLayer: () => Layer.Layer<Stora
         yield* Effect.promise(() => fs.rm(folder, { recursive: true, force: true }))
         const missing = yield* Effect.flip(storage.readableUrl("uploads", `${prefix()}nothing`))
         assert.strictEqual(missing._tag, "ObjectNotFound")
+      })))
+
+    it.live("streams exactly the declared number of bytes, and stores nothing on a mismatch", () =>
+      run(Effect.gen(function*() {
+        const storage = yield* Storage
+        const key = `${prefix()}upload.bin`
+        const chunks = [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5])]
+        yield* storage.putStream("uploads", key, Stream.fromIterable(chunks), { contentLength: 5 })
+        assert.deepStrictEqual([...(yield* storage.get("uploads", key))], [1, 2, 3, 4, 5])
+        const short = `${prefix()}short.bin`
+        const tooFew = yield* Effect.flip(storage.putStream("uploads", short, Stream.fromIterable(chunks), { contentLength: 6 }))
+        assert.strictEqual(tooFew._tag, "StorageFailed")
+        const tooMany = yield* Effect.flip(storage.putStream("uploads", short, Stream.fromIterable(chunks), { contentLength: 4 }))
+        assert.strictEqual(tooMany._tag, "StorageFailed")
+        assert.isTrue(Option.isNone(yield* storage.head("uploads", short)))
+        assert.deepStrictEqual((yield* storage.list("uploads", short)), [])
       })))
 
     it.live("refuses keys that would escape the area", () =>

@@ -50,7 +50,7 @@ const withMediaPolicy = (response: HttpServerResponse.HttpServerResponse, pathna
  * "/" itself lists the presentations: the router matches "/" to "/*" even
  * when a "/" route exists, so it is handled here.
  */
-const presentationFiles = (root: string) =>
+const presentationFiles = (root: string, mount = "") =>
   HttpRouter.use(Effect.fnUntraced(function*(router) {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -61,9 +61,10 @@ const presentationFiles = (root: string) =>
     const staticFiles = yield* HttpStaticServer.make({ root: realRoot, index: undefined })
     const handler = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
-      const pathname = decodePathname(request.url)
-      if (pathname === undefined) return notFound
-      if (pathname === "/") return yield* indexPageResponse(realRoot)
+      const fullPath = decodePathname(request.url)
+      if (fullPath === undefined || !fullPath.startsWith(`${mount}/`)) return notFound
+      const pathname = fullPath.slice(mount.length)
+      if (pathname === "/") return mount === "" ? yield* indexPageResponse(realRoot) : notFound
       const file = yield* resolveInsideRoot(realRoot, pathname)
       if (Option.isNone(file)) return notFound
       return withMediaPolicy(yield* staticFiles, pathname)
@@ -71,14 +72,14 @@ const presentationFiles = (root: string) =>
       Effect.catch(HttpServerRespondable.toResponse),
       Effect.provideContext(services)
     )
-    yield* router.add("GET", "/*", handler)
+    yield* router.add("GET", `${mount}/*` as `/${string}`, handler)
   }))
 
 /**
  * GET /player (engine from ?engine=: dashjs by default, or shaka; anything
  * else is a 400 rather than a silent fallback) and each engine's bundle.
  */
-const playerRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
+export const playerRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
   const platform = yield* HttpPlatform.HttpPlatform
   yield* router.add(
     "GET",
@@ -112,6 +113,12 @@ const corsLayer = HttpRouter.cors({
   exposedHeaders: ["Content-Length", "Content-Range", "Accept-Ranges", "Content-Type", "ETag"],
   maxAge: 600
 })
+
+/**
+ * The delivery route of `vidpipe serve`: files under `root` served at `${mount}/…` (the CDN's job
+ * on AWS), with ranges, DASH content types, caching headers and CORS.
+ */
+export const deliveryRoutes = (root: string, mount: string) => Layer.mergeAll(presentationFiles(root, mount), corsLayer)
 
 /** Routes only; needs HttpRouter plus FileSystem, Path and HttpPlatform. */
 export const presentationRoutes = (root: string) =>

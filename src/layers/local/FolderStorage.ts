@@ -6,7 +6,8 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { randomUUID } from "node:crypto"
-import { Effect, Layer, Option } from "effect"
+import { createWriteStream } from "node:fs"
+import { Effect, Layer, Option, Stream } from "effect"
 import { ObjectExists, ObjectNotFound, StorageFailed } from "../../domain/Errors.ts"
 import type { ObjectInfo, PutOptions, StorageArea } from "../../services/Storage.ts"
 import { Storage } from "../../services/Storage.ts"
@@ -114,6 +115,30 @@ export const makeFolderStorage = (folders: AreaFolders) => {
     putFile: Effect.fn("Storage.putFile")((area, key, source, options) =>
       write("putFile", area, key, options, (temporary) => fs.copyFile(source, temporary, fs.constants.COPYFILE_FICLONE))
     ),
+    putStream: <E>(area: StorageArea, key: string, body: Stream.Stream<Uint8Array, E>, options: PutOptions & { readonly contentLength: number }) =>
+      Effect.gen(function*() {
+        const file = yield* fileOf("putStream", area, key)
+        const temporary = `${file}.${randomUUID()}.partial`
+        const removeTemporary = Effect.promise(() => fs.rm(temporary, { force: true }))
+        yield* Effect.tryPromise({ try: () => fs.mkdir(path.dirname(file), { recursive: true }), catch: fail("putStream", key) })
+        const sink = createWriteStream(temporary)
+        const written = yield* Stream.runFoldEffect(body, () => 0, (total, chunk) =>
+          total + chunk.length > options.contentLength
+            ? Effect.fail(new StorageFailed({ operation: "putStream", key, reason: `more than the declared ${options.contentLength} bytes`, retryable: false }))
+            : Effect.tryPromise({
+              try: () => new Promise<number>((resolve, reject) => sink.write(chunk, (error) => (error ? reject(error) : resolve(total + chunk.length)))),
+              catch: fail("putStream", key)
+            })
+        ).pipe(
+          Effect.ensuring(Effect.promise(() => new Promise<void>((resolve) => sink.end(() => resolve())))),
+          Effect.onError(() => removeTemporary)
+        )
+        if (written !== options.contentLength) {
+          yield* removeTemporary
+          return yield* new StorageFailed({ operation: "putStream", key, reason: `got ${written} of the declared ${options.contentLength} bytes`, retryable: false })
+        }
+        yield* publish(temporary, file, key, options)
+      }),
     get: Effect.fn("Storage.get")(function*(area, key) {
       const file = yield* fileOf("get", area, key)
       return yield* Effect.tryPromise({

@@ -1,0 +1,51 @@
+/**
+ * `vidpipe serve` in a child process for tests: started on a free port, its address and API key
+ * read from what it prints.
+ */
+import type { ChildProcess } from "node:child_process"
+import { startVidpipe } from "./cli.ts"
+
+export interface RunningServer {
+  readonly child: ChildProcess
+  readonly base: string
+  readonly apiKey: string
+  readonly log: () => string
+  readonly api: (path: string, init?: RequestInit) => Promise<Response>
+  readonly stop: () => Promise<void>
+}
+
+export const startServer = (args: ReadonlyArray<string>, env: Record<string, string>, timeoutMs = 30_000): Promise<RunningServer> =>
+  new Promise((resolve, reject) => {
+    const child = startVidpipe(["serve", "--port", "0", ...args], { env })
+    let out = ""
+    let err = ""
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`vidpipe serve did not start within ${timeoutMs} ms\n${out}\n${err}`))
+    }, timeoutMs)
+    child.stderr?.on("data", (chunk) => (err += chunk))
+    child.on("exit", (code) => reject(new Error(`vidpipe serve exited with ${code}\n${out}\n${err}`)))
+    child.stdout?.on("data", (chunk) => {
+      out += chunk
+      const base = /listening on (http:\/\/\S+)/.exec(out)?.[1]
+      const key = /API key (\S+)/.exec(out)?.[1] ?? env["VIDPIPE_API_KEYS"]?.split(",")[0]
+      if (base === undefined || key === undefined || !/API key/.test(out)) return
+      clearTimeout(timer)
+      resolve({
+        child,
+        base,
+        apiKey: key,
+        log: () => out + err,
+        api: (path, init = {}) =>
+          fetch(base + path, { ...init, headers: { "x-api-key": key, "content-type": "application/json", ...(init.headers as Record<string, string> | undefined) } }),
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done()
+            child.removeAllListeners("exit")
+            child.once("exit", () => done())
+            child.kill("SIGINT")
+            setTimeout(() => child.kill("SIGKILL"), 5000).unref()
+          })
+      })
+    })
+  })
