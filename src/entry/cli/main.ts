@@ -8,6 +8,7 @@ import { demoCommand } from "./demoCommand.ts"
 import { playCommand } from "./playCommand.ts"
 import { processCommand } from "./processCommand.ts"
 import { sampleCommand } from "./sampleCommand.ts"
+import { serveCommand } from "./serveCommand.ts"
 import { onSigterm } from "./signals.ts"
 import { statusCommand } from "./statusCommand.ts"
 import { submitCommand } from "./submitCommand.ts"
@@ -15,7 +16,7 @@ import { workerCommand } from "./workerCommand.ts"
 
 const vidpipe = Command.make("vidpipe").pipe(
   Command.withDescription("Video on demand: turn video files into adaptive-bitrate MPEG-DASH"),
-  Command.withSubcommands([processCommand, submitCommand, workerCommand, statusCommand, sampleCommand, playCommand, demoCommand])
+  Command.withSubcommands([processCommand, serveCommand, submitCommand, workerCommand, statusCommand, sampleCommand, playCommand, demoCommand])
 )
 
 const logLevel = (process.env["VIDPIPE_LOG_LEVEL"] ?? "Warn") as LogLevel.LogLevel

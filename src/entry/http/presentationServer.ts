@@ -67,7 +67,10 @@ const presentationFiles = (root: string, mount = "") =>
       if (pathname === "/") return mount === "" ? yield* indexPageResponse(realRoot) : notFound
       const file = yield* resolveInsideRoot(realRoot, pathname)
       if (Option.isNone(file)) return notFound
-      return withMediaPolicy(yield* staticFiles, pathname)
+      // The static server resolves files from the request's URL: hand it the URL below the mount.
+      const below = mount === "" ? request : request.modify({ url: request.url.slice(mount.length) })
+      const response = yield* staticFiles.pipe(Effect.provideService(HttpServerRequest.HttpServerRequest, below))
+      return withMediaPolicy(response, pathname)
     }).pipe(
       Effect.catch(HttpServerRespondable.toResponse),
       Effect.provideContext(services)

@@ -1,0 +1,91 @@
+/**
+ * The vidpipe HTTP API (issue 4) as a definition only: endpoints, their schemas and error
+ * statuses. `vidpipe serve` implements it (routes.ts); API Gateway + Lambda can serve the same
+ * definition, and clients and the OpenAPI document derive from it.
+ */
+import { Schema } from "effect"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { JobView } from "../../../domain/JobView.ts"
+import {
+  JobConflictResponse,
+  JobNotFoundResponse,
+  ServiceUnavailableResponse
+} from "./ApiErrors.ts"
+import { ApiKeys } from "./ApiKeys.ts"
+import { RequestGuard } from "./RequestGuard.ts"
+
+const intBetween = (minimum: number, maximum: number) => Schema.Int.check(Schema.isBetween({ minimum, maximum }))
+
+export const CreateJobRequest = Schema.Struct({
+  fileName: Schema.String.check(Schema.isBetweenLength(1, 255)),
+  /** Exact size of the upload; the server also caps it at its configured upload limit. */
+  contentLength: intBetween(1, Number.MAX_SAFE_INTEGER),
+  contentType: Schema.optionalKey(Schema.String.check(Schema.isBetweenLength(1, 255))),
+  /** Rungs by their short side, e.g. [1080, 720, 480]. */
+  ladder: Schema.optionalKey(Schema.Array(intBetween(16, 4320)).check(Schema.isBetweenLength(1, 8)))
+})
+export type CreateJobRequest = typeof CreateJobRequest.Type
+
+export const UploadInstructions = Schema.Struct({
+  url: Schema.String,
+  method: Schema.Literal("PUT"),
+  /** Send these as they are: the size is part of the upload's signature. */
+  headers: Schema.Record(Schema.String, Schema.String),
+  expiresAt: Schema.String
+})
+
+export const CreatedJob = Schema.Struct({ jobId: Schema.String, upload: UploadInstructions })
+export type CreatedJob = typeof CreatedJob.Type
+
+export const JobPage = Schema.Struct({
+  jobs: Schema.Array(JobView),
+  /** Pass back as `cursor` for the next (older) page; absent on the last page. */
+  nextCursor: Schema.optionalKey(Schema.String)
+})
+export type JobPage = typeof JobPage.Type
+
+const jobParams = { jobId: Schema.String.check(Schema.isBetweenLength(1, 128)) }
+
+export class JobsGroup extends HttpApiGroup.make("jobs").add(
+  HttpApiEndpoint.post("create", "/jobs", {
+    payload: CreateJobRequest,
+    success: CreatedJob.pipe(HttpApiSchema.status(201)),
+    error: ServiceUnavailableResponse
+  }),
+  HttpApiEndpoint.get("list", "/jobs", {
+    query: {
+      limit: Schema.optionalKey(intBetween(1, 100)),
+      cursor: Schema.optionalKey(Schema.String.check(Schema.isBetweenLength(1, 4096)))
+    },
+    success: JobPage,
+    error: ServiceUnavailableResponse
+  }),
+  HttpApiEndpoint.get("get", "/jobs/:jobId", {
+    params: jobParams,
+    success: JobView,
+    error: [JobNotFoundResponse, ServiceUnavailableResponse]
+  }),
+  HttpApiEndpoint.post("retry", "/jobs/:jobId/retry", {
+    params: jobParams,
+    success: JobView.pipe(HttpApiSchema.status(202)),
+    error: [JobNotFoundResponse, JobConflictResponse, ServiceUnavailableResponse]
+  }),
+  HttpApiEndpoint.delete("delete", "/jobs/:jobId", {
+    params: jobParams,
+    success: HttpApiSchema.NoContent,
+    error: [JobNotFoundResponse, ServiceUnavailableResponse]
+  })
+).annotateMerge(OpenApi.annotations({ title: "Jobs", description: "Submit videos and follow them to a DASH presentation" })) {}
+
+// ApiKeys is added last so it runs first: an unauthenticated request is refused before its
+// body is looked at.
+export class Api extends HttpApi.make("vidpipe")
+  .add(JobsGroup)
+  .middleware(RequestGuard)
+  .middleware(ApiKeys)
+  .prefix("/v1")
+  .annotateMerge(OpenApi.annotations({ title: "vidpipe API", version: "1" }))
+{}
+
+export const openApiPath = "/v1/openapi.json"
+export const docsPath = "/v1/docs"

@@ -1,0 +1,63 @@
+/**
+ * The errors API clients can get. Every one goes over the wire as
+ * `{ "error": { "_tag", "message", "field"? } }` with its own HTTP status, so clients read one
+ * shape whatever failed; the `…Response` schemas are what endpoints and middleware declare.
+ */
+import { Schema, SchemaTransformation } from "effect"
+import { HttpApiSchema } from "effect/http-api"
+
+const fields = {
+  message: Schema.String,
+  /** The offending request value, as a path into the body or the name of a parameter. */
+  field: Schema.optional(Schema.String)
+}
+
+type ErrorProps = { readonly message: string; readonly field?: string | undefined }
+
+const withField = (field: string | undefined) => (field === undefined ? {} : { field })
+
+/** Encodes an error class as the envelope, at `status`; clients decode it back into the class. */
+const asResponse = <const Tag extends string, E extends ErrorProps & { readonly _tag: Tag }>(
+  tag: Tag,
+  status: number,
+  self: Schema.Codec<E, unknown, never, never> & (new(props: ErrorProps) => E)
+) =>
+  Schema.Struct({
+    error: Schema.Struct({ _tag: Schema.Literal(tag), message: Schema.String, field: Schema.optionalKey(Schema.String) })
+  }).pipe(
+    Schema.decodeTo(
+      Schema.toType(self),
+      SchemaTransformation.transform({
+        decode: ({ error }) => new self({ message: error.message, ...withField(error.field) }),
+        encode: (e: E) => ({ error: { _tag: tag, message: e.message, ...withField(e.field) } })
+      })
+    ),
+    HttpApiSchema.status(status)
+  )
+
+export class MissingApiKey extends Schema.TaggedError<MissingApiKey>()("MissingApiKey", fields) {}
+export const MissingApiKeyResponse = asResponse("MissingApiKey", 401, MissingApiKey)
+
+export class InvalidApiKey extends Schema.TaggedError<InvalidApiKey>()("InvalidApiKey", fields) {}
+export const InvalidApiKeyResponse = asResponse("InvalidApiKey", 403, InvalidApiKey)
+
+/** Malformed JSON, or a body, path or query value that fails its schema. */
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", fields) {}
+export const BadRequestResponse = asResponse("BadRequest", 400, BadRequest)
+
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", fields) {}
+export const PayloadTooLargeResponse = asResponse("PayloadTooLarge", 413, PayloadTooLarge)
+
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", fields) {}
+export const UnsupportedMediaTypeResponse = asResponse("UnsupportedMediaType", 415, UnsupportedMediaType)
+
+export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound", fields) {}
+export const JobNotFoundResponse = asResponse("JobNotFound", 404, JobNotFound)
+
+/** The job is not in a state the request applies to (e.g. retrying a job that has not failed). */
+export class JobConflict extends Schema.TaggedError<JobConflict>()("JobConflict", fields) {}
+export const JobConflictResponse = asResponse("JobConflict", 409, JobConflict)
+
+/** A backend (job store, queue, storage, coordinator) failed; the request may be retried. */
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields) {}
+export const ServiceUnavailableResponse = asResponse("ServiceUnavailable", 503, ServiceUnavailable)

@@ -1,0 +1,131 @@
+/**
+ * The server side of the jobs endpoints, over the services (not their backends), so the same
+ * handlers run in `vidpipe serve` and behind API Gateway. Backend failures become a 503 and are
+ * logged; their details stay out of responses.
+ */
+import { Clock, Effect, Option } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { toJobView } from "../../../domain/JobView.ts"
+import { newJob, newJobId, safeFileName } from "../../../programs/jobRecords.ts"
+import { enqueueTask } from "../../../programs/taskMessages.ts"
+import { Coordinator } from "../../../services/Coordinator.ts"
+import { JobQueue } from "../../../services/JobQueue.ts"
+import { JobStore } from "../../../services/JobStore.ts"
+import { Storage } from "../../../services/Storage.ts"
+import { UploadSlots } from "../../../services/UploadSlots.ts"
+import { Api } from "./Api.ts"
+import { BadRequest, JobConflict, JobNotFound, ServiceUnavailable } from "./ApiErrors.ts"
+import { decodeCursor, listJobs } from "./jobPaging.ts"
+import { resetForRetry, retryRefusal, retryTasks } from "./retryJob.ts"
+
+export interface JobsHandlersOptions {
+  /** Where the outputs area is served, e.g. "https://cdn.example.com" or "/cdn". */
+  readonly deliveryBase: string
+  readonly maxUploadBytes: number
+}
+
+/** A backend failure, logged here and answered with a generic 503. */
+const unavailable = (error: { readonly _tag: string; readonly message: string }) =>
+  Effect.logError(`api: ${error._tag}: ${error.message}`).pipe(
+    Effect.andThen(Effect.fail(new ServiceUnavailable({ message: "a backend is unavailable; try again" })))
+  )
+
+const notFound = (jobId: string) => Effect.fail(new JobNotFound({ message: `no job ${jobId}`, field: "jobId" }))
+
+export const jobsHandlers = (options: JobsHandlersOptions) =>
+  HttpApiBuilder.group(
+    Api,
+    "jobs",
+    Effect.fn(function*(handlers) {
+      const store = yield* JobStore
+      const storage = yield* Storage
+      const coordinator = yield* Coordinator
+      const uploadSlots = yield* UploadSlots
+      const queue = yield* JobQueue
+
+      const findJob = (jobId: string) =>
+        store.get(jobId).pipe(Effect.catchTags({ JobNotFound: () => notFound(jobId), JobStoreFailed: unavailable }))
+
+      return handlers.handleAll({
+        create: Effect.fnUntraced(function*({ payload }) {
+          if (payload.contentLength > options.maxUploadBytes) {
+            return yield* new BadRequest({ message: `uploads are limited to ${options.maxUploadBytes} bytes`, field: "contentLength" })
+          }
+          const jobId = newJobId()
+          const fileName = safeFileName(payload.fileName)
+          const sourceKey = `${jobId}/${fileName}`
+          yield* store.create(newJob({
+            id: jobId,
+            fileName,
+            sourceKey,
+            outputPrefix: `${jobId}/`,
+            segmentSeconds: 4,
+            requestedLadder: payload.ladder,
+            now: yield* Clock.currentTimeMillis,
+            status: "awaiting-upload"
+          })).pipe(Effect.catch(unavailable))
+          const slot = yield* uploadSlots.create({ jobId, key: sourceKey, contentLength: payload.contentLength, contentType: payload.contentType })
+          return {
+            jobId,
+            upload: { url: slot.url, method: slot.method, headers: slot.headers, expiresAt: new Date(slot.expiresAt).toISOString() }
+          }
+        }),
+
+        list: Effect.fnUntraced(function*({ query }) {
+          const cursor = query.cursor === undefined ? Option.none() : decodeCursor(query.cursor)
+          if (query.cursor !== undefined && Option.isNone(cursor)) {
+            return yield* new BadRequest({ message: "the cursor is not one this API gave out", field: "cursor" })
+          }
+          const page = yield* listJobs(query.limit ?? 20, Option.getOrUndefined(cursor)).pipe(
+            Effect.provideService(JobStore, store),
+            Effect.catch(unavailable)
+          )
+          return {
+            jobs: page.jobs.map((job) => toJobView(job, options.deliveryBase)),
+            ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor })
+          }
+        }),
+
+        get: ({ params }) => Effect.map(findJob(params.jobId), (job) => toJobView(job, options.deliveryBase)),
+
+        retry: Effect.fnUntraced(function*({ params }) {
+          const job = yield* findJob(params.jobId)
+          const refusal = retryRefusal(job)
+          if (refusal !== undefined) return yield* new JobConflict({ message: refusal })
+          const now = yield* Clock.currentTimeMillis
+          // The update may re-run on contention: the last run decides what was reset.
+          let reset: { readonly taskIds: ReadonlyArray<string> } | undefined
+          const updated = yield* store.update(job.id, (current) => {
+            if (retryRefusal(current) !== undefined) {
+              reset = undefined
+              return current
+            }
+            const result = resetForRetry(current, now)
+            reset = result
+            return result.job
+          }).pipe(Effect.catchTags({ JobNotFound: () => notFound(job.id), JobStoreFailed: unavailable }))
+          if (reset === undefined) {
+            return yield* new JobConflict({ message: retryRefusal(updated) ?? `job ${job.id} changed while retrying it` })
+          }
+          // Milliseconds, so two retries in one second (or a retry and a sweep) still differ. Should
+          // sending fail, the job is queued without messages and the sweeper re-sends them once stale.
+          yield* Effect.forEach(retryTasks(updated, reset.taskIds, now), enqueueTask, { discard: true }).pipe(
+            Effect.provideService(JobQueue, queue),
+            Effect.catch(unavailable)
+          )
+          return toJobView(updated, options.deliveryBase)
+        }),
+
+        delete: Effect.fnUntraced(function*({ params }) {
+          const job = yield* findJob(params.jobId)
+          yield* Effect.gen(function*() {
+            yield* storage.deletePrefix("outputs", job.outputPrefix)
+            yield* storage.delete("uploads", job.sourceKey)
+            yield* coordinator.forget(job.id)
+            // The record goes last: if anything above fails, the job is still there to delete again.
+            yield* store.delete(job.id)
+          }).pipe(Effect.catch(unavailable))
+        })
+      })
+    })
+  )

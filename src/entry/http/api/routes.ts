@@ -1,0 +1,32 @@
+/**
+ * The API as router routes, ready to merge into a server: the `/v1` endpoints, the OpenAPI
+ * document and a docs page (those two need no key: they describe the API, they do not use it).
+ */
+import { Layer } from "effect"
+import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { Api, docsPath, openApiPath } from "./Api.ts"
+import { apiKeysLayer } from "./ApiKeys.ts"
+import { jobsHandlers } from "./handlers.ts"
+import { requestGuardLayer } from "./RequestGuard.ts"
+
+export interface ApiRoutesOptions {
+  /** Where the outputs area is served; job views link manifests under it. */
+  readonly deliveryBase: string
+  /** Accepted `x-api-key` values; empty means every request is refused. */
+  readonly apiKeys: ReadonlyArray<string>
+  /** Largest upload a job may announce (`contentLength`). */
+  readonly maxUploadBytes: number
+}
+
+/**
+ * Requires HttpRouter and the services JobStore, Storage, JobQueue, Coordinator, UploadSlots,
+ * plus the platform services every HttpApi needs (Etag.Generator, FileSystem, HttpPlatform,
+ * Path), which NodeHttpServer.layer (or HttpServer.layerServices on Lambda) provides.
+ */
+export const apiRoutes = (options: ApiRoutesOptions) =>
+  Layer.merge(
+    HttpApiBuilder.layer(Api, { openapiPath: openApiPath }).pipe(
+      Layer.provide(jobsHandlers(options).pipe(Layer.provide([apiKeysLayer(options.apiKeys), requestGuardLayer])))
+    ),
+    HttpApiScalar.layer(Api, { path: docsPath })
+  )

@@ -1,0 +1,64 @@
+/**
+ * `vidpipe serve`: the HTTP API, signed uploads, delivery of outputs (`/cdn`), the player and the
+ * web page in one server, plus worker fibers, over whatever backends the configuration names.
+ * Binds 127.0.0.1 unless told otherwise.
+ */
+import { createServer } from "node:http"
+import * as path from "node:path"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Duration, Effect, Layer } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import { signedUploadSlotsLayer } from "../../layers/local/SignedUploadSlots.ts"
+import { runSweeper } from "../../programs/sweeper.ts"
+import { runWorker } from "../../programs/worker.ts"
+import { apiRoutes } from "./api/routes.ts"
+import { deliveryRoutes, playerRoutes } from "./presentationServer.ts"
+import { uploadRoutes } from "./uploadRoute.ts"
+import { webAppRoutes } from "./webApp.ts"
+
+export interface ServeOptions {
+  readonly port: number
+  readonly host: string
+  /** Worker fibers in this process (0: only separate `vidpipe worker` processes encode). */
+  readonly workers: number
+  readonly apiKeys: ReadonlyArray<string>
+  readonly uploadSecret: string
+  /** Folder of the storage's outputs area, served at /cdn. */
+  readonly outputsDir: string
+  /** Public origin, e.g. https://media.example.com; when empty, links are relative and upload URLs use the bound address. */
+  readonly publicUrl: string
+  readonly maxUploadBytes: number
+  readonly uploadExpiry: Duration.Input
+  readonly instanceId: string
+}
+
+export const deliveryMount = "/cdn"
+
+/** Upload URLs must be absolute: on the public URL if one is set, else on the address we bound. */
+const uploadSlots = (options: ServeOptions) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const base = options.publicUrl || (yield* HttpServer.addressFormattedWith(Effect.succeed))
+    return signedUploadSlotsLayer({ publicBase: base, secret: options.uploadSecret, expiresIn: options.uploadExpiry })
+  }))
+
+export const serverLayer = (options: ServeOptions) => {
+  const routes = Layer.mergeAll(
+    apiRoutes({ deliveryBase: `${options.publicUrl}${deliveryMount}`, apiKeys: options.apiKeys, maxUploadBytes: options.maxUploadBytes }),
+    uploadRoutes(options.uploadSecret),
+    deliveryRoutes(path.resolve(options.outputsDir), deliveryMount),
+    playerRoutes,
+    webAppRoutes
+  ).pipe(Layer.provide(uploadSlots(options)))
+  return Layer.merge(
+    HttpRouter.serve(routes, { disableListenLog: true, disableLogger: true }),
+    Layer.effect(HttpServer.HttpServer, HttpServer.HttpServer)
+  ).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host })))
+}
+
+/** Worker fibers and their sweeper, as a layer that runs for as long as the server does. */
+export const embeddedWorkers = (options: Pick<ServeOptions, "workers" | "instanceId">) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    if (options.workers <= 0) return
+    yield* Effect.forkScoped(runSweeper(options.instanceId))
+    for (let i = 1; i <= options.workers; i++) yield* Effect.forkScoped(runWorker(`${options.instanceId}-w${i}`))
+  }))
