@@ -17,7 +17,8 @@ export type TaskStatus = typeof TaskStatus.Type
 export const ErrorInfo = Schema.Struct({ _tag: Schema.String, message: Schema.String })
 export type ErrorInfo = typeof ErrorInfo.Type
 
-export const TaskState = Schema.Struct({
+/** What anyone may see of a task: also the API's task view. */
+export const taskProgressFields = {
   taskId: Schema.String,
   kind: Schema.Literals(["video", "audio"]),
   label: Schema.String,
@@ -25,8 +26,12 @@ export const TaskState = Schema.Struct({
   /** 0..1 of the source's duration encoded. */
   progress: Schema.Number,
   attempts: Schema.Int,
+  error: Schema.optional(ErrorInfo)
+}
+
+export const TaskState = Schema.Struct({
+  ...taskProgressFields,
   worker: Schema.optional(Schema.String),
-  error: Schema.optional(ErrorInfo),
   result: Schema.optional(Track)
 })
 export type TaskState = typeof TaskState.Type
@@ -68,3 +73,10 @@ export const errorInfo = (error: { readonly _tag: string; readonly message: stri
   _tag: error._tag,
   message: error.message
 })
+
+/** The video rungs a finished job has, largest first, with their peak bitrates. */
+export const renditionsOf = (job: Pick<Job, "tasks">) =>
+  job.tasks
+    .flatMap((t) => (t.result?.kind === "video" ? [t.result] : []))
+    .sort((a, b) => (b.width ?? 0) - (a.width ?? 0))
+    .map((t) => ({ width: t.width ?? 0, height: t.height ?? 0, bitrate: t.bandwidth }))

@@ -4,17 +4,9 @@
  */
 import { Schema } from "effect"
 import type { Job } from "./Job.ts"
-import { ErrorInfo, JobStatus, TaskStatus } from "./Job.ts"
+import { ErrorInfo, JobStatus, renditionsOf, taskProgressFields } from "./Job.ts"
 
-export const TaskView = Schema.Struct({
-  taskId: Schema.String,
-  kind: Schema.Literals(["video", "audio"]),
-  label: Schema.String,
-  status: TaskStatus,
-  progress: Schema.Number,
-  attempts: Schema.Int,
-  error: Schema.optional(ErrorInfo)
-})
+export const TaskView = Schema.Struct(taskProgressFields)
 
 export const Playback = Schema.Struct({
   /** The MPD, on the delivery route (the CDN on AWS). */
@@ -50,10 +42,7 @@ export const toJobView = (job: Job, deliveryBase: string): JobView => {
     createdAt: new Date(job.createdAt).toISOString(),
     updatedAt: new Date(job.updatedAt).toISOString(),
     progress: job.status === "ready" ? 1 : Math.min(0.999, progress),
-    renditions: job.tasks
-      .flatMap((t) => (t.result?.kind === "video" ? [t.result] : []))
-      .sort((a, b) => (b.width ?? 0) - (a.width ?? 0))
-      .map((t) => ({ width: t.width ?? 0, height: t.height ?? 0, bitrate: t.bandwidth })),
+    renditions: renditionsOf(job),
     tasks: job.tasks.map(({ attempts, error, kind, label, progress: p, status, taskId }) => ({
       taskId, kind, label, status, progress: p, attempts, ...(error === undefined ? {} : { error })
     })),
