@@ -8,6 +8,7 @@ export const webAppStyle = `
     color: var(--fg); background: var(--bg);
   }
   * { box-sizing: border-box; }
+  [hidden] { display: none !important; }
   body { margin: 0; }
   h1, h2 { margin: 0; font-weight: 600; }
   h1 { font-size: 1.25rem; }
