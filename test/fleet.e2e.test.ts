@@ -79,8 +79,9 @@ describe("self-hosted fleet on Redis", () => {
     const orphans = ffmpegChildrenOf(victim.pid)
     victim.kill("SIGKILL")
     await exited(victim)
-    // ffmpeg's progress pipe breaks with its parent, so the encoder does not outlive the worker.
-    await waitFor(() => orphans.every((pid) => !processAlive(pid)) || undefined, 10_000, "the dead worker's ffmpeg to exit")
+    // ffmpeg outlives a SIGKILLed parent; the replacement worker (systemd restarts one) ends it.
+    f.startWorker("replacement")
+    await waitFor(() => orphans.every((pid) => !processAlive(pid)) || undefined, 15_000, "the dead worker's ffmpeg to be stopped")
     const job = await readyJob(f, jobId)
     expect(job.tasks.some((t: any) => t.attempts >= 2)).toBe(true)
     await expectPublishedOnce(f, job)

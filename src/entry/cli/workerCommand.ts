@@ -5,6 +5,7 @@
  */
 import { Duration, Effect, Layer, References } from "effect"
 import { Command, Flag } from "effect/cli"
+import { reapOrphanedEncoders } from "../../layers/ffmpeg/orphans.ts"
 import { runSweeper } from "../../programs/sweeper.ts"
 import { runWorker } from "../../programs/worker.ts"
 import { defaultInstanceId, loadDeployment } from "./deployment.ts"
@@ -26,6 +27,8 @@ export const workerCommand = Command.make(
       const workerId = flags.id._tag === "Some" ? flags.id.value : defaultInstanceId()
       yield* Effect.gen(function*() {
         yield* Effect.logInfo(`worker ${workerId}: started (${summary})`)
+        const reaped = yield* Effect.promise(reapOrphanedEncoders)
+        if (reaped.length > 0) yield* Effect.logWarning(`worker ${workerId}: stopped ${reaped.length} encoder(s) left by a dead worker`)
         yield* Effect.forkScoped(runSweeper(workerId))
         yield* runWorker(workerId, { drain: awaitDrainRequest, drainTimeout: Duration.seconds(flags.drainTimeout) })
         yield* Effect.logInfo(`worker ${workerId}: exiting`)
