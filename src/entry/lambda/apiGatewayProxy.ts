@@ -1,0 +1,98 @@
+/**
+ * API Gateway REST API (v1) Lambda proxy integration ⇄ web `Request`/`Response`. Pure conversions,
+ * so the same HttpApi answers behind API Gateway as in `vidpipe serve`.
+ */
+
+type Values<V> = Readonly<Record<string, V | undefined>> | null | undefined
+
+/** The fields of a v1 proxy event that shape the request (the rest is ignored). */
+export interface ApiGatewayProxyEvent {
+  readonly httpMethod: string
+  /** The request path, without the stage on the execute-api endpoint. */
+  readonly path?: string | null
+  /** The matched resource, e.g. `/v1/jobs/{jobId}` or `/{proxy+}`; used when `path` is absent. */
+  readonly resource?: string | null
+  readonly pathParameters?: Values<string>
+  readonly headers?: Values<string>
+  readonly multiValueHeaders?: Values<ReadonlyArray<string>>
+  readonly queryStringParameters?: Values<string>
+  readonly multiValueQueryStringParameters?: Values<ReadonlyArray<string>>
+  readonly body?: string | null
+  readonly isBase64Encoded?: boolean
+}
+
+export interface ApiGatewayProxyResult {
+  readonly statusCode: number
+  readonly headers: Record<string, string>
+  readonly multiValueHeaders?: Record<string, Array<string>>
+  readonly body: string
+  readonly isBase64Encoded: boolean
+}
+
+const entries = <V>(values: Values<V>): Array<[string, V]> =>
+  Object.entries(values ?? {}).flatMap(([k, v]) => (v === undefined || v === null ? [] : [[k, v as V]]))
+
+/** `/v1/jobs/{jobId}` + `{ jobId: "a b" }` → `/v1/jobs/a%20b`; `{proxy+}` keeps its slashes. */
+const fillResource = (resource: string, parameters: Values<string>) =>
+  resource.replace(/\{([^}+]+)(\+?)\}/g, (_, name: string, greedy: string) => {
+    const value = parameters?.[name] ?? ""
+    return greedy === "+" ? value.split("/").map(encodeURIComponent).join("/") : encodeURIComponent(value)
+  })
+
+const requestPath = (event: ApiGatewayProxyEvent) =>
+  event.path ?? (event.resource ? fillResource(event.resource, event.pathParameters) : "/")
+
+/** The multi-value forms hold every value; the single-value forms only the last one. */
+const headerPairs = (event: ApiGatewayProxyEvent): Array<[string, string]> =>
+  event.multiValueHeaders
+    ? entries(event.multiValueHeaders).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v]))
+    : entries(event.headers)
+
+const queryPairs = (event: ApiGatewayProxyEvent): Array<[string, string]> =>
+  event.multiValueQueryStringParameters
+    ? entries(event.multiValueQueryStringParameters).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v]))
+    : entries(event.queryStringParameters)
+
+export const toRequest = (event: ApiGatewayProxyEvent): Request => {
+  const headers = new Headers()
+  for (const [name, value] of headerPairs(event)) headers.append(name, value)
+  const host = headers.get("host") ?? "lambda.invalid"
+  const proto = headers.get("x-forwarded-proto") ?? "https"
+  const url = new URL(requestPath(event), `${proto}://${host}`)
+  for (const [name, value] of queryPairs(event)) url.searchParams.append(name, value)
+  const method = event.httpMethod.toUpperCase()
+  const hasBody = method !== "GET" && method !== "HEAD" && event.body !== undefined && event.body !== null
+  if (!hasBody) return new Request(url, { method, headers })
+  // Bytes, not a string: a string body would make Request add `content-type: text/plain`.
+  const body = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8")
+  // The body is whole here, so its real length is known (the API's size guard reads it).
+  headers.set("content-length", String(body.byteLength))
+  return new Request(url, { method, headers, body })
+}
+
+const textual = /^(text\/|application\/([\w.+-]*\+)?(json|xml|javascript|x-www-form-urlencoded)\b|image\/svg\+xml)/i
+
+// API Gateway owns the connection to the client; these describe ours to it, which there is none of.
+const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"])
+
+/**
+ * Text stays text; anything else is base64 (API Gateway decodes it only for the binary media types
+ * configured on the API, e.g. `*\/*`).
+ */
+export const fromResponse = async (response: Response): Promise<ApiGatewayProxyResult> => {
+  const headers: Record<string, string> = {}
+  response.headers.forEach((value, name) => {
+    if (!hopByHop.has(name) && name !== "set-cookie") headers[name] = value
+  })
+  const cookies = response.headers.getSetCookie()
+  const bytes = Buffer.from(await response.arrayBuffer())
+  const contentType = response.headers.get("content-type") ?? ""
+  const binary = bytes.byteLength > 0 && !textual.test(contentType)
+  return {
+    statusCode: response.status,
+    headers,
+    ...(cookies.length > 0 ? { multiValueHeaders: { "set-cookie": cookies } } : {}),
+    body: bytes.toString(binary ? "base64" : "utf8"),
+    isBase64Encoded: binary
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * What the default Lambda handlers read from the environment, beside the backends
+ * (`configuredLayer`: VIDPIPE_QUEUE, VIDPIPE_COORDINATOR, VIDPIPE_STORAGE, …):
+ *   VIDPIPE_API_KEYS          comma-separated; checked again here after API Gateway's usage plan
+ *   VIDPIPE_DELIVERY_URL      where outputs are served (CloudFront); default `${VIDPIPE_PUBLIC_URL}/cdn`
+ *   VIDPIPE_MAX_UPLOAD_BYTES  default 10 GiB
+ *   VIDPIPE_PUBLIC_URL, VIDPIPE_UPLOAD_SECRET, VIDPIPE_UPLOAD_EXPIRY_SECONDS   interim upload slots
+ */
+import { Config, Duration, Effect, Layer } from "effect"
+import { signedUploadSlotsLayer } from "../../layers/local/SignedUploadSlots.ts"
+import type { ApiRoutesOptions } from "../http/api/routes.ts"
+
+const trimSlashes = (url: string) => url.trim().replace(/\/+$/, "")
+
+const publicUrl = Config.String("VIDPIPE_PUBLIC_URL").pipe(Config.withDefault(""), Config.map(trimSlashes))
+
+export const apiOptionsConfig = Effect.gen(function*() {
+  const keys = yield* Config.String("VIDPIPE_API_KEYS").pipe(Config.withDefault(""))
+  const base = yield* publicUrl
+  const options: ApiRoutesOptions = {
+    apiKeys: keys.split(",").map((k) => k.trim()).filter((k) => k.length > 0),
+    deliveryBase: yield* Config.String("VIDPIPE_DELIVERY_URL").pipe(Config.map(trimSlashes), Config.withDefault(`${base}/cdn`)),
+    maxUploadBytes: yield* Config.Number("VIDPIPE_MAX_UPLOAD_BYTES").pipe(Config.withDefault(10 * 1024 ** 3))
+  }
+  return options
+})
+
+/**
+ * Interim, until the S3 presigner exists: URLs signed for the upload route of a `vidpipe serve` at
+ * VIDPIPE_PUBLIC_URL that shares VIDPIPE_UPLOAD_SECRET and the storage. Both are required: a
+ * Lambda cannot receive uploads itself, and a random secret would match no server.
+ */
+export const interimUploadSlotsLayer = Layer.unwrap(Effect.gen(function*() {
+  return signedUploadSlotsLayer({
+    publicBase: yield* Config.String("VIDPIPE_PUBLIC_URL").pipe(Config.map(trimSlashes)),
+    secret: yield* Config.String("VIDPIPE_UPLOAD_SECRET"),
+    expiresIn: Duration.seconds(yield* Config.Number("VIDPIPE_UPLOAD_EXPIRY_SECONDS").pipe(Config.withDefault(5)))
+  })
+}))

@@ -1,0 +1,287 @@
+/**
+ * The Lambda entry points over the embedded layers: the API handler fed API Gateway (REST, v1)
+ * proxy events, and the ingest handler fed S3 ObjectCreated events. Both share one set of
+ * services, so a job created through the API is the one ingest finds. Probing is scripted.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import type { Context } from "effect"
+import { Effect, Exit, Layer, References, Scope } from "effect"
+import { JobStoreFailed } from "../src/domain/Errors.ts"
+import type { ApiGatewayProxyEvent, ApiGatewayProxyResult } from "../src/entry/lambda/apiGatewayProxy.ts"
+import { fromResponse, toRequest } from "../src/entry/lambda/apiGatewayProxy.ts"
+import type { ApiHandler } from "../src/entry/lambda/apiHandler.ts"
+import { handler as configuredApiHandler, makeApiHandler } from "../src/entry/lambda/apiHandler.ts"
+import type { IngestHandler, IngestServices } from "../src/entry/lambda/ingestHandler.ts"
+import { IngestIncomplete, makeIngestHandler } from "../src/entry/lambda/ingestHandler.ts"
+import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
+import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
+import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
+import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
+import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
+import { JobQueue } from "../src/services/JobQueue.ts"
+import { JobStore } from "../src/services/JobStore.ts"
+import { Storage } from "../src/services/Storage.ts"
+import { UploadSlots } from "../src/services/UploadSlots.ts"
+import { makeScriptedFfmpeg } from "./support/scriptedFfmpeg.ts"
+
+const apiKey = "lambda-key"
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "vidpipe-lambda-"))
+
+const uploadSlotsStandIn = Layer.succeed(UploadSlots, UploadSlots.of({
+  create: ({ contentLength, jobId }) =>
+    Effect.succeed({ url: `https://uploads.test/${jobId}`, method: "PUT" as const, headers: { "Content-Length": String(contentLength) }, expiresAt: Date.now() + 60_000 })
+}))
+
+const servicesLayer = Layer.mergeAll(
+  memoryJobQueueLayer(),
+  memoryCoordinatorLayer,
+  memoryJobStoreLayer,
+  folderStorageLayer(areaFoldersUnder(root)),
+  logMetricsLayer,
+  makeScriptedFfmpeg().layer,
+  uploadSlotsStandIn,
+  Layer.succeed(References.MinimumLogLevel, "None")
+)
+type Services = Layer.Success<typeof servicesLayer>
+
+// Built once and handed to both handlers, so they see the same in-memory store and queue.
+const scope = Scope.makeUnsafe()
+let services: Context.Context<Services>
+let api: ApiHandler
+let ingest: IngestHandler
+const run = <A, E>(effect: Effect.Effect<A, E, Services>) => Effect.runPromise(Effect.provideContext(effect, services))
+const getJob = (jobId: string) => run(Effect.gen(function*() {
+  return yield* (yield* JobStore).get(jobId)
+}))
+const putSource = (key: string) => run(Effect.gen(function*() {
+  yield* (yield* Storage).put("uploads", key, "video")
+}))
+const queueDepth = () => run(Effect.gen(function*() {
+  return yield* (yield* JobQueue).depth
+}))
+
+beforeAll(async () => {
+  services = await Effect.runPromise(Layer.buildWithScope(servicesLayer, scope))
+  api = makeApiHandler(Layer.succeedContext(services), { deliveryBase: "https://cdn.test", apiKeys: [apiKey], maxUploadBytes: 1_000_000 })
+  ingest = makeIngestHandler(Layer.succeedContext(services))
+})
+
+afterAll(async () => {
+  await api.dispose()
+  await ingest.dispose()
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+  fs.rmSync(root, { recursive: true, force: true })
+})
+
+const proxyEvent = (event: Partial<ApiGatewayProxyEvent> & { readonly httpMethod: string }): ApiGatewayProxyEvent => ({
+  resource: "/{proxy+}",
+  headers: { "x-api-key": apiKey, "content-type": "application/json", host: "abc.execute-api.eu-west-1.amazonaws.com" },
+  body: null,
+  isBase64Encoded: false,
+  ...event
+})
+
+const json = (result: ApiGatewayProxyResult) => {
+  assert.isFalse(result.isBase64Encoded)
+  assert.match(result.headers["content-type"] ?? "", /^application\/json/)
+  return JSON.parse(result.body)
+}
+
+const createJob = async (fileName = "clip.mp4") => {
+  const result = await api(proxyEvent({ httpMethod: "POST", path: "/v1/jobs", body: JSON.stringify({ fileName, contentLength: 1234 }) }))
+  assert.strictEqual(result.statusCode, 201, result.body)
+  return json(result).jobId as string
+}
+
+/** An S3 ObjectCreated record as S3 sends it: the key URL-encoded with `+` for spaces. */
+const s3Record = (key: string, eventName = "ObjectCreated:Put") => ({
+  eventVersion: "2.1",
+  eventSource: "aws:s3",
+  eventName,
+  s3: { bucket: { name: "vidpipe-uploads" }, object: { key: key.split("/").map((p) => encodeURIComponent(p).replace(/%20/g, "+")).join("/"), size: 5 } }
+})
+
+describe("API handler (API Gateway REST proxy)", () => {
+  it("creates a job with a valid key: 201 JSON with a jobId", async () => {
+    const result = await api(proxyEvent({ httpMethod: "POST", path: "/v1/jobs", body: JSON.stringify({ fileName: "a.mp4", contentLength: 10 }) }))
+    assert.strictEqual(result.statusCode, 201, result.body)
+    const body = json(result)
+    assert.isString(body.jobId)
+    assert.strictEqual(body.upload.url, `https://uploads.test/${body.jobId}`)
+    assert.strictEqual((await getJob(body.jobId)).status, "awaiting-upload")
+  })
+
+  it("refuses a missing key with 401 JSON and an unknown one with 403", async () => {
+    const missing = await api(proxyEvent({ httpMethod: "GET", path: "/v1/jobs", headers: { host: "h" } }))
+    assert.strictEqual(missing.statusCode, 401)
+    assert.strictEqual(json(missing).error._tag, "MissingApiKey")
+    const wrong = await api(proxyEvent({ httpMethod: "GET", path: "/v1/jobs", headers: { "x-api-key": "nope" } }))
+    assert.strictEqual(wrong.statusCode, 403)
+  })
+
+  it("answers GET /v1/jobs/{jobId} with the job view, from path or from resource + pathParameters", async () => {
+    const jobId = await createJob()
+    const byPath = await api(proxyEvent({ httpMethod: "GET", path: `/v1/jobs/${jobId}` }))
+    assert.strictEqual(byPath.statusCode, 200, byPath.body)
+    const view = json(byPath)
+    assert.strictEqual(view.jobId, jobId)
+    assert.strictEqual(view.status, "awaiting-upload")
+    assert.deepStrictEqual(view.tasks, [])
+    const byResource = await api(proxyEvent({ httpMethod: "GET", path: null, resource: "/v1/jobs/{jobId}", pathParameters: { jobId } }))
+    assert.deepStrictEqual(json(byResource), view)
+  })
+
+  it("answers 404 JSON for an unknown job", async () => {
+    const result = await api(proxyEvent({ httpMethod: "GET", path: "/v1/jobs/nosuchjob" }))
+    assert.strictEqual(result.statusCode, 404)
+    assert.strictEqual(json(result).error._tag, "JobNotFound")
+  })
+
+  it("accepts a base64-encoded body", async () => {
+    const body = Buffer.from(JSON.stringify({ fileName: "b64.mp4", contentLength: 99 })).toString("base64")
+    const result = await api(proxyEvent({ httpMethod: "POST", path: "/v1/jobs", body, isBase64Encoded: true }))
+    assert.strictEqual(result.statusCode, 201, result.body)
+    assert.isString(json(result).jobId)
+  })
+
+  it("reads multi-value headers and query parameters", async () => {
+    await createJob()
+    await createJob()
+    const result = await api({
+      httpMethod: "GET",
+      path: "/v1/jobs",
+      multiValueHeaders: { "x-api-key": [apiKey], accept: ["application/json", "*/*"] },
+      multiValueQueryStringParameters: { limit: ["1"] }
+    })
+    assert.strictEqual(result.statusCode, 200, result.body)
+    const page = json(result)
+    assert.lengthOf(page.jobs, 1)
+    assert.isString(page.nextCursor)
+
+    const request = toRequest({
+      httpMethod: "GET",
+      path: "/v1/jobs",
+      headers: { accept: "*/*" },
+      multiValueHeaders: { accept: ["application/json", "*/*"] },
+      queryStringParameters: { tag: "b" },
+      multiValueQueryStringParameters: { tag: ["a", "b"], q: ["x y"] }
+    })
+    assert.strictEqual(request.headers.get("accept"), "application/json, */*")
+    assert.deepStrictEqual(new URL(request.url).searchParams.getAll("tag"), ["a", "b"])
+    assert.strictEqual(new URL(request.url).searchParams.get("q"), "x y")
+  })
+
+  it("returns binary bodies as base64 and several cookies as multi-value headers", async () => {
+    const headers = new Headers([["content-type", "video/mp4"], ["set-cookie", "a=1"], ["set-cookie", "b=2"], ["connection", "close"]])
+    const result = await fromResponse(new Response(new Uint8Array([0, 1, 2, 255]), { status: 206, headers }))
+    assert.deepStrictEqual(result, {
+      statusCode: 206,
+      headers: { "content-type": "video/mp4" },
+      multiValueHeaders: { "set-cookie": ["a=1", "b=2"] },
+      body: Buffer.from([0, 1, 2, 255]).toString("base64"),
+      isBase64Encoded: true
+    })
+  })
+})
+
+describe("default API handler", () => {
+  it("takes its backends, keys and interim upload slots from VIDPIPE_* variables", async () => {
+    const saved = { ...process.env }
+    Object.assign(process.env, {
+      VIDPIPE_STORAGE: `file://${path.join(root, "configured")}`,
+      VIDPIPE_API_KEYS: " k1, k2 ",
+      VIDPIPE_PUBLIC_URL: "https://serve.test/",
+      VIDPIPE_UPLOAD_SECRET: "shared-secret"
+    })
+    try {
+      const event = proxyEvent({ httpMethod: "POST", path: "/v1/jobs", body: JSON.stringify({ fileName: "c.mp4", contentLength: 10 }) })
+      const created = await configuredApiHandler({ ...event, headers: { ...event.headers, "x-api-key": "k2" } })
+      assert.strictEqual(created.statusCode, 201, created.body)
+      assert.match(json(created).upload.url, /^https:\/\/serve\.test\/upload\/\w+\?expires=\d+&signature=/)
+      assert.strictEqual((await configuredApiHandler(event)).statusCode, 403)
+    } finally {
+      process.env = saved
+    }
+  })
+})
+
+describe("ingest handler (S3 ObjectCreated)", () => {
+  it("accepts an uploaded source (URL-encoded key with a space): the job gets tasks on the queue", async () => {
+    const jobId = await createJob("My Clip.mp4")
+    const job = await getJob(jobId)
+    assert.strictEqual(job.sourceKey, `${jobId}/My Clip.mp4`)
+    await putSource(job.sourceKey)
+
+    const record = s3Record(job.sourceKey)
+    assert.strictEqual(record.s3.object.key, `${jobId}/My+Clip.mp4`)
+    const result = await ingest({ Records: [record] })
+    assert.deepStrictEqual(result, { accepted: [{ bucket: "vidpipe-uploads", key: job.sourceKey, jobId, size: 5 }], rejected: [] })
+
+    const after = await getJob(jobId)
+    assert.notStrictEqual(after.status, "awaiting-upload")
+    assert.isAbove(after.tasks.length, 0)
+    assert.isAbove((await queueDepth()).visible, 0)
+
+    // S3 may deliver an event twice: the second is reported, not ingested again.
+    const again = await ingest({ Records: [record] })
+    assert.lengthOf(again.accepted, 0)
+    assert.match(again.rejected[0]?.reason ?? "", /duplicate/)
+  })
+
+  it("reports a malformed event instead of throwing", async () => {
+    for (const event of [undefined, "garbage", {}, { Records: "x" }]) {
+      const result = await ingest(event)
+      assert.lengthOf(result.accepted, 0)
+      assert.lengthOf(result.rejected, 1)
+      assert.match(result.rejected[0]?.reason ?? "", /not an S3 event/)
+    }
+  })
+
+  it("rejects unknown keys, other events and broken records, each on its own", async () => {
+    const jobId = await createJob("solo.mp4")
+    await putSource(`${jobId}/solo.mp4`)
+    const result = await ingest({
+      Records: [
+        s3Record("nosuchjob/clip.mp4"),
+        s3Record(`${jobId}/other.mp4`),
+        s3Record("no-folder.mp4"),
+        s3Record(`${jobId}/solo.mp4`, "ObjectRemoved:Delete"),
+        { eventName: "ObjectCreated:Put", s3: { bucket: { name: "b" }, object: { key: "bad%zzkey", size: 1 } } },
+        { eventName: "ObjectCreated:Put" },
+        s3Record(`${jobId}/solo.mp4`)
+      ]
+    })
+    assert.deepStrictEqual(result.accepted.map((a) => a.jobId), [jobId])
+    const reasons = result.rejected.map((r) => `${r.key ?? "-"} => ${r.reason}`)
+    assert.lengthOf(reasons, 6, reasons.join("\n"))
+    assert.match(reasons[0] ?? "", /^nosuchjob\/clip\.mp4 => no job nosuchjob/)
+    assert.match(reasons[1] ?? "", /expects its source at/)
+    assert.match(reasons[2] ?? "", /not a job's upload key/)
+    assert.match(reasons[3] ?? "", /ObjectCreated:/)
+    assert.match(reasons[4] ?? "", /^bad%zzkey => .*URL-encoded/)
+    assert.match(reasons[5] ?? "", /^- => .*s3/)
+    assert.isTrue(result.rejected.every((r) => !r.retryable))
+  })
+
+  it("throws when a backend fails, so Lambda retries the event", async () => {
+    const failing = new JobStoreFailed({ operation: "get", reason: "connection refused", retryable: true })
+    const brokenStore = Layer.succeed(JobStore, JobStore.of({
+      create: () => Effect.fail(failing),
+      get: () => Effect.fail(failing),
+      update: () => Effect.fail(failing),
+      list: () => Effect.fail(failing),
+      delete: () => Effect.fail(failing)
+    }))
+    const broken = makeIngestHandler(Layer.merge(Layer.succeedContext(services as Context.Context<IngestServices>), brokenStore))
+    try {
+      const error = await broken({ Records: [s3Record("somejob/clip.mp4")] }).then(() => undefined, (e: unknown) => e)
+      assert.instanceOf(error, IngestIncomplete)
+      assert.isTrue((error as IngestIncomplete).result.rejected[0]?.retryable)
+    } finally {
+      await broken.dispose()
+    }
+  })
+})
