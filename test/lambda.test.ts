@@ -285,3 +285,26 @@ describe("ingest handler (S3 ObjectCreated)", () => {
     }
   })
 })
+
+/** AWS's documented sample events (test/fixtures/aws), with our key and object key filled in. */
+const sampleEvent = (file: string, fill: Record<string, string>) => {
+  let text = fs.readFileSync(new URL(`./fixtures/aws/${file}`, import.meta.url), "utf8")
+  for (const [name, value] of Object.entries(fill)) text = text.replaceAll(`__${name}__`, value)
+  return JSON.parse(text)
+}
+
+describe("documented AWS sample events", () => {
+  it("an API Gateway REST proxy sample creates a job; the S3 ObjectCreated sample for its upload ingests it", async () => {
+    const created = await api(sampleEvent("apigateway-proxy-post.json", { KEY: apiKey }))
+    assert.strictEqual(created.statusCode, 201, created.body)
+    const jobId = json(created).jobId as string
+    const job = await getJob(jobId)
+    assert.strictEqual(job.sourceKey, `${jobId}/sample clip.mp4`)
+    await putSource(job.sourceKey)
+    const encodedKey = `${jobId}/sample+clip.mp4`
+    const result = await ingest(sampleEvent("s3-object-created.json", { KEY: encodedKey }))
+    assert.deepStrictEqual(result.rejected, [])
+    assert.strictEqual(result.accepted[0]?.jobId, jobId)
+    assert.notStrictEqual((await getJob(jobId)).status, "awaiting-upload")
+  })
+})
