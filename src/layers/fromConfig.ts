@@ -1,9 +1,11 @@
 /**
  * Picks every service's implementation from configuration (environment variables):
- *   VIDPIPE_QUEUE        memory | redis://HOST:PORT/DB
+ *   VIDPIPE_QUEUE        memory | redis://HOST:PORT/DB | sqs://HOST/ACCOUNT/QUEUE.fifo
  *   VIDPIPE_COORDINATOR  memory | redis://HOST:PORT/DB   (also the job store and the KillMe registry)
- *   VIDPIPE_STORAGE      file://DIR                       (areas in DIR/uploads and DIR/outputs)
+ *   VIDPIPE_STORAGE      file://DIR (areas in DIR/uploads and DIR/outputs) | s3://UPLOADS_BUCKET
+ *                        (with VIDPIPE_OUTPUTS_BUCKET)
  *   VIDPIPE_REDIS_PREFIX key prefix, isolating deployments and test runs
+ *   VIDPIPE_SQS_DLQ, VIDPIPE_AWS_ENDPOINT_URL, AWS_REGION for the AWS backends
  * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables.
  */
 import * as path from "node:path"
@@ -21,6 +23,8 @@ import { redisCoordinatorLayer } from "./redis/RedisCoordinator.ts"
 import { redisIdleRegistryLayer } from "./redis/RedisIdleRegistry.ts"
 import { redisJobQueueLayer } from "./redis/RedisJobQueue.ts"
 import { redisJobStoreLayer } from "./redis/RedisJobStore.ts"
+import { s3StorageLayer } from "./aws/S3Storage.ts"
+import { sqsJobQueueLayer } from "./aws/SqsJobQueue.ts"
 
 export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguration>()("InvalidConfiguration", {
   variable: Schema.String,
@@ -32,7 +36,20 @@ export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguratio
   }
 }
 
-export type Backend = { readonly kind: "memory" } | { readonly kind: "redis"; readonly url: string } | { readonly kind: "file"; readonly dir: string }
+export type Backend =
+  | { readonly kind: "memory" }
+  | { readonly kind: "redis"; readonly url: string }
+  | { readonly kind: "file"; readonly dir: string }
+  | { readonly kind: "sqs"; readonly queueUrl: string }
+  | { readonly kind: "s3"; readonly bucket: string }
+
+const expectedForm: Record<Backend["kind"], string> = {
+  memory: "memory",
+  redis: "redis://HOST:PORT/DB",
+  file: "file://DIR",
+  sqs: "sqs://HOST/ACCOUNT/QUEUE.fifo",
+  s3: "s3://BUCKET"
+}
 
 const parseBackend = (variable: string, value: string, allowed: ReadonlyArray<Backend["kind"]>) => {
   const trimmed = value.trim()
@@ -42,10 +59,14 @@ const parseBackend = (variable: string, value: string, allowed: ReadonlyArray<Ba
     ? { kind: "redis", url: trimmed }
     : trimmed.startsWith("file://")
     ? { kind: "file", dir: path.resolve(trimmed.slice("file://".length) || ".") }
+    : /^sqs:\/\/[^/]+\/.+\.fifo$/.test(trimmed)
+    ? { kind: "sqs", queueUrl: `https://${trimmed.slice("sqs://".length)}` }
+    : /^s3:\/\/[a-z0-9.-]{3,63}$/.test(trimmed)
+    ? { kind: "s3", bucket: trimmed.slice("s3://".length) }
     : undefined
   return backend !== undefined && allowed.includes(backend.kind)
     ? Effect.succeed(backend)
-    : Effect.fail(new InvalidConfiguration({ variable, value, expected: allowed.map((k) => (k === "memory" ? "memory" : `${k}://…`)).join(" or ") }))
+    : Effect.fail(new InvalidConfiguration({ variable, value, expected: allowed.map((k) => expectedForm[k]).join(" or ") }))
 }
 
 export interface Deployment {
@@ -53,15 +74,33 @@ export interface Deployment {
   readonly coordinator: Backend
   readonly storage: Backend
   readonly redisPrefix: string
+  readonly aws: AwsSettings
+}
+
+export interface AwsSettings {
+  /** Overrides every AWS endpoint (local peers, S3-compatible stores); S3 is then addressed path-style. */
+  readonly endpoint: string | undefined
+  readonly region: string
+  readonly deadLetterQueueUrl: string | undefined
+  readonly outputsBucket: string | undefined
 }
 
 export const deploymentConfig = Effect.gen(function*() {
   const read = (name: string, fallback: string) => Config.String(name).pipe(Config.withDefault(fallback))
   const deployment: Deployment = {
-    queue: yield* parseBackend("VIDPIPE_QUEUE", yield* read("VIDPIPE_QUEUE", "memory"), ["memory", "redis"]),
+    queue: yield* parseBackend("VIDPIPE_QUEUE", yield* read("VIDPIPE_QUEUE", "memory"), ["memory", "redis", "sqs"]),
     coordinator: yield* parseBackend("VIDPIPE_COORDINATOR", yield* read("VIDPIPE_COORDINATOR", "memory"), ["memory", "redis"]),
-    storage: yield* parseBackend("VIDPIPE_STORAGE", yield* read("VIDPIPE_STORAGE", "file://./data"), ["file"]),
-    redisPrefix: yield* read("VIDPIPE_REDIS_PREFIX", "vidpipe")
+    storage: yield* parseBackend("VIDPIPE_STORAGE", yield* read("VIDPIPE_STORAGE", "file://./data"), ["file", "s3"]),
+    redisPrefix: yield* read("VIDPIPE_REDIS_PREFIX", "vidpipe"),
+    aws: {
+      endpoint: (yield* read("VIDPIPE_AWS_ENDPOINT_URL", "")) || undefined,
+      region: yield* read("AWS_REGION", "us-east-1"),
+      deadLetterQueueUrl: (yield* read("VIDPIPE_SQS_DLQ", "")).replace(/^sqs:\/\//, "https://") || undefined,
+      outputsBucket: (yield* read("VIDPIPE_OUTPUTS_BUCKET", "")) || undefined
+    }
+  }
+  if (deployment.storage.kind === "s3" && deployment.aws.outputsBucket === undefined) {
+    return yield* new InvalidConfiguration({ variable: "VIDPIPE_OUTPUTS_BUCKET", value: "", expected: "the outputs bucket, beside VIDPIPE_STORAGE=s3://UPLOADS_BUCKET" })
   }
   const { coordinator, queue } = deployment
   if (queue.kind === "redis" && coordinator.kind === "redis" && queue.url !== coordinator.url) {
@@ -93,19 +132,47 @@ export const pipelineSettingsFromConfig = Effect.gen(function*() {
 })
 
 /** Every service, as configured. One Redis connection serves every Redis-backed service. */
+/** AWS client settings shared by the SQS and S3 layers. */
+const awsClientConfig = (aws: AwsSettings) => ({
+  region: aws.region,
+  ...(aws.endpoint === undefined ? {} : { endpoint: aws.endpoint })
+})
+
+const storageLayer = (deployment: Deployment) => {
+  const { aws, storage } = deployment
+  if (storage.kind !== "s3") return folderStorageLayer(areaFoldersUnder(storage.kind === "file" ? storage.dir : "data"))
+  return s3StorageLayer({
+    buckets: { uploads: storage.bucket, outputs: aws.outputsBucket ?? storage.bucket },
+    clientConfig: {
+      ...awsClientConfig(aws),
+      forcePathStyle: aws.endpoint !== undefined,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED"
+    }
+  })
+}
+
 export const layerFor = (deployment: Deployment, settings: typeof defaultPipelineSettings) => {
   const queueOptions = { maxReceiveCount: settings.maxReceiveCount, defaultVisibility: settings.visibility }
-  const memoryQueue = memoryJobQueueLayer(queueOptions)
+  const { queue: queueBackend } = deployment
+  const nonRedisQueue = queueBackend.kind === "sqs"
+    ? sqsJobQueueLayer({
+      queueUrl: queueBackend.queueUrl,
+      ...(deployment.aws.deadLetterQueueUrl === undefined ? {} : { deadLetterQueueUrl: deployment.aws.deadLetterQueueUrl }),
+      defaultVisibility: settings.visibility,
+      clientConfig: awsClientConfig(deployment.aws)
+    })
+    : memoryJobQueueLayer(queueOptions)
   const memoryCoordination = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer)
   const common = Layer.mergeAll(
-    folderStorageLayer(areaFoldersUnder(deployment.storage.kind === "file" ? deployment.storage.dir : "data")),
+    storageLayer(deployment),
     logMetricsLayer,
     ffmpegCliLayer(),
     Layer.succeed(PipelineSettings, settings)
   )
   const redis = [deployment.queue, deployment.coordinator].find((b) => b.kind === "redis")
-  if (redis?.kind !== "redis") return Layer.mergeAll(memoryQueue, memoryCoordination, common)
-  const queue = deployment.queue.kind === "redis" ? redisJobQueueLayer(queueOptions) : memoryQueue
+  if (redis?.kind !== "redis") return Layer.mergeAll(nonRedisQueue, memoryCoordination, common)
+  const queue = deployment.queue.kind === "redis" ? redisJobQueueLayer(queueOptions) : nonRedisQueue
   const coordination = deployment.coordinator.kind === "redis"
     ? Layer.mergeAll(redisCoordinatorLayer, redisJobStoreLayer, redisIdleRegistryLayer)
     : memoryCoordination
@@ -115,3 +182,19 @@ export const layerFor = (deployment: Deployment, settings: typeof defaultPipelin
 export const configuredLayer = Layer.unwrap(Effect.gen(function*() {
   return layerFor(yield* deploymentConfig, yield* pipelineSettingsFromConfig)
 }))
+
+/** One line naming each backend, for logs. */
+export const describeBackend = (backend: Backend) => {
+  switch (backend.kind) {
+    case "memory":
+      return "memory"
+    case "redis":
+      return backend.url
+    case "file":
+      return `file://${backend.dir}`
+    case "sqs":
+      return backend.queueUrl
+    case "s3":
+      return `s3://${backend.bucket}`
+  }
+}

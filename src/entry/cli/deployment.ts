@@ -4,14 +4,12 @@
 import * as os from "node:os"
 import { Effect, Layer } from "effect"
 import type { Deployment } from "../../layers/fromConfig.ts"
-import { deploymentConfig, isShared, layerFor, pipelineSettingsFromConfig } from "../../layers/fromConfig.ts"
+import { deploymentConfig, describeBackend, isShared, layerFor, pipelineSettingsFromConfig } from "../../layers/fromConfig.ts"
 import { FaultInjection } from "../../programs/FaultInjection.ts"
 import { InvalidOption } from "./InvalidOption.ts"
 
 const describe = (deployment: Deployment) =>
-  `queue ${deployment.queue.kind === "redis" ? deployment.queue.url : "memory"}, ` +
-  `coordinator ${deployment.coordinator.kind === "redis" ? deployment.coordinator.url : "memory"}, ` +
-  `storage ${deployment.storage.kind === "file" ? `file://${deployment.storage.dir}` : deployment.storage.kind}`
+  `queue ${describeBackend(deployment.queue)}, coordinator ${describeBackend(deployment.coordinator)}, storage ${describeBackend(deployment.storage)}`
 
 /** Test-only fault injection, named by VIDPIPE_FAULT (see programs/FaultInjection.ts). */
 const faultLayer = Layer.unwrap(Effect.sync(() => {
