@@ -5,7 +5,7 @@
  *   VIDPIPE_STORAGE      file://DIR (areas in DIR/uploads and DIR/outputs) | s3://UPLOADS_BUCKET
  *                        (with VIDPIPE_OUTPUTS_BUCKET)
  *   VIDPIPE_REDIS_PREFIX key prefix, isolating deployments and test runs
- *   VIDPIPE_SQS_DLQ, VIDPIPE_AWS_ENDPOINT_URL, AWS_REGION for the AWS backends
+ *   VIDPIPE_SQS_DLQ, VIDPIPE_SQS_ENDPOINT_URL, VIDPIPE_S3_ENDPOINT_URL, AWS_REGION for the AWS backends
  * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables.
  */
 import * as path from "node:path"
@@ -78,8 +78,9 @@ export interface Deployment {
 }
 
 export interface AwsSettings {
-  /** Overrides every AWS endpoint (local peers, S3-compatible stores); S3 is then addressed path-style. */
-  readonly endpoint: string | undefined
+  /** Endpoint overrides (local peers, S3-compatible stores); an overridden S3 is addressed path-style. */
+  readonly sqsEndpoint: string | undefined
+  readonly s3Endpoint: string | undefined
   readonly region: string
   readonly deadLetterQueueUrl: string | undefined
   readonly outputsBucket: string | undefined
@@ -93,7 +94,8 @@ export const deploymentConfig = Effect.gen(function*() {
     storage: yield* parseBackend("VIDPIPE_STORAGE", yield* read("VIDPIPE_STORAGE", "file://./data"), ["file", "s3"]),
     redisPrefix: yield* read("VIDPIPE_REDIS_PREFIX", "vidpipe"),
     aws: {
-      endpoint: (yield* read("VIDPIPE_AWS_ENDPOINT_URL", "")) || undefined,
+      sqsEndpoint: (yield* read("VIDPIPE_SQS_ENDPOINT_URL", "")) || undefined,
+      s3Endpoint: (yield* read("VIDPIPE_S3_ENDPOINT_URL", "")) || undefined,
       region: yield* read("AWS_REGION", "us-east-1"),
       deadLetterQueueUrl: (yield* read("VIDPIPE_SQS_DLQ", "")).replace(/^sqs:\/\//, "https://") || undefined,
       outputsBucket: (yield* read("VIDPIPE_OUTPUTS_BUCKET", "")) || undefined
@@ -132,10 +134,10 @@ export const pipelineSettingsFromConfig = Effect.gen(function*() {
 })
 
 /** Every service, as configured. One Redis connection serves every Redis-backed service. */
-/** AWS client settings shared by the SQS and S3 layers. */
-const awsClientConfig = (aws: AwsSettings) => ({
-  region: aws.region,
-  ...(aws.endpoint === undefined ? {} : { endpoint: aws.endpoint })
+/** AWS client settings: the region, and an endpoint when one is overridden. */
+const awsClientConfig = (region: string, endpoint: string | undefined) => ({
+  region,
+  ...(endpoint === undefined ? {} : { endpoint })
 })
 
 const storageLayer = (deployment: Deployment) => {
@@ -144,8 +146,8 @@ const storageLayer = (deployment: Deployment) => {
   return s3StorageLayer({
     buckets: { uploads: storage.bucket, outputs: aws.outputsBucket ?? storage.bucket },
     clientConfig: {
-      ...awsClientConfig(aws),
-      forcePathStyle: aws.endpoint !== undefined,
+      ...awsClientConfig(aws.region, aws.s3Endpoint),
+      forcePathStyle: aws.s3Endpoint !== undefined,
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED"
     }
@@ -160,7 +162,7 @@ export const layerFor = (deployment: Deployment, settings: typeof defaultPipelin
       queueUrl: queueBackend.queueUrl,
       ...(deployment.aws.deadLetterQueueUrl === undefined ? {} : { deadLetterQueueUrl: deployment.aws.deadLetterQueueUrl }),
       defaultVisibility: settings.visibility,
-      clientConfig: awsClientConfig(deployment.aws)
+      clientConfig: awsClientConfig(deployment.aws.region, deployment.aws.sqsEndpoint)
     })
     : memoryJobQueueLayer(queueOptions)
   const memoryCoordination = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer)

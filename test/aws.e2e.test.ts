@@ -1,0 +1,99 @@
+/**
+ * The whole pipeline on the AWS layers, chosen from configuration the way a deployment chooses
+ * them (VIDPIPE_QUEUE=sqs://…, VIDPIPE_STORAGE=s3://…), against local protocol peers: an SQS
+ * FIFO emulator (fauxqs) and an S3 server that checks SigV4 (s3rver). ingest → worker fibers
+ * (real ffmpeg reading the source through a presigned GET) → finalize; the MPD validates.
+ */
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { SQSClient } from "@aws-sdk/client-sqs"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Duration, Effect } from "effect"
+import { buildApp } from "fauxqs"
+import { deploymentConfig, layerFor } from "../src/layers/fromConfig.ts"
+import { createFifoQueuePair } from "../src/layers/aws/sqsQueues.ts"
+import { awaitJob } from "../src/programs/awaitJob.ts"
+import { defaultPipelineSettings } from "../src/programs/PipelineSettings.ts"
+import { submitFile } from "../src/programs/submitFile.ts"
+import { runWorker } from "../src/programs/worker.ts"
+import { Storage } from "../src/services/Storage.ts"
+import { checkPresentation } from "./support/dashInspect.ts"
+import { makeClip } from "./support/clips.ts"
+import type { IfNoneMatchShim, S3Peer } from "./support/s3Peer.ts"
+import { createBuckets, s3rverCredentials, startIfNoneMatchShim, startS3rver, uniqueBucket } from "./support/s3Peer.ts"
+
+let workdir = ""
+let sqs: { readonly close: () => Promise<unknown>; readonly endpoint: string } | undefined
+let s3: S3Peer | undefined
+let shim: IfNoneMatchShim | undefined
+
+beforeAll(async () => {
+  workdir = await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-aws-e2e-"))
+  const app = buildApp({ logger: false })
+  sqs = { endpoint: await app.listen({ port: 0, host: "127.0.0.1" }), close: () => app.close() }
+  s3 = await startS3rver()
+  shim = await startIfNoneMatchShim(s3.endpoint)
+}, 60_000)
+afterAll(async () => {
+  await shim?.close()
+  await s3?.stop()
+  await sqs?.close()
+  await fs.rm(workdir, { recursive: true, force: true })
+})
+
+describe("the AWS layers end to end", () => {
+  it("sqs:// and s3:// from configuration: ingest → workers → finalize, and the MPD validates", async () => {
+    const uploads = uniqueBucket("uploads")
+    const outputs = uniqueBucket("outputs")
+    await createBuckets(s3!.endpoint, uploads, outputs)
+    const client = new SQSClient({ endpoint: sqs!.endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } })
+    const queues = await Effect.runPromise(createFifoQueuePair(client, { name: `vidpipe-e2e-${process.pid}`, maxReceiveCount: 3, visibilityTimeoutSeconds: 30 }))
+    client.destroy()
+
+    // What a deployment sets; credentials come from the SDK's usual environment chain.
+    Object.assign(process.env, {
+      VIDPIPE_QUEUE: queues.queueUrl.replace(/^https?:\/\//, "sqs://"),
+      VIDPIPE_SQS_DLQ: queues.deadLetterQueueUrl,
+      VIDPIPE_SQS_ENDPOINT_URL: sqs!.endpoint,
+      VIDPIPE_STORAGE: `s3://${uploads}`,
+      VIDPIPE_OUTPUTS_BUCKET: outputs,
+      VIDPIPE_S3_ENDPOINT_URL: shim!.endpoint,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey
+    })
+    const clip = await makeClip({ output: path.join(workdir, "clip.mp4"), durationSeconds: 6, width: 640, height: 360 })
+    const local = path.join(workdir, "downloaded")
+
+    const program = Effect.gen(function*() {
+      const deployment = yield* deploymentConfig
+      expect([deployment.queue.kind, deployment.storage.kind]).toEqual(["sqs", "s3"])
+      const settings = { ...defaultPipelineSettings, pollSeconds: 1, heartbeatEvery: Duration.seconds(5) }
+      return yield* Effect.gen(function*() {
+        const { jobId } = yield* submitFile({ input: clip, ladder: [360, 240] })
+        for (const id of ["aws-w1", "aws-w2"]) yield* Effect.forkScoped(runWorker(id))
+        const job = yield* awaitJob(jobId, undefined, 250).pipe(Effect.timeout("120 seconds"))
+        // Bring the published presentation down from the outputs bucket to check it.
+        const storage = yield* Storage
+        for (const object of yield* storage.list("outputs", job.outputPrefix)) {
+          const file = path.join(local, object.key.slice(job.outputPrefix.length))
+          yield* Effect.promise(() => fs.mkdir(path.dirname(file), { recursive: true }))
+          const bytes = yield* storage.get("outputs", object.key)
+          yield* Effect.promise(() => fs.writeFile(file, bytes))
+        }
+        return job
+      }).pipe(Effect.scoped, Effect.provide(layerFor(deployment, settings)))
+    })
+    const job = await Effect.runPromise(program)
+    expect(job.status, JSON.stringify(job.error)).toBe("ready")
+    expect(job.finalizeRuns).toBe(1)
+    expect(job.manifestWrites).toBe(1)
+    expect(shim!.seen).toContain("*") // the manifest was written create-if-absent
+    const report = await checkPresentation(path.join(local, "manifest.mpd"))
+    expect(report.problems).toEqual([])
+    expect(report.schemaValid).toBe(true)
+    expect(report.video.map((r) => `${r.width}x${r.height}`).sort()).toEqual(["426x240", "640x360"])
+    expect(report.audio).toBeDefined()
+  }, 180_000)
+})
