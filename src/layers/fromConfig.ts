@@ -61,6 +61,8 @@ const parseBackend = (variable: string, value: string, allowed: ReadonlyArray<Ba
     ? { kind: "file", dir: path.resolve(trimmed.slice("file://".length) || ".") }
     : /^sqs:\/\/[^/]+\/.+\.fifo$/.test(trimmed)
     ? { kind: "sqs", queueUrl: `https://${trimmed.slice("sqs://".length)}` }
+    : /^https:\/\/sqs\.[^/]+\/.+\.fifo$/.test(trimmed)
+    ? { kind: "sqs", queueUrl: trimmed }
     : /^s3:\/\/[a-z0-9.-]{3,63}$/.test(trimmed)
     ? { kind: "s3", bucket: trimmed.slice("s3://".length) }
     : undefined

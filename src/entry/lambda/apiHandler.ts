@@ -19,7 +19,7 @@ import type { ApiRoutesOptions } from "../http/api/routes.ts"
 import { apiRoutes } from "../http/api/routes.ts"
 import type { ApiGatewayProxyEvent, ApiGatewayProxyResult } from "./apiGatewayProxy.ts"
 import { fromResponse, toRequest } from "./apiGatewayProxy.ts"
-import { apiOptionsConfig, interimUploadSlotsLayer } from "./lambdaConfig.ts"
+import { apiOptionsConfig, uploadSlotsLayer } from "./lambdaConfig.ts"
 
 /** What the API's handlers use; the HTTP platform services are added here. */
 export type ApiServices = JobStore | Storage | JobQueue | Coordinator | UploadSlots
@@ -57,13 +57,13 @@ export const makeApiHandler = <E>(servicesLayer: Layer.Layer<ApiServices, E>, op
 let configured: Promise<ApiHandler> | undefined
 
 /**
- * The deployed entry point: backends from `configuredLayer`, options from lambdaConfig.ts. Upload
- * slots are the interim signed URLs of a `vidpipe serve` (see `interimUploadSlotsLayer`) until the
- * S3 presigner replaces them. Built on the first invocation, so importing this module has no effect.
+ * The deployed entry point: backends from `configuredLayer`, options and upload slots (S3 presigned
+ * PUTs with s3:// storage) from lambdaConfig.ts. Built on the first invocation, so importing this
+ * module has no effect.
  */
 export const handler = async (event: ApiGatewayProxyEvent, context?: unknown): Promise<ApiGatewayProxyResult> => {
   configured ??= Effect.runPromise(apiOptionsConfig).then((options) =>
-    makeApiHandler(Layer.merge(configuredLayer, interimUploadSlotsLayer), options)
+    makeApiHandler(Layer.merge(configuredLayer, uploadSlotsLayer), options)
   )
   const api = await configured.catch((error: unknown) => {
     console.error("vidpipe api: invalid configuration:", error)

@@ -4,9 +4,13 @@
  *   VIDPIPE_API_KEYS          comma-separated; checked again here after API Gateway's usage plan
  *   VIDPIPE_DELIVERY_URL      where outputs are served (CloudFront); default `${VIDPIPE_PUBLIC_URL}/cdn`
  *   VIDPIPE_MAX_UPLOAD_BYTES  default 10 GiB
- *   VIDPIPE_PUBLIC_URL, VIDPIPE_UPLOAD_SECRET, VIDPIPE_UPLOAD_EXPIRY_SECONDS   interim upload slots
+ *   VIDPIPE_UPLOAD_EXPIRY_SECONDS  default 5
+ * Upload slots are S3 presigned PUTs when VIDPIPE_STORAGE=s3://…; with folder storage they are
+ * URLs of a `vidpipe serve` at VIDPIPE_PUBLIC_URL sharing VIDPIPE_UPLOAD_SECRET.
  */
 import { Config, Duration, Effect, Layer } from "effect"
+import { s3UploadSlotsLayer } from "../../layers/aws/S3UploadSlots.ts"
+import { deploymentConfig } from "../../layers/fromConfig.ts"
 import { signedUploadSlotsLayer } from "../../layers/local/SignedUploadSlots.ts"
 import type { ApiRoutesOptions } from "../http/api/routes.ts"
 
@@ -26,14 +30,25 @@ export const apiOptionsConfig = Effect.gen(function*() {
 })
 
 /**
- * Interim, until the S3 presigner exists: URLs signed for the upload route of a `vidpipe serve` at
- * VIDPIPE_PUBLIC_URL that shares VIDPIPE_UPLOAD_SECRET and the storage. Both are required: a
- * Lambda cannot receive uploads itself, and a random secret would match no server.
+ * Where clients upload: the uploads bucket through an S3 presigned PUT on AWS; with folder storage
+ * (a self-hosted API Lambda), the upload route of a `vidpipe serve` at VIDPIPE_PUBLIC_URL that
+ * shares VIDPIPE_UPLOAD_SECRET and the storage — both required, since a Lambda cannot receive
+ * uploads itself and a random secret would match no server.
  */
-export const interimUploadSlotsLayer = Layer.unwrap(Effect.gen(function*() {
+export const uploadSlotsLayer = Layer.unwrap(Effect.gen(function*() {
+  const deployment = yield* deploymentConfig
+  const expiresIn = Duration.seconds(yield* Config.Number("VIDPIPE_UPLOAD_EXPIRY_SECONDS").pipe(Config.withDefault(5)))
+  if (deployment.storage.kind === "s3") {
+    const endpoint = deployment.aws.s3Endpoint
+    return s3UploadSlotsLayer({
+      bucket: deployment.storage.bucket,
+      expiresIn,
+      clientConfig: { region: deployment.aws.region, ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }) }
+    })
+  }
   return signedUploadSlotsLayer({
     publicBase: yield* Config.String("VIDPIPE_PUBLIC_URL").pipe(Config.map(trimSlashes)),
     secret: yield* Config.String("VIDPIPE_UPLOAD_SECRET"),
-    expiresIn: Duration.seconds(yield* Config.Number("VIDPIPE_UPLOAD_EXPIRY_SECONDS").pipe(Config.withDefault(5)))
+    expiresIn
   })
 }))
