@@ -11,6 +11,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Layer, Option, References, Schema } from "effect"
 import { messageIdentity, TaskJson } from "../src/domain/Task.ts"
 import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
+import type { LocalFleetControlShape } from "../src/layers/local/LocalFleetControl.ts"
+import { localFleetControlLayer } from "../src/layers/local/LocalFleetControl.ts"
 import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
 import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
@@ -23,6 +25,8 @@ import type { PipelineSettingsShape } from "../src/programs/PipelineSettings.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../src/programs/PipelineSettings.ts"
 import { sweepOnce } from "../src/programs/sweeper.ts"
 import { runWorker } from "../src/programs/worker.ts"
+import { FleetControl } from "../src/services/FleetControl.ts"
+import { IdleRegistry } from "../src/services/IdleRegistry.ts"
 import { JobQueue } from "../src/services/JobQueue.ts"
 import { JobStore } from "../src/services/JobStore.ts"
 import { PipelineMetrics } from "../src/services/PipelineMetrics.ts"
@@ -48,6 +52,7 @@ const environment = (script: Script, settings: Partial<PipelineSettingsShape> = 
     memoryCoordinatorLayer,
     memoryJobStoreLayer,
     memoryIdleRegistryLayer,
+    localFleetControlLayer("test-instance"),
     logMetricsLayer,
     folderStorageLayer(areaFoldersUnder(folder)),
     ffmpeg.layer,
@@ -153,6 +158,26 @@ describe("worker", () => {
       assert.strictEqual(totals["JobsFinalized"], 1)
       assert.isTrue(Option.isSome(yield* (yield* Storage).head("outputs", `${id}/manifest.mpd`)))
       assert.deepStrictEqual((yield* queue.depth).visible + (yield* queue.depth).inFlight, 0)
+    })))
+  })
+
+  it.live("workers sharing one instance keep it protected until the last of them is idle again", () => {
+    const env = environment({ encodeMillis: 400 })
+    return env.provide(Effect.scoped(Effect.gen(function*() {
+      // The embedded layer's fleet is the local one: its remembered protection is readable.
+      const fleet = (yield* FleetControl) as LocalFleetControlShape
+      const { id } = yield* startJob(2)
+      yield* Effect.sleep("200 millis")
+      assert.isTrue(yield* fleet.protectedNow, "protected while encoding")
+      assert.deepStrictEqual(yield* (yield* IdleRegistry).idle("1 minute"), [])
+      const job = yield* finish(id)
+      assert.strictEqual(job.status, "ready")
+      yield* Effect.sleep("2500 millis") // both workers find the queue empty
+      assert.isFalse(yield* fleet.protectedNow, "released once idle")
+      assert.strictEqual(yield* fleet.changes, 2, "one protect, one release: never released while a worker still held a task")
+      const idle = yield* (yield* IdleRegistry).idle("1 minute")
+      assert.deepStrictEqual(idle.map((e) => e.instanceId).sort(), ["w1", "w2"])
+      assert.isAtLeast((yield* (yield* PipelineMetrics).totals)["ScaleIn"] ?? 0, 2)
     })))
   })
 

@@ -8,11 +8,13 @@
  *   VIDPIPE_SQS_DLQ, VIDPIPE_SQS_ENDPOINT_URL, VIDPIPE_S3_ENDPOINT_URL, AWS_REGION for the AWS backends
  * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables.
  */
+import * as os from "node:os"
 import * as path from "node:path"
 import { Config, Duration, Effect, Layer, Schema } from "effect"
 import { defaultPipelineSettings, PipelineSettings } from "../programs/PipelineSettings.ts"
 import { ffmpegCliLayer } from "./ffmpeg/FfmpegCli.ts"
 import { areaFoldersUnder, folderStorageLayer } from "./local/FolderStorage.ts"
+import { localFleetControlLayer } from "./local/LocalFleetControl.ts"
 import { logMetricsLayer } from "./local/LogMetrics.ts"
 import { memoryCoordinatorLayer } from "./local/MemoryCoordinator.ts"
 import { memoryIdleRegistryLayer } from "./local/MemoryIdleRegistry.ts"
@@ -170,6 +172,10 @@ export const layerFor = (deployment: Deployment, settings: typeof defaultPipelin
   const memoryCoordination = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer)
   const common = Layer.mergeAll(
     storageLayer(deployment),
+    // The fleet is local everywhere for now (instance id hostname-pid; protection only remembered).
+    // On EC2 the Auto Scaling one (layers/aws/AutoScalingFleetControl.ts) will be chosen by
+    // configuration; not wired yet.
+    localFleetControlLayer(`${os.hostname()}-${process.pid}`),
     logMetricsLayer,
     ffmpegCliLayer(),
     Layer.succeed(PipelineSettings, settings)

@@ -3,12 +3,20 @@
  * time budget, store the outputs, record the completion, finalize if it won, and only then
  * delete the message. Transient failures are retried in place, then handed back to the queue;
  * permanent ones (and the last allowed receive) fail the job with the reason.
+ *
+ * Idle/busy protocol (what lets the fleet scale in safely):
+ *   empty poll   → [unprotect, if this instance was protected] → ScaleIn metric → register idle
+ *   task arrives → leave the idle set → protect from scale-in → encode …
+ * Protection is released only when the worker finds the queue empty again, never between
+ * back-to-back tasks. Stale idle entries expire in the registry (`idle(freshWithin)`).
  */
-import { Cause, Clock, Deferred, Duration, Effect, Option, Schedule } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Option, Schedule, Semaphore } from "effect"
 import { TaskTimedOut } from "../domain/Errors.ts"
 import { errorInfo, isTerminal } from "../domain/Job.ts"
 import type { Task } from "../domain/Task.ts"
 import { Coordinator } from "../services/Coordinator.ts"
+import type { FleetControlShape } from "../services/FleetControl.ts"
+import { FleetControl } from "../services/FleetControl.ts"
 import { IdleRegistry } from "../services/IdleRegistry.ts"
 import type { ReceivedMessage } from "../services/JobQueue.ts"
 import { JobQueue } from "../services/JobQueue.ts"
@@ -59,9 +67,8 @@ const heartbeat = Effect.fnUntraced(function*(message: ReceivedMessage) {
 const runTask = Effect.fnUntraced(function*(workerId: string, task: Task, message: ReceivedMessage) {
   const settings = yield* PipelineSettings
   const metrics = yield* PipelineMetrics
-  const idle = yield* IdleRegistry
 
-  yield* idle.markBusy(workerId)
+  // The worker already left the idle set and protected the instance (pollOnce).
   yield* setTask(task.jobId, task.taskId, (state) => ({ ...state, status: "running", attempts: message.receiveCount, worker: workerId }))
   const store = yield* JobStore
   yield* store.update(task.jobId, (job) => (job.status === "queued" ? { ...job, status: "processing" } : job))
@@ -191,9 +198,58 @@ export interface Drain {
 const neverDrains: Drain = { requested: Effect.never, deadline: Effect.never }
 
 /**
- * One long poll and whatever it brought. An empty poll is the scale-in signal: the worker reports
- * it and registers in the idle set. A drain request ends a poll that is still waiting (it holds no
- * task yet); a task already taken runs until the drain deadline, then is handed back.
+ * Scale-in protection belongs to the instance, but one process may run several worker fibers
+ * (`serve`, `process`) over one FleetControl: the instance stays protected while any of them
+ * holds a task, and is released when the last one finds the queue empty.
+ */
+interface InstanceProtection {
+  /** Workers of this process that hold a task. */
+  readonly busy: Set<string>
+  /** The protection the fleet last accepted (false at start, like the fleet's own state). */
+  confirmed: boolean
+  /** Serializes the calls, so a release and a protect cannot overtake each other. */
+  readonly lock: Semaphore.Semaphore
+}
+
+const protections = new WeakMap<FleetControlShape, InstanceProtection>()
+
+const protectionOf = (fleet: FleetControlShape) => {
+  let state = protections.get(fleet)
+  if (state === undefined) {
+    state = { busy: new Set(), confirmed: false, lock: Semaphore.makeUnsafe(1) }
+    protections.set(fleet, state)
+  }
+  return state
+}
+
+/**
+ * Records whether this worker holds a task, then brings the instance's protection in line.
+ * Never fails: a worker that cannot protect itself still works (it only risks being scaled in
+ * mid-task, and then the task is redelivered after its visibility timeout). The failed call is
+ * tried again on the next poll, because `confirmed` still differs from what is wanted.
+ */
+const holdProtection = Effect.fnUntraced(function*(workerId: string, busy: boolean) {
+  const fleet = yield* FleetControl
+  const state = protectionOf(fleet)
+  if (busy) state.busy.add(workerId)
+  else state.busy.delete(workerId)
+  yield* Effect.gen(function*() {
+    const wanted = state.busy.size > 0
+    if (wanted === state.confirmed) return
+    yield* fleet.setScaleInProtection(wanted)
+    state.confirmed = wanted
+  }).pipe(
+    state.lock.withPermits(1),
+    Effect.catch((error) => Effect.logWarning(`worker ${workerId}: ${error.message}; will retry on the next poll`))
+  )
+})
+
+/**
+ * One long poll and whatever it brought. An empty poll is the scale-in signal: the worker releases
+ * its scale-in protection (if it held it), reports ScaleIn and registers in the idle set. A received
+ * task first takes the worker out of the idle set and protects the instance. A drain request ends
+ * a poll that is still waiting (it holds no task yet); a task already taken runs until the drain
+ * deadline, then is handed back.
  */
 export const pollOnce = Effect.fn("worker.pollOnce")(function*(workerId: string, drain: Drain = neverDrains) {
   const queue = yield* JobQueue
@@ -207,10 +263,14 @@ export const pollOnce = Effect.fn("worker.pollOnce")(function*(workerId: string,
   if (Option.isNone(received)) return 0
   const messages = received.value
   if (messages.length === 0) {
+    yield* holdProtection(workerId, false)
     yield* metrics.record("ScaleIn", 1, { worker: workerId })
     yield* idle.markIdle(workerId).pipe(Effect.catch((error) => Effect.logWarning(`could not register as idle: ${error.message}`)))
     return 0
   }
+  // Before any work: out of the idle set, then protected. Neither failure stops the task.
+  yield* idle.markBusy(workerId).pipe(Effect.catch((error) => Effect.logWarning(`could not leave the idle set: ${error.message}`)))
+  yield* holdProtection(workerId, true)
   yield* Effect.forEach(
     messages,
     (message) =>
@@ -241,5 +301,7 @@ export const runWorker = (workerId: string, options: WorkerOptions = {}) =>
         )
       )
     }
+    // Going away: release the instance (unless another worker of this process still holds a task).
+    yield* holdProtection(workerId, false)
     yield* Effect.logInfo(`worker ${workerId}: drained`)
   }).pipe(Effect.scoped)
