@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -81,7 +82,7 @@ describe("self-hosted fleet on Redis", () => {
     await exited(victim)
     // ffmpeg outlives a SIGKILLed parent; the replacement worker (systemd restarts one) ends it.
     f.startWorker("replacement")
-    await waitFor(() => orphans.every((pid) => !processAlive(pid)) || undefined, 15_000, "the dead worker's ffmpeg to be stopped")
+    await waitFor(() => orphans.every((pid) => !safeAlive(pid)) || undefined, 30_000, "the dead worker's ffmpeg to be stopped")
     const job = await readyJob(f, jobId)
     expect(job.tasks.some((t: any) => t.attempts >= 2)).toBe(true)
     await expectPublishedOnce(f, job)
@@ -166,13 +167,23 @@ describe("self-hosted fleet on Redis", () => {
   }, 180_000)
 })
 
+const safeAlive = (pid: number) => {
+  try {
+    return processAlive(pid)
+  } catch {
+    return false // gone between the two reads
+  }
+}
+
+/** Alive and not a zombie (a killed orphan stays a zombie until init reaps it). */
 const processAlive = (pid: number) => {
   try {
     process.kill(pid, 0)
-    return true
   } catch {
     return false
   }
+  const stat = readFileSync(`/proc/${pid}/stat`, { encoding: "utf8", flag: "r" }).replace(/^.*\)\s+/, "")
+  return !stat.startsWith("Z")
 }
 
 const startRedis = (port: number, dir: string) =>

@@ -5,6 +5,7 @@ import { NodeServices } from "@effect/platform-node"
 import { Effect, Exit, Layer, Logger, type LogLevel, References } from "effect"
 import { Command } from "effect/cli"
 import { demoCommand } from "./demoCommand.ts"
+import { fleetCommand } from "./fleetCommand.ts"
 import { playCommand } from "./playCommand.ts"
 import { processCommand } from "./processCommand.ts"
 import { sampleCommand } from "./sampleCommand.ts"
@@ -16,7 +17,7 @@ import { workerCommand } from "./workerCommand.ts"
 
 const vidpipe = Command.make("vidpipe").pipe(
   Command.withDescription("Video on demand: turn video files into adaptive-bitrate MPEG-DASH"),
-  Command.withSubcommands([processCommand, serveCommand, submitCommand, workerCommand, statusCommand, sampleCommand, playCommand, demoCommand])
+  Command.withSubcommands([processCommand, serveCommand, submitCommand, workerCommand, fleetCommand, statusCommand, sampleCommand, playCommand, demoCommand])
 )
 
 const logLevel = (process.env["VIDPIPE_LOG_LEVEL"] ?? "Warn") as LogLevel.LogLevel

@@ -3,7 +3,7 @@
  * coordinator). SIGTERM drains it: it stops receiving, lets the current task finish within
  * `--drain-timeout` (or hands it back to the queue), and exits 0. Ctrl-C stops at once.
  */
-import { Duration, Effect, Layer, References } from "effect"
+import { Duration, Effect, Layer, References, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
 import { reapOrphanedEncoders } from "../../layers/ffmpeg/orphans.ts"
 import { runSweeper } from "../../programs/sweeper.ts"
@@ -27,8 +27,14 @@ export const workerCommand = Command.make(
       const workerId = flags.id._tag === "Some" ? flags.id.value : defaultInstanceId()
       yield* Effect.gen(function*() {
         yield* Effect.logInfo(`worker ${workerId}: started (${summary})`)
-        const reaped = yield* Effect.promise(reapOrphanedEncoders)
-        if (reaped.length > 0) yield* Effect.logWarning(`worker ${workerId}: stopped ${reaped.length} encoder(s) left by a dead worker`)
+        // At start and then every few seconds: another worker on this machine may die at any time.
+        const reap = Effect.promise(reapOrphanedEncoders).pipe(
+          Effect.tap((reaped) =>
+            reaped.length > 0 ? Effect.logWarning(`worker ${workerId}: stopped ${reaped.length} encoder(s) left by a dead worker`) : Effect.void
+          )
+        )
+        yield* reap
+        yield* Effect.forkScoped(reap.pipe(Effect.repeat(Schedule.spaced("5 seconds"))))
         yield* Effect.forkScoped(runSweeper(workerId))
         yield* runWorker(workerId, { drain: awaitDrainRequest, drainTimeout: Duration.seconds(flags.drainTimeout) })
         yield* Effect.logInfo(`worker ${workerId}: exiting`)

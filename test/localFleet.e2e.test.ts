@@ -1,0 +1,121 @@
+/**
+ * `vidpipe fleet`: the local fleet grows under a backlog, shrinks back when idle, and never stops a
+ * worker in the middle of a task; SIGTERM stops it and all its workers.
+ */
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { lastJsonLine, runVidpipe, startVidpipe } from "./support/cli.ts"
+import { makeClip } from "./support/clips.ts"
+import type { Fleet } from "./support/fleet.ts"
+import { exited, startFleet, waitFor } from "./support/fleet.ts"
+
+let workdir = ""
+let clip = ""
+let fleet: Fleet | undefined
+
+beforeAll(async () => {
+  workdir = await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-localfleet-"))
+  clip = await makeClip({ output: path.join(workdir, "small.mp4"), durationSeconds: 8, width: 640, height: 360 })
+})
+afterAll(async () => {
+  await fleet?.close()
+  await fs.rm(workdir, { recursive: true, force: true })
+})
+
+/** The fleet's worker processes (its children running `worker --id`), id -> pid. */
+const workersOf = (fleetPid: number): Map<string, number> => {
+  const workers = new Map<string, number>()
+  for (const line of execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).split("\n")) {
+    const match = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line)
+    if (match === null || Number(match[2]) !== fleetPid) continue
+    const id = /worker --id (\S+)/.exec(match[3] ?? "")
+    if (id?.[1] !== undefined) workers.set(id[1], Number(match[1]))
+  }
+  return workers
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe("vidpipe fleet", () => {
+  it("grows under a backlog, shrinks when idle, never stops a busy worker", async () => {
+    const f = (fleet = await startFleet())
+    const child = startVidpipe(["fleet", "--min", "1", "--max", "3", "--every", "1", "--min-idle", "3"], { env: f.env })
+    let log = ""
+    child.stdout.on("data", (chunk) => (log += chunk))
+    child.stderr.on("data", (chunk) => (log += chunk))
+    const fleetPid = child.pid!
+    const jobIds: Array<string> = []
+    const seenPids = new Set<number>()
+    const exitedWhileRunning: Array<string> = []
+    const exitedIds: Array<string> = []
+    let maxWorkers = 0
+    let current = new Map<string, number>()
+    let watching = true
+
+    // Every 200 ms: which workers run; a worker that is gone must not hold a running task.
+    const watcher = (async () => {
+      while (watching) {
+        const now = workersOf(fleetPid)
+        for (const pid of now.values()) seenPids.add(pid)
+        maxWorkers = Math.max(maxWorkers, now.size)
+        const gone = [...current.keys()].filter((id) => !now.has(id))
+        if (gone.length > 0) {
+          const jobs = await Promise.all(jobIds.map((id) => f.job(id)))
+          for (const id of gone) {
+            exitedIds.push(id)
+            const busy = jobs.some((job) => job?.tasks?.some((t: any) => t.status === "running" && t.worker === id))
+            if (busy) exitedWhileRunning.push(id)
+          }
+        }
+        current = now
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+    })()
+
+    try {
+      await waitFor(() => workersOf(fleetPid).size === 1 || undefined, 20_000, `the fleet to start one worker\n${log}`)
+      const submitted = await Promise.all([1, 2, 3].map(() => runVidpipe(["submit", clip, "--json", "--ladder", "360"], { env: f.env })))
+      for (const result of submitted) {
+        expect(result.code, result.stderr).toBe(0)
+        jobIds.push(lastJsonLine(result.stdout).jobId as string)
+      }
+      await waitFor(() => maxWorkers > 1 || undefined, 30_000, `the fleet to grow\n${log}`)
+      for (const jobId of jobIds) {
+        await waitFor(async () => {
+          const job = await f.job(jobId)
+          if (job?.status === "failed") throw new Error(`job failed: ${job.error?.message}`)
+          return job?.status === "ready" || undefined
+        }, 60_000, `job ${jobId} to be ready\n${log}`)
+      }
+      // Idle ≥ 3 s, then one scale-in step per second.
+      await waitFor(() => current.size === 1 || undefined, 30_000, `the fleet to shrink back to one worker\n${log}`)
+      expect(maxWorkers).toBeGreaterThan(1)
+      expect(exitedIds.length).toBeGreaterThanOrEqual(1)
+      expect(exitedWhileRunning).toEqual([])
+
+      child.kill("SIGTERM")
+      const exit = await Promise.race([
+        exited(child),
+        new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 20_000))
+      ])
+      expect(exit, log).not.toBe("timeout")
+      await waitFor(() => [...seenPids].every((pid) => !alive(pid)) || undefined, 10_000, "every worker to exit")
+      expect(exitedWhileRunning).toEqual([])
+    } finally {
+      watching = false
+      await watcher
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+      for (const pid of seenPids) if (alive(pid)) process.kill(pid, "SIGKILL")
+    }
+  }, 150_000)
+})
