@@ -9,7 +9,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Layer, References, Stream } from "effect"
+import { Duration, Effect, Layer, References, Stream } from "effect"
 import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
 import type { LocalFleetControlShape } from "../src/layers/local/LocalFleetControl.ts"
 import { makeLocalFleetControl } from "../src/layers/local/LocalFleetControl.ts"
@@ -18,8 +18,6 @@ import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts
 import { makeMemoryIdleRegistry } from "../src/layers/local/MemoryIdleRegistry.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
-import { ingest } from "../src/programs/ingest.ts"
-import { newJob } from "../src/programs/jobRecords.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../src/programs/PipelineSettings.ts"
 import { pollOnce } from "../src/programs/worker.ts"
 import { Ffmpeg } from "../src/services/Ffmpeg.ts"
@@ -27,8 +25,7 @@ import { FleetControl, FleetControlFailed } from "../src/services/FleetControl.t
 import { IdleRegistry } from "../src/services/IdleRegistry.ts"
 import { JobStore } from "../src/services/JobStore.ts"
 import { PipelineMetrics } from "../src/services/PipelineMetrics.ts"
-import { Storage } from "../src/services/Storage.ts"
-import { makeScriptedFfmpeg } from "./support/scriptedFfmpeg.ts"
+import { makeScriptedFfmpeg, submitScriptedJob } from "./support/scriptedFfmpeg.ts"
 
 /** Metrics that matter to the fleet; the counters are left out of the log. */
 const fleetMetrics = new Set(["ScaleIn", "ScaleOut"])
@@ -107,16 +104,8 @@ const recordingEnvironment = (options: { readonly failProtect?: (call: number, p
   return { log, protectedNow, provide: <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(layer), Effect.ensuring(cleanup)) }
 }
 
-/** Stores a source, creates and ingests its job (which reports ScaleOut); returns its task count. */
-const submitJob = Effect.gen(function*() {
-  const storage = yield* Storage
-  const store = yield* JobStore
-  const id = `job${Math.random().toString(36).slice(2, 8)}`
-  yield* storage.put("uploads", `${id}/clip.mp4`, "not really a video")
-  yield* store.create(newJob({ id, fileName: "clip.mp4", sourceKey: `${id}/clip.mp4`, outputPrefix: `${id}/`, segmentSeconds: 4, now: yield* Clock.currentTimeMillis }))
-  const { tasks } = yield* ingest(id)
-  return { id, tasks }
-})
+/** Creates and ingests a job (which reports ScaleOut). */
+const submitJob = submitScriptedJob
 
 const idleIds = Effect.gen(function*() {
   const entries = yield* (yield* IdleRegistry).idle("1 minute")

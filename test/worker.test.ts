@@ -8,7 +8,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Layer, Option, References, Schema } from "effect"
+import { Duration, Effect, Layer, Option, References, Schema } from "effect"
 import { messageIdentity, TaskJson } from "../src/domain/Task.ts"
 import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
 import type { LocalFleetControlShape } from "../src/layers/local/LocalFleetControl.ts"
@@ -19,8 +19,6 @@ import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
 import { memoryIdleRegistryLayer } from "../src/layers/local/MemoryIdleRegistry.ts"
 import { awaitJob } from "../src/programs/awaitJob.ts"
-import { ingest } from "../src/programs/ingest.ts"
-import { newJob } from "../src/programs/jobRecords.ts"
 import type { PipelineSettingsShape } from "../src/programs/PipelineSettings.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../src/programs/PipelineSettings.ts"
 import { sweepOnce } from "../src/programs/sweeper.ts"
@@ -28,11 +26,10 @@ import { runWorker } from "../src/programs/worker.ts"
 import { FleetControl } from "../src/services/FleetControl.ts"
 import { IdleRegistry } from "../src/services/IdleRegistry.ts"
 import { JobQueue } from "../src/services/JobQueue.ts"
-import { JobStore } from "../src/services/JobStore.ts"
 import { PipelineMetrics } from "../src/services/PipelineMetrics.ts"
 import { Storage } from "../src/services/Storage.ts"
 import type { Script } from "./support/scriptedFfmpeg.ts"
-import { makeScriptedFfmpeg } from "./support/scriptedFfmpeg.ts"
+import { makeScriptedFfmpeg, submitScriptedJob } from "./support/scriptedFfmpeg.ts"
 
 const fastSettings: PipelineSettingsShape = {
   ...defaultPipelineSettings,
@@ -66,12 +63,7 @@ const environment = (script: Script, settings: Partial<PipelineSettingsShape> = 
 /** Stores a source, creates the job, ingests it and starts `workers` worker fibers. */
 const startJob = (workers: number) =>
   Effect.gen(function*() {
-    const storage = yield* Storage
-    const store = yield* JobStore
-    const id = `job${Math.random().toString(36).slice(2, 8)}`
-    yield* storage.put("uploads", `${id}/clip.mp4`, "not really a video")
-    yield* store.create(newJob({ id, fileName: "clip.mp4", sourceKey: `${id}/clip.mp4`, outputPrefix: `${id}/`, segmentSeconds: 4, now: yield* Clock.currentTimeMillis }))
-    const { tasks } = yield* ingest(id)
+    const { id, tasks } = yield* submitScriptedJob
     for (let i = 1; i <= workers; i++) yield* Effect.forkScoped(runWorker(`w${i}`))
     return { id, tasks }
   })

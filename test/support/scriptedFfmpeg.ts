@@ -5,12 +5,16 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Effect, Layer, Stream } from "effect"
+import { Clock, Effect, Layer, Stream } from "effect"
 import { FfmpegFailed } from "../../src/domain/Errors.ts"
 import type { MediaProbe } from "../../src/domain/Probe.ts"
 import type { Track } from "../../src/domain/Track.ts"
 import type { EncodeEvent } from "../../src/services/Ffmpeg.ts"
 import { Ffmpeg } from "../../src/services/Ffmpeg.ts"
+import { JobStore } from "../../src/services/JobStore.ts"
+import { Storage } from "../../src/services/Storage.ts"
+import { ingest } from "../../src/programs/ingest.ts"
+import { newJob } from "../../src/programs/jobRecords.ts"
 
 export type Step = "ok" | "transient" | "permanent"
 
@@ -61,3 +65,14 @@ export const makeScriptedFfmpeg = (script: Script = {}) => {
     }))
   }
 }
+
+/** Stores a placeholder source, creates its job and ingests it (the scripted probe plans the tasks). */
+export const submitScriptedJob = Effect.gen(function*() {
+  const storage = yield* Storage
+  const store = yield* JobStore
+  const id = `job${Math.random().toString(36).slice(2, 8)}`
+  yield* storage.put("uploads", `${id}/clip.mp4`, "not really a video")
+  yield* store.create(newJob({ id, fileName: "clip.mp4", sourceKey: `${id}/clip.mp4`, outputPrefix: `${id}/`, segmentSeconds: 4, now: yield* Clock.currentTimeMillis }))
+  const { tasks } = yield* ingest(id)
+  return { id, tasks }
+})

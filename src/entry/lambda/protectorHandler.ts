@@ -14,11 +14,10 @@
  *   VIDPIPE_PROTECTOR_BUDGET_MS        the answer's time budget, default 1500
  */
 import { Config, Duration, Effect, Layer, ManagedRuntime } from "effect"
-import { Redis } from "ioredis"
 import type { TerminationPolicyAnswer, WarmUpAnswer } from "../../domain/TerminationPolicy.ts"
 import { isWarmUpEvent, keepEverything } from "../../domain/TerminationPolicy.ts"
 import { deploymentConfig } from "../../layers/fromConfig.ts"
-import { RedisConnection } from "../../layers/redis/RedisConnection.ts"
+import { redisConnectionLayer } from "../../layers/redis/RedisConnection.ts"
 import { redisIdleRegistryLayer } from "../../layers/redis/RedisIdleRegistry.ts"
 import type { ProtectorOptions } from "../../programs/protector.ts"
 import { protect, warmUp } from "../../programs/protector.ts"
@@ -43,23 +42,12 @@ export interface ProtectorRedisOptions {
  * as the attempt fails). It reconnects in the background, so a later invocation finds it open.
  */
 export const protectorRedisConnectionLayer = (url: string, prefix: string, options: ProtectorRedisOptions = {}) =>
-  Layer.effect(
-    RedisConnection,
-    Effect.acquireRelease(
-      Effect.sync(() => {
-        const client = new Redis(url, {
-          maxRetriesPerRequest: 0,
-          commandTimeout: options.commandTimeoutMs ?? 300,
-          connectTimeout: options.connectTimeoutMs ?? 500,
-          enableReadyCheck: false,
-          retryStrategy: (times) => Math.min(times * 100, 1_000)
-        })
-        client.on("error", () => {})
-        return RedisConnection.of({ client, prefix })
-      }),
-      ({ client }) => Effect.sync(() => client.disconnect())
-    )
-  )
+  redisConnectionLayer(url, prefix, {
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs ?? 300,
+    connectTimeout: options.connectTimeoutMs ?? 500,
+    enableReadyCheck: false
+  })
 
 /**
  * The handler over an IdleRegistry layer, built on the first event and kept for later ones. The

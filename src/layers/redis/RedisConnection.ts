@@ -4,6 +4,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { Redis } from "ioredis"
+import type { RedisOptions } from "ioredis"
 
 export interface RedisConnectionShape {
   readonly client: Redis
@@ -13,18 +14,24 @@ export interface RedisConnectionShape {
 
 export class RedisConnection extends Context.Service<RedisConnection, RedisConnectionShape>()("vidpipe/redis/RedisConnection") {}
 
-export const redisConnectionLayer = (url: string, prefix: string) =>
+/** The client settings callers may tune. */
+export type ConnectionTuning = Pick<RedisOptions, "maxRetriesPerRequest" | "commandTimeout" | "connectTimeout" | "enableReadyCheck">
+
+/** Options that suit a worker: a command waits through a short outage, then fails and is retried by the caller. */
+const defaultClientOptions = {
+  maxRetriesPerRequest: 20,
+  commandTimeout: 15_000,
+  connectTimeout: 5_000,
+  retryStrategy: (times: number) => Math.min(times * 100, 1_000)
+}
+
+/** `overrides` tune the client for callers with other needs (the protector must fail fast). */
+export const redisConnectionLayer = (url: string, prefix: string, overrides: ConnectionTuning = {}) =>
   Layer.effect(
     RedisConnection,
     Effect.acquireRelease(
       Effect.sync(() => {
-        const client = new Redis(url, {
-          // A command waits through a short outage (reconnects are retried), then fails and is retried by the caller.
-          maxRetriesPerRequest: 20,
-          commandTimeout: 15_000,
-          connectTimeout: 5_000,
-          retryStrategy: (times) => Math.min(times * 100, 1_000)
-        })
+        const client = new Redis(url, { ...defaultClientOptions, ...overrides })
         // Connection errors are reported on each command; without a listener ioredis logs them itself.
         client.on("error", () => {})
         return RedisConnection.of({ client, prefix })
