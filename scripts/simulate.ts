@@ -1,8 +1,10 @@
 /**
- * Prints the autoscaling simulation report: `node scripts/simulate.ts [seed]` (with
- * node_modules/.bin on PATH). See src/programs/simulation/fleetSimulation.ts.
+ * Prints the autoscaling simulation report: `npm run simulate [-- seed]`. See
+ * src/programs/simulation/fleetSimulation.ts.
  */
-import { formatReport, simulateFleet } from "../src/programs/simulation/fleetSimulation.ts"
+import { Effect } from "effect"
+import { simulateFleet } from "../src/programs/simulation/fleetSimulation.ts"
+import { formatReport } from "../src/programs/simulation/report.ts"
 
 const seedArgument = process.argv[2]
 const seed = seedArgument === undefined ? undefined : Number(seedArgument)
@@ -11,6 +13,6 @@ if (seed !== undefined && !Number.isInteger(seed)) {
   process.exit(2)
 }
 const started = performance.now()
-const report = simulateFleet(seed === undefined ? {} : { seed })
+const report = await Effect.runPromise(simulateFleet(seed === undefined ? {} : { seed }))
 console.log(formatReport(report))
-console.log(`(simulated ${report.tasks} tasks over one day in ${Math.round(performance.now() - started)} ms)`)
+console.log(`(simulated ${report.tasks} tasks over ${report.simulatedMinutes} minutes on Effect's TestClock in ${Math.round(performance.now() - started)} ms)`)

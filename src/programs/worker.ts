@@ -52,7 +52,7 @@ const setTask = Effect.fnUntraced(function*(jobId: string, taskId: string, chang
 })
 
 /** Keeps the delivery invisible while we work on it; stops with the surrounding scope. */
-const heartbeat = Effect.fnUntraced(function*(message: ReceivedMessage) {
+export const heartbeat = Effect.fnUntraced(function*(message: ReceivedMessage) {
   const queue = yield* JobQueue
   const settings = yield* PipelineSettings
   yield* queue.extendVisibility(message.receipt, settings.visibility).pipe(
@@ -245,63 +245,77 @@ const holdProtection = Effect.fnUntraced(function*(workerId: string, busy: boole
 })
 
 /**
+ * What a worker does with one delivery. The pipeline's is `handleDelivery`; the fleet simulation
+ * passes one that only takes simulated time, so it runs this same poll loop and idle protocol.
+ */
+export type Deliver<E, R> = (workerId: string, message: ReceivedMessage) => Effect.Effect<void, E, R>
+
+/**
  * One long poll and whatever it brought. An empty poll is the scale-in signal: the worker releases
  * its scale-in protection (if it held it), reports ScaleIn and registers in the idle set. A received
  * task first takes the worker out of the idle set and protects the instance. A drain request ends
  * a poll that is still waiting (it holds no task yet); a task already taken runs until the drain
  * deadline, then is handed back.
  */
-export const pollOnce = Effect.fn("worker.pollOnce")(function*(workerId: string, drain: Drain = neverDrains) {
-  const queue = yield* JobQueue
-  const metrics = yield* PipelineMetrics
-  const settings = yield* PipelineSettings
-  const idle = yield* IdleRegistry
-  const received = yield* queue.receive({ maxMessages: 1, waitSeconds: settings.pollSeconds, visibility: settings.visibility }).pipe(
-    Effect.map(Option.some),
-    Effect.raceFirst(drain.requested.pipe(Effect.as(Option.none())))
-  )
-  if (Option.isNone(received)) return 0
-  const messages = received.value
-  if (messages.length === 0) {
-    yield* holdProtection(workerId, false)
-    yield* metrics.record("ScaleIn", 1, { worker: workerId })
-    yield* idle.markIdle(workerId).pipe(Effect.catch((error) => Effect.logWarning(`could not register as idle: ${error.message}`)))
-    return 0
-  }
-  // Before any work: out of the idle set, then protected. Neither failure stops the task.
-  yield* idle.markBusy(workerId).pipe(Effect.catch((error) => Effect.logWarning(`could not leave the idle set: ${error.message}`)))
-  yield* holdProtection(workerId, true)
-  yield* Effect.forEach(
-    messages,
-    (message) =>
-      handleDelivery(workerId, message).pipe(
-        handBackOnInterrupt(message),
-        // When the drain's grace period ends first, the task is interrupted (and so handed back).
-        Effect.raceFirst(drain.deadline.pipe(Effect.andThen(Effect.logWarning(`worker ${workerId}: drain timeout reached during ${message.groupId}`))))
-      ),
-    { discard: true }
-  )
-  return messages.length
-})
+export const pollOnceWith = <E, R>(deliver: Deliver<E, R>) =>
+  Effect.fn("worker.pollOnce")(function*(workerId: string, drain: Drain = neverDrains) {
+    const queue = yield* JobQueue
+    const metrics = yield* PipelineMetrics
+    const settings = yield* PipelineSettings
+    const idle = yield* IdleRegistry
+    const received = yield* queue.receive({ maxMessages: 1, waitSeconds: settings.pollSeconds, visibility: settings.visibility }).pipe(
+      Effect.map(Option.some),
+      Effect.raceFirst(drain.requested.pipe(Effect.as(Option.none())))
+    )
+    if (Option.isNone(received)) return 0
+    const messages = received.value
+    if (messages.length === 0) {
+      yield* holdProtection(workerId, false)
+      yield* metrics.record("ScaleIn", 1, { worker: workerId })
+      yield* idle.markIdle(workerId).pipe(Effect.catch((error) => Effect.logWarning(`could not register as idle: ${error.message}`)))
+      return 0
+    }
+    // Before any work: out of the idle set, then protected. Neither failure stops the task.
+    yield* idle.markBusy(workerId).pipe(Effect.catch((error) => Effect.logWarning(`could not leave the idle set: ${error.message}`)))
+    yield* holdProtection(workerId, true)
+    yield* Effect.forEach(
+      messages,
+      (message) =>
+        deliver(workerId, message).pipe(
+          handBackOnInterrupt(message),
+          // When the drain's grace period ends first, the task is interrupted (and so handed back).
+          Effect.raceFirst(drain.deadline.pipe(Effect.andThen(Effect.logWarning(`worker ${workerId}: drain timeout reached during ${message.groupId}`))))
+        ),
+      { discard: true }
+    )
+    return messages.length
+  })
+
+export const pollOnce = pollOnceWith(handleDelivery)
 
 /**
  * Polls until interrupted or drained; a failing queue is retried with backoff instead of
  * stopping the worker.
  */
-export const runWorker = (workerId: string, options: WorkerOptions = {}) =>
-  Effect.gen(function*() {
-    const drainRequested = yield* Deferred.make<void>()
-    if (options.drain) yield* Effect.forkScoped(options.drain.pipe(Effect.andThen(Deferred.succeed(drainRequested, undefined))))
-    const requested = Deferred.await(drainRequested)
-    const drain: Drain = { requested, deadline: requested.pipe(Effect.andThen(Effect.sleep(options.drainTimeout ?? "10 minutes"))) }
-    while (!(yield* Deferred.isDone(drainRequested))) {
-      yield* pollOnce(workerId, drain).pipe(
-        Effect.catch((error) =>
-          Effect.logWarning(`worker ${workerId}: ${error.message}; backing off`).pipe(Effect.andThen(Effect.sleep("2 seconds")))
+export const runWorkerWith = <E extends { readonly message: string }, R>(deliver: Deliver<E, R>) => {
+  const poll = pollOnceWith(deliver)
+  return (workerId: string, options: WorkerOptions = {}) =>
+    Effect.gen(function*() {
+      const drainRequested = yield* Deferred.make<void>()
+      if (options.drain) yield* Effect.forkScoped(options.drain.pipe(Effect.andThen(Deferred.succeed(drainRequested, undefined))))
+      const requested = Deferred.await(drainRequested)
+      const drain: Drain = { requested, deadline: requested.pipe(Effect.andThen(Effect.sleep(options.drainTimeout ?? "10 minutes"))) }
+      while (!(yield* Deferred.isDone(drainRequested))) {
+        yield* poll(workerId, drain).pipe(
+          Effect.catch((error) =>
+            Effect.logWarning(`worker ${workerId}: ${error.message}; backing off`).pipe(Effect.andThen(Effect.sleep("2 seconds")))
+          )
         )
-      )
-    }
-    // Going away: release the instance (unless another worker of this process still holds a task).
-    yield* holdProtection(workerId, false)
-    yield* Effect.logInfo(`worker ${workerId}: drained`)
-  }).pipe(Effect.scoped)
+      }
+      // Going away: release the instance (unless another worker of this process still holds a task).
+      yield* holdProtection(workerId, false)
+      yield* Effect.logInfo(`worker ${workerId}: drained`)
+    }).pipe(Effect.scoped)
+}
+
+export const runWorker = runWorkerWith(handleDelivery)
