@@ -4,10 +4,8 @@
  * drains, `SCRIPT FLUSH` and a Redis restart.
  */
 import type { ChildProcess } from "node:child_process"
-import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
@@ -16,6 +14,7 @@ import { collect, lastJsonLine, runVidpipe, startVidpipe } from "./support/cli.t
 import { makeClip } from "./support/clips.ts"
 import type { Fleet } from "./support/fleet.ts"
 import { exited, ffmpegChildrenOf, startFleet, waitFor } from "./support/fleet.ts"
+import { freePort, redisAnswers, spawnRedisServer as startRedis } from "./support/redisServer.ts"
 
 let workdir = ""
 let medium = ""
@@ -185,27 +184,3 @@ const processAlive = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, { encoding: "utf8", flag: "r" }).replace(/^.*\)\s+/, "")
   return !stat.startsWith("Z")
 }
-
-const startRedis = (port: number, dir: string) =>
-  spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir], {
-    stdio: "ignore"
-  })
-
-const redisAnswers = (port: number) =>
-  new Promise<boolean | undefined>((resolve) => {
-    const socket = net.connect(port, "127.0.0.1", () => {
-      socket.end()
-      resolve(true)
-    })
-    socket.on("error", () => resolve(undefined))
-  })
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-    server.on("error", reject)
-  })

@@ -4,15 +4,23 @@
  *   were lost): completions are recorded again (idempotent) and the winner of an expired lease
  *   finalizes;
  * - an unfinished job nobody has touched for `staleAfter` (its messages were lost): its unfinished
- *   tasks are sent again under a new attempt number (duplicates are harmless: every step is idempotent).
+ *   tasks are sent again under a new attempt number (duplicates are harmless: every step is idempotent);
+ * - a task whose message went to the dead-letter queue because no delivery of it ever reported back
+ *   (its worker crashed, or was killed, on every one of `maxReceiveCount` receives): its job fails
+ *   with that reason instead of waiting to be re-sent, and crashing workers, forever. A failure the
+ *   worker lived to report fails the job there (worker.ts); this covers the deliveries that killed it.
  * Several sweepers may run at once; the coordinator's lease and the queue's deduplication keep
  * their work from doubling.
  */
-import { Clock, Duration, Effect, Schedule } from "effect"
-import type { Job } from "../domain/Job.ts"
+import { Clock, Duration, Effect, Option, Schedule } from "effect"
+import type { ErrorInfo, Job } from "../domain/Job.ts"
+import { isTerminal } from "../domain/Job.ts"
 import { planTasks } from "./ingest.ts"
+import { JobQueue } from "../services/JobQueue.ts"
 import { JobStore } from "../services/JobStore.ts"
-import { enqueueTask } from "./taskMessages.ts"
+import { failJob, updateTask } from "./jobRecords.ts"
+import { decodeTask, enqueueTask } from "./taskMessages.ts"
+import type { PipelineSettingsShape } from "./PipelineSettings.ts"
 import { PipelineSettings } from "./PipelineSettings.ts"
 import { completeAndMaybeFinalize } from "./worker.ts"
 
@@ -35,13 +43,68 @@ const resendUnfinished = Effect.fnUntraced(function*(job: Job, now: number) {
   yield* Effect.logWarning(`sweeper: job ${job.id} was idle; re-sent ${tasks.map((t) => t.taskId).join(", ")}`)
 })
 
+/**
+ * Whether the dead letter of `taskId` belongs to the job's current run of that task: its last
+ * recorded delivery was the last allowed one (attempts = receive count), started ("running") and
+ * never reported back, and nobody has touched the job for a visibility timeout (a worker still
+ * encoding writes progress). A retry resets the task to "queued", so an older dead letter of a
+ * retried job does not fail it again; neither does one whose task finished after all.
+ */
+export const deadLetterFails = (job: Job, taskId: string, settings: Pick<PipelineSettingsShape, "maxReceiveCount" | "visibility">, now: number) => {
+  if (isTerminal(job.status)) return false
+  const task = job.tasks.find((t) => t.taskId === taskId)
+  return task !== undefined &&
+    task.status === "running" &&
+    task.attempts >= settings.maxReceiveCount &&
+    now - job.updatedAt >= Duration.toMillis(settings.visibility)
+}
+
+export const deadLetterError = (label: string, receives: number): ErrorInfo => ({
+  _tag: "TaskDeadLettered",
+  message: `task ${label} was received ${receives} times and never finished (its worker crashed or was stopped each time); it is in the dead-letter queue`
+})
+
+/** Fails the jobs whose tasks were dead-lettered in their current run (see `deadLetterFails`); returns their ids. */
+const failDeadLettered = Effect.fnUntraced(function*(jobs: ReadonlyArray<Job>, now: number) {
+  const queue = yield* JobQueue
+  const store = yield* JobStore
+  const settings = yield* PipelineSettings
+  const active = new Map(jobs.map((job) => [job.id, job]))
+  const failedJobs = new Set<string>()
+  if (active.size === 0) return failedJobs
+  for (const letter of yield* queue.deadLetters) {
+    const task = yield* Effect.option(decodeTask(letter.body))
+    if (Option.isNone(task)) continue
+    const { jobId, taskId } = task.value
+    const job = active.get(jobId)
+    if (job === undefined || !deadLetterFails(job, taskId, settings, now)) continue
+    let failed: ErrorInfo | undefined
+    yield* store.update(jobId, (current) => {
+      failed = undefined
+      if (!deadLetterFails(current, taskId, settings, now)) return current
+      const state = current.tasks.find((t) => t.taskId === taskId)!
+      failed = deadLetterError(state.label, state.attempts)
+      const error = failed
+      return failJob(updateTask(current, taskId, (t) => ({ ...t, status: "failed", error }), now), error, now)
+    })
+    active.delete(jobId)
+    if (failed === undefined) continue
+    failedJobs.add(jobId)
+    yield* Effect.logError(`sweeper: job ${jobId} failed: ${failed.message}`)
+  }
+  return failedJobs
+})
+
 export const sweepOnce = Effect.fn("sweeper.sweepOnce")(function*(owner: string) {
   const store = yield* JobStore
   const settings = yield* PipelineSettings
   const now = yield* Clock.currentTimeMillis
   const jobs = yield* store.list({ activeOnly: true, limit: 1000 })
+  const failed = yield* failDeadLettered(jobs, now).pipe(
+    Effect.catch((error) => Effect.logWarning(`sweeper: dead letters: ${error.message}`).pipe(Effect.as(new Set<string>())))
+  )
   for (const job of jobs) {
-    if (job.tasks.length === 0) continue // not ingested yet
+    if (job.tasks.length === 0 || failed.has(job.id)) continue // not ingested yet, or failed just now
     const recover = Effect.gen(function*() {
       if (job.tasks.every((t) => t.status === "done")) return yield* finishWholeJob(owner, job)
       if (now - job.updatedAt > Duration.toMillis(settings.staleAfter)) return yield* resendUnfinished(job, now)
