@@ -1,6 +1,7 @@
 /**
- * `vidpipe fleet`: the local fleet grows under a backlog, shrinks back when idle, and never stops a
- * worker in the middle of a task; SIGTERM stops it and all its workers.
+ * The local fleet, as `vidpipe fleet` and as `vidpipe serve --fleet MIN..MAX`: it grows under a
+ * backlog, shrinks back when idle, and never stops a worker in the middle of a task; SIGTERM stops
+ * it and all its workers. Bad fleet options are refused with a reason.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs/promises"
@@ -46,10 +47,16 @@ const alive = (pid: number) => {
   }
 }
 
-describe("vidpipe fleet", () => {
+const launchers = [
+  { name: "vidpipe fleet", args: ["fleet", "--min", "1", "--max", "3", "--every", "1", "--min-idle", "3"] },
+  { name: "vidpipe serve --fleet", args: ["serve", "--port", "0", "--fleet", "1..3", "--fleet-every", "1", "--fleet-min-idle", "3"] }
+]
+
+describe.each(launchers)("$name", ({ args }) => {
   it("grows under a backlog, shrinks when idle, never stops a busy worker", async () => {
+    await fleet?.close()
     const f = (fleet = await startFleet())
-    const child = startVidpipe(["fleet", "--min", "1", "--max", "3", "--every", "1", "--min-idle", "3"], { env: f.env })
+    const child = startVidpipe(args, { env: f.env })
     let log = ""
     child.stdout.on("data", (chunk) => (log += chunk))
     child.stderr.on("data", (chunk) => (log += chunk))
@@ -118,4 +125,19 @@ describe("vidpipe fleet", () => {
       for (const pid of seenPids) if (alive(pid)) process.kill(pid, "SIGKILL")
     }
   }, 150_000)
+})
+
+describe("fleet options", () => {
+  it.each([
+    [["serve", "--fleet", "1..3"], {}, /serve --fleet needs a shared queue and coordinator/],
+    [["serve", "--fleet", "3"], { VIDPIPE_QUEUE: "redis://127.0.0.1:6379", VIDPIPE_COORDINATOR: "redis://127.0.0.1:6379" }, /--fleet takes MIN\.\.MAX, e\.g\. 1\.\.4 \(got "3"\)/],
+    [["serve", "--fleet", "3..1"], { VIDPIPE_QUEUE: "redis://127.0.0.1:6379", VIDPIPE_COORDINATOR: "redis://127.0.0.1:6379" }, /0 <= min <= max.*\(got 3\.\.1\)/],
+    [["fleet", "--min", "0", "--max", "0"], {}, /1 <= max <= 64 \(got 0\.\.0\)/],
+    [["fleet", "--every", "0"], {}, /look interval must be positive/]
+  ])("%j is refused with a reason", async (argv, env, reason) => {
+    const result = await runVidpipe(argv, { env: { VIDPIPE_STORAGE: `file://${workdir}/data`, ...env } })
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toMatch(reason)
+    expect(result.stderr.trim().split("\n")).toHaveLength(1)
+  })
 })

@@ -1,18 +1,21 @@
 /**
  * `vidpipe serve`: API, uploads, delivery, player, web page and (by default) worker fibers in one
  * process. With VIDPIPE_QUEUE/VIDPIPE_COORDINATOR on Redis, separate `vidpipe worker` processes
- * share the work.
+ * share the work, and `--fleet MIN..MAX` starts and stops them itself (the local fleet).
  */
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Config, Console, Duration, Effect, Layer } from "effect"
+import { Config, Console, Duration, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
 import { embeddedWorkers, serverLayer } from "../http/serve.ts"
+import { runLocalFleet } from "../../programs/localFleet.ts"
 import { defaultInstanceId, loadDeployment } from "./deployment.ts"
+import { checkedFleetOptions, fleetTimingFlags, parseFleetRange } from "./fleetOptions.ts"
 import { InvalidOption } from "./InvalidOption.ts"
 import { reportingFailures } from "./runCommand.ts"
+import { workerProcesses } from "./workerProcesses.ts"
 
 const serveSettings = Effect.gen(function*() {
   const keys = yield* Config.String("VIDPIPE_API_KEYS").pipe(Config.withDefault(""))
@@ -30,13 +33,22 @@ export const serveCommand = Command.make(
   {
     port: Flag.Int("port").pipe(Flag.withDescription("Port to listen on (0 picks a free one)"), Flag.withDefault(8080)),
     host: Flag.String("host").pipe(Flag.withDescription("Address to listen on"), Flag.withDefault("127.0.0.1")),
-    workers: Flag.Int("workers").pipe(Flag.withDescription("Worker fibers in this process (0 for none)"), Flag.withDefault(2))
+    workers: Flag.Int("workers").pipe(Flag.withDescription("Worker fibers in this process (0 for none)"), Flag.withDefault(2)),
+    fleet: Flag.String("fleet").pipe(
+      Flag.withDescription("Instead of worker fibers, a local fleet of MIN..MAX `vidpipe worker` processes scaled by the backlog (needs Redis)"),
+      Flag.optional
+    ),
+    ...fleetTimingFlags("fleet-")
   },
   (flags) =>
     Effect.gen(function*() {
       if (flags.workers < 0 || flags.workers > 64) return yield* new InvalidOption({ reason: `--workers must be between 0 and 64 (got ${flags.workers})` })
-      const { deployment, layer, summary } = yield* loadDeployment("serve", false)
-      if (flags.workers === 0 && deployment.queue.kind === "memory") {
+      const fleet = Option.isSome(flags.fleet)
+        ? Option.some(yield* checkedFleetOptions(yield* parseFleetRange(flags.fleet.value), flags, `serve-${process.pid}`))
+        : Option.none()
+      const { deployment, layer, summary } = yield* loadDeployment("serve --fleet", Option.isSome(fleet))
+      const workers = Option.isSome(fleet) ? 0 : flags.workers
+      if (workers === 0 && deployment.queue.kind === "memory") {
         return yield* new InvalidOption({ reason: "--workers 0 needs a shared queue (VIDPIPE_QUEUE=redis://…) for separate vidpipe worker processes" })
       }
       const settings = yield* serveSettings
@@ -46,7 +58,7 @@ export const serveCommand = Command.make(
         apiKeys: generatedKey === undefined ? settings.apiKeys : [generatedKey],
         port: flags.port,
         host: flags.host,
-        workers: flags.workers,
+        workers,
         outputsDir: path.join(deployment.storage.kind === "file" ? deployment.storage.dir : "data", "outputs"),
         instanceId: defaultInstanceId()
       }
@@ -56,7 +68,12 @@ export const serveCommand = Command.make(
         const address = yield* HttpServer.addressFormattedWith(Effect.succeed)
         yield* Console.log(`vidpipe serve: listening on ${address}`)
         yield* Console.log(generatedKey === undefined ? "vidpipe serve: API keys from VIDPIPE_API_KEYS" : `vidpipe serve: API key ${generatedKey}`)
-        yield* Effect.logInfo(`serving with ${summary}, ${flags.workers} worker fiber(s)`)
+        if (Option.isSome(fleet)) {
+          yield* Effect.logInfo(`serving with ${summary}, a local fleet of ${fleet.value.min}..${fleet.value.max} worker processes`)
+          // Interrupting serve stops the fleet, which drains its workers (SIGTERM) and waits for them.
+          return yield* runLocalFleet(fleet.value, workerProcesses()).pipe(Effect.andThen(Effect.never), Effect.scoped)
+        }
+        yield* Effect.logInfo(`serving with ${summary}, ${workers} worker fiber(s)`)
         return yield* Effect.never
       }).pipe(Effect.provide(Layer.merge(serverLayer(options), embeddedWorkers(options)).pipe(Layer.provideMerge(layer))))
     }).pipe(reportingFailures({ json: false }))
