@@ -11,11 +11,12 @@ import type { MetricDatum } from "@aws-sdk/client-cloudwatch"
 import { CloudWatchClient, CloudWatchServiceException, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
-import { Effect, Exit, Layer, References } from "effect"
+import { ConfigProvider, Effect, Exit, Layer, References } from "effect"
 import { autoScalingFleetControlLayer } from "../src/layers/aws/AutoScalingFleetControl.ts"
 import type { CloudWatchMetricsOptions } from "../src/layers/aws/CloudWatchMetrics.ts"
 import { cloudWatchMetricsLayer } from "../src/layers/aws/CloudWatchMetrics.ts"
 import { readInstanceId, readInstanceMetadata } from "../src/layers/aws/instanceMetadata.ts"
+import { deploymentConfig, layerFor, pipelineSettingsFromConfig } from "../src/layers/fromConfig.ts"
 import { makeLocalFleetControl } from "../src/layers/local/LocalFleetControl.ts"
 import { FleetControl } from "../src/services/FleetControl.ts"
 import { PipelineMetrics } from "../src/services/PipelineMetrics.ts"
@@ -360,6 +361,46 @@ describe("AutoScalingFleetControl", () => {
       assert.strictEqual(error.operation, "instanceId")
       assert.isBelow(Date.now() - started, 3000)
       assert.strictEqual(protectionCalls().length, 0)
+    }))
+})
+
+describe("configuration", () => {
+  const withEnv = (env: Record<string, string>) => Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord(env)))
+  const configured = Effect.gen(function*() {
+    return layerFor(yield* deploymentConfig, yield* pipelineSettingsFromConfig)
+  })
+
+  it.live("VIDPIPE_FLEET=autoscaling and VIDPIPE_METRICS=cloudwatch choose the AWS layers, named by VIDPIPE_AUTOSCALING_GROUP", () =>
+    Effect.gen(function*() {
+      autoScaling.on(SetInstanceProtectionCommand).resolves({})
+      cloudWatch.on(PutMetricDataCommand).resolves({})
+      const layer = yield* configured.pipe(withEnv({
+        VIDPIPE_FLEET: "autoscaling",
+        VIDPIPE_METRICS: "cloudwatch",
+        VIDPIPE_AUTOSCALING_GROUP: "vidpipe-prod-workers",
+        VIDPIPE_QUEUE: "sqs://sqs.eu-west-1.amazonaws.com/123456789012/vidpipe-prod-tasks.fifo",
+        AWS_REGION: "eu-west-1",
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url
+      }))
+      yield* Effect.gen(function*() {
+        yield* (yield* FleetControl).setScaleInProtection(true)
+        yield* (yield* PipelineMetrics).record("ScaleIn")
+      }).pipe(Effect.provide(layer), Effect.scoped)
+      assert.deepStrictEqual(protectionCalls(), [{ AutoScalingGroupName: "vidpipe-prod-workers", InstanceIds: ["i-0abc123def4567890"], ProtectedFromScaleIn: true }])
+      // Flushed when the layer closed, with the dimensions the alarms select on.
+      const sent = cloudWatch.commandCalls(PutMetricDataCommand).flatMap((call) => call.args[0].input.MetricData ?? [])
+      assert.deepStrictEqual(sent.map((d) => [d.MetricName, d.Dimensions]), [[
+        "ScaleIn",
+        [{ Name: "AutoScalingGroupName", Value: "vidpipe-prod-workers" }, { Name: "QueueName", Value: "vidpipe-prod-tasks.fifo" }]
+      ]])
+    }))
+
+  it.effect("refuses an unknown choice, and the AWS choices without a group name", () =>
+    Effect.gen(function*() {
+      const unknown = yield* Effect.flip(deploymentConfig.pipe(withEnv({ VIDPIPE_FLEET: "kubernetes" })))
+      assert.strictEqual(unknown.message, "VIDPIPE_FLEET=kubernetes is not valid: expected local or autoscaling")
+      const noGroup = yield* Effect.flip(deploymentConfig.pipe(withEnv({ VIDPIPE_METRICS: "cloudwatch" })))
+      assert.include(noGroup.message, "VIDPIPE_AUTOSCALING_GROUP")
     }))
 })
 

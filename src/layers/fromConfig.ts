@@ -6,6 +6,13 @@
  *                        (with VIDPIPE_OUTPUTS_BUCKET)
  *   VIDPIPE_REDIS_PREFIX key prefix, isolating deployments and test runs
  *   VIDPIPE_SQS_DLQ, VIDPIPE_SQS_ENDPOINT_URL, VIDPIPE_S3_ENDPOINT_URL, AWS_REGION for the AWS backends
+ *   VIDPIPE_METRICS      log (default: debug log lines) | cloudwatch (custom metrics with the
+ *                        AutoScalingGroupName and QueueName dimensions the scaling alarms select on)
+ *   VIDPIPE_FLEET        local (default: protection only remembered) | autoscaling (this EC2
+ *                        instance, id from IMDSv2, protected with SetInstanceProtection)
+ *   VIDPIPE_AUTOSCALING_GROUP  the Auto Scaling group's name, required by both AWS choices
+ *   VIDPIPE_METRICS_NAMESPACE  CloudWatch namespace (default Vidpipe)
+ *   AWS_EC2_METADATA_SERVICE_ENDPOINT  the SDK's own override of the IMDS address (tests)
  * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables.
  */
 import * as os from "node:os"
@@ -25,6 +32,8 @@ import { redisCoordinatorLayer } from "./redis/RedisCoordinator.ts"
 import { redisIdleRegistryLayer } from "./redis/RedisIdleRegistry.ts"
 import { redisJobQueueLayer } from "./redis/RedisJobQueue.ts"
 import { redisJobStoreLayer } from "./redis/RedisJobStore.ts"
+import { autoScalingFleetControlLayer } from "./aws/AutoScalingFleetControl.ts"
+import { cloudWatchMetricsLayer } from "./aws/CloudWatchMetrics.ts"
 import { s3StorageLayer } from "./aws/S3Storage.ts"
 import { sqsJobQueueLayer } from "./aws/SqsJobQueue.ts"
 
@@ -73,12 +82,19 @@ const parseBackend = (variable: string, value: string, allowed: ReadonlyArray<Ba
     : Effect.fail(new InvalidConfiguration({ variable, value, expected: allowed.map((k) => expectedForm[k]).join(" or ") }))
 }
 
+const oneOf = <const A extends string>(variable: string, value: string, allowed: ReadonlyArray<A>) =>
+  allowed.includes(value.trim() as A)
+    ? Effect.succeed(value.trim() as A)
+    : Effect.fail(new InvalidConfiguration({ variable, value, expected: allowed.join(" or ") }))
+
 export interface Deployment {
   readonly queue: Backend
   readonly coordinator: Backend
   readonly storage: Backend
   readonly redisPrefix: string
   readonly aws: AwsSettings
+  readonly metrics: "log" | "cloudwatch"
+  readonly fleet: "local" | "autoscaling"
 }
 
 export interface AwsSettings {
@@ -88,6 +104,9 @@ export interface AwsSettings {
   readonly region: string
   readonly deadLetterQueueUrl: string | undefined
   readonly outputsBucket: string | undefined
+  readonly autoScalingGroup: string | undefined
+  readonly metricsNamespace: string
+  readonly metadataEndpoint: string | undefined
 }
 
 export const deploymentConfig = Effect.gen(function*() {
@@ -102,8 +121,20 @@ export const deploymentConfig = Effect.gen(function*() {
       s3Endpoint: (yield* read("VIDPIPE_S3_ENDPOINT_URL", "")) || undefined,
       region: yield* read("AWS_REGION", "us-east-1"),
       deadLetterQueueUrl: (yield* read("VIDPIPE_SQS_DLQ", "")).replace(/^sqs:\/\//, "https://") || undefined,
-      outputsBucket: (yield* read("VIDPIPE_OUTPUTS_BUCKET", "")) || undefined
-    }
+      outputsBucket: (yield* read("VIDPIPE_OUTPUTS_BUCKET", "")) || undefined,
+      autoScalingGroup: (yield* read("VIDPIPE_AUTOSCALING_GROUP", "")) || undefined,
+      metricsNamespace: yield* read("VIDPIPE_METRICS_NAMESPACE", "Vidpipe"),
+      metadataEndpoint: (yield* read("AWS_EC2_METADATA_SERVICE_ENDPOINT", "")) || undefined
+    },
+    metrics: yield* oneOf("VIDPIPE_METRICS", yield* read("VIDPIPE_METRICS", "log"), ["log", "cloudwatch"]),
+    fleet: yield* oneOf("VIDPIPE_FLEET", yield* read("VIDPIPE_FLEET", "local"), ["local", "autoscaling"])
+  }
+  if ((deployment.metrics === "cloudwatch" || deployment.fleet === "autoscaling") && deployment.aws.autoScalingGroup === undefined) {
+    return yield* new InvalidConfiguration({
+      variable: "VIDPIPE_AUTOSCALING_GROUP",
+      value: "",
+      expected: "the Auto Scaling group's name, with VIDPIPE_METRICS=cloudwatch or VIDPIPE_FLEET=autoscaling"
+    })
   }
   if (deployment.storage.kind === "s3" && deployment.aws.outputsBucket === undefined) {
     return yield* new InvalidConfiguration({ variable: "VIDPIPE_OUTPUTS_BUCKET", value: "", expected: "the outputs bucket, beside VIDPIPE_STORAGE=s3://UPLOADS_BUCKET" })
@@ -158,6 +189,28 @@ const storageLayer = (deployment: Deployment) => {
   })
 }
 
+const fleetControlLayer = ({ aws, fleet }: Deployment) =>
+  fleet === "autoscaling" && aws.autoScalingGroup !== undefined
+    ? autoScalingFleetControlLayer({
+      autoScalingGroupName: aws.autoScalingGroup,
+      clientConfig: { region: aws.region },
+      ...(aws.metadataEndpoint === undefined ? {} : { metadata: { baseUrl: aws.metadataEndpoint } })
+    })
+    : localFleetControlLayer(`${os.hostname()}-${process.pid}`)
+
+/** The QueueName dimension: the SQS queue's name, or the backend's kind elsewhere. */
+const queueName = (queue: Backend) => queue.kind === "sqs" ? queue.queueUrl.split("/").at(-1) ?? "" : queue.kind
+
+const metricsLayer = ({ aws, metrics, queue }: Deployment) =>
+  metrics === "cloudwatch" && aws.autoScalingGroup !== undefined
+    ? cloudWatchMetricsLayer({
+      autoScalingGroupName: aws.autoScalingGroup,
+      queueName: queueName(queue),
+      namespace: aws.metricsNamespace,
+      clientConfig: { region: aws.region }
+    })
+    : logMetricsLayer
+
 export const layerFor = (deployment: Deployment, settings: typeof defaultPipelineSettings) => {
   const queueOptions = { maxReceiveCount: settings.maxReceiveCount, defaultVisibility: settings.visibility }
   const { queue: queueBackend } = deployment
@@ -172,11 +225,8 @@ export const layerFor = (deployment: Deployment, settings: typeof defaultPipelin
   const memoryCoordination = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer)
   const common = Layer.mergeAll(
     storageLayer(deployment),
-    // The fleet is local everywhere for now (instance id hostname-pid; protection only remembered).
-    // On EC2 the Auto Scaling one (layers/aws/AutoScalingFleetControl.ts) will be chosen by
-    // configuration; not wired yet.
-    localFleetControlLayer(`${os.hostname()}-${process.pid}`),
-    logMetricsLayer,
+    fleetControlLayer(deployment),
+    metricsLayer(deployment),
     ffmpegCliLayer(),
     Layer.succeed(PipelineSettings, settings)
   )
