@@ -29,6 +29,8 @@ if $for_tests; then
   command -v xmllint >/dev/null || missing+=(libxml2-utils)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v packer >/dev/null || missing+=(packer)
+  command -v systemd-analyze >/dev/null || missing+=(systemd)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

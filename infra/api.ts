@@ -1,0 +1,83 @@
+/**
+ * The public API: an API Gateway REST API (v1) in front of the API Lambda, every method requiring
+ * an API key, a usage plan (throttle and daily quota) and one key on it.
+ *
+ * Raw `aws.apigateway.*` rather than `sst.aws.ApiGatewayV1`: `apiKeyRequired` on each method is
+ * the property under test, and SST's component sets it inside itself where tests cannot see it.
+ * The shape is the same as SST's: one `ANY /v1/{proxy+}` route with a Lambda proxy integration.
+ *
+ * The key's value also goes to the Lambda (VIDPIPE_API_KEYS), whose routes check it again; a
+ * request without a valid key is refused by API Gateway itself (403 `{"message":"Forbidden"}`)
+ * before the Lambda runs.
+ */
+import * as aws from "@pulumi/aws"
+import * as pulumi from "@pulumi/pulumi"
+import type { LambdaHandle } from "./lambdas.ts"
+import type { DeploySettings } from "./settings.ts"
+
+/** Made first: the API Lambda's environment holds its value. */
+export const apiKey = (settings: DeploySettings) =>
+  new aws.apigateway.ApiKey("ApiKey", {
+    name: `${settings.prefix}-default`,
+    description: "vidpipe API key (x-api-key)",
+    enabled: true
+  })
+
+export const restApi = (settings: DeploySettings, handler: LambdaHandle, key: aws.apigateway.ApiKey) => {
+  const api = new aws.apigateway.RestApi("Api", {
+    name: `${settings.prefix}-api`,
+    description: "vidpipe API",
+    endpointConfiguration: { types: "REGIONAL" },
+    apiKeySource: "HEADER",
+    // Bodies reach the Lambda base64-encoded whatever their type (apiGatewayProxy.ts decodes them).
+    binaryMediaTypes: ["*/*"]
+  })
+  const v1 = new aws.apigateway.Resource("ApiV1", { restApi: api.id, parentId: api.rootResourceId, pathPart: "v1" })
+  const proxy = new aws.apigateway.Resource("ApiV1Proxy", { restApi: api.id, parentId: v1.id, pathPart: "{proxy+}" })
+  const method = new aws.apigateway.Method("ApiV1ProxyAny", {
+    restApi: api.id,
+    resourceId: proxy.id,
+    httpMethod: "ANY",
+    authorization: "NONE",
+    apiKeyRequired: true
+  })
+  const integration = new aws.apigateway.Integration("ApiV1ProxyLambda", {
+    restApi: api.id,
+    resourceId: proxy.id,
+    httpMethod: method.httpMethod,
+    type: "AWS_PROXY",
+    integrationHttpMethod: "POST",
+    uri: handler.invokeArn
+  })
+  const invoke = new aws.lambda.Permission("ApiInvokesLambda", {
+    action: "lambda:InvokeFunction",
+    function: handler.name,
+    principal: "apigateway.amazonaws.com",
+    sourceArn: pulumi.interpolate`${api.executionArn}/*/*/v1/*`
+  })
+  const methods = [method]
+  const deployment = new aws.apigateway.Deployment("ApiDeployment", {
+    restApi: api.id,
+    description: "vidpipe API",
+    // A new deployment whenever a method or integration changes.
+    triggers: { redeployment: pulumi.jsonStringify([v1.id, proxy.id, method.id, method.apiKeyRequired, integration.id, integration.uri]) }
+  }, { dependsOn: [method, integration] })
+  const stage = new aws.apigateway.Stage("ApiStage", {
+    restApi: api.id,
+    deployment: deployment.id,
+    stageName: settings.api.stageName
+  })
+  const usagePlan = new aws.apigateway.UsagePlan("ApiUsagePlan", {
+    name: `${settings.prefix}-default`,
+    description: "Per-key throttle and daily quota",
+    apiStages: [{ apiId: api.id, stage: stage.stageName }],
+    throttleSettings: { rateLimit: settings.api.rateLimit, burstLimit: settings.api.burstLimit },
+    quotaSettings: { limit: settings.api.quotaPerDay, period: "DAY" }
+  })
+  const usagePlanKey = new aws.apigateway.UsagePlanKey("ApiUsagePlanKey", {
+    keyId: key.id,
+    keyType: "API_KEY",
+    usagePlanId: usagePlan.id
+  })
+  return { api, v1, proxy, methods, integration, invoke, deployment, stage, usagePlan, usagePlanKey, url: stage.invokeUrl }
+}

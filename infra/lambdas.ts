@@ -1,0 +1,209 @@
+/**
+ * The four Lambdas and what invokes them.
+ *
+ * | function  | handler                               | invoked by                                          |
+ * |-----------|---------------------------------------|-----------------------------------------------------|
+ * | api       | src/entry/lambda/apiHandler.handler   | API Gateway (api.ts)                                |
+ * | ingest    | src/entry/lambda/ingestHandler.handler| S3 ObjectCreated on the uploads bucket              |
+ * | protector | src/entry/lambda/protectorHandler.handler | Auto Scaling (custom termination policy) through its `live` alias; EventBridge every 4 minutes to keep it warm |
+ * | sweeper   | src/entry/lambda/sweeperHandler.handler | EventBridge every 5 minutes                        |
+ *
+ * The functions themselves are `sst.aws.Function`s (SST bundles the TypeScript handlers): they are
+ * made through a `MakeFunction` so the rest (specs, triggers, permissions) is plain Pulumi that
+ * tests run under mocks with a stand-in. Each spec carries its IAM grants (policies.ts).
+ */
+import * as aws from "@pulumi/aws"
+import * as pulumi from "@pulumi/pulumi"
+import type { Account } from "./account.ts"
+import type { Buckets } from "./storage.ts"
+import type { Environment } from "./environment.ts"
+import type { Network } from "./network.ts"
+import type { DataResources, Grant } from "./policies.ts"
+import { apiGrants, ingestGrants, sstPermissions, sweeperGrants } from "./policies.ts"
+import type { DeploySettings } from "./settings.ts"
+
+export interface FunctionSpec {
+  /** `path/to/file.exportName`, relative to the repository root. */
+  readonly handler: string
+  readonly description: string
+  readonly environment: Environment
+  readonly grants: ReadonlyArray<Grant>
+  readonly timeoutSeconds: number
+  readonly memoryMb: number
+  /** Publish a version on every change (needed for an alias). */
+  readonly publish: boolean
+  readonly layers: ReadonlyArray<pulumi.Input<string>>
+}
+
+export interface LambdaHandle {
+  readonly name: pulumi.Output<string>
+  readonly arn: pulumi.Output<string>
+  readonly invokeArn: pulumi.Output<string>
+  /** The latest published version (`$LATEST` when not publishing). */
+  readonly version: pulumi.Output<string>
+}
+
+export type MakeFunction = (name: string, spec: FunctionSpec) => LambdaHandle
+
+/** `sst.aws.Function`s in the VPC's private subnets (they reach Redis), Node 22 like the workers. */
+export const sstFunctions = (vpc: sst.aws.Vpc): MakeFunction => (name, spec) => {
+  const fn = new sst.aws.Function(name, {
+    handler: spec.handler,
+    description: spec.description,
+    runtime: "nodejs22.x",
+    // The ffprobe layer's binary is x86_64.
+    architecture: "x86_64",
+    timeout: `${spec.timeoutSeconds} seconds`,
+    memory: `${spec.memoryMb} MB`,
+    environment: spec.environment,
+    permissions: sstPermissions(spec.grants),
+    layers: [...spec.layers],
+    versioning: spec.publish,
+    vpc
+  })
+  return { name: fn.name, arn: fn.arn, invokeArn: fn.nodes.function.invokeArn, version: fn.nodes.function.version }
+}
+
+export interface FunctionInputs {
+  readonly backends: Environment
+  readonly network: Network
+  readonly data: DataResources
+  readonly apiKeyValue: pulumi.Input<string>
+  readonly deliveryUrl: pulumi.Input<string>
+}
+
+export const functionSpecs = (settings: DeploySettings, inputs: FunctionInputs) => {
+  const backends = { ...inputs.backends, VIDPIPE_COORDINATOR: inputs.network.redisUrl }
+  const api: FunctionSpec = {
+    handler: "src/entry/lambda/apiHandler.handler",
+    description: "vidpipe HTTP API (API Gateway REST proxy)",
+    environment: {
+      ...backends,
+      // API Gateway checks the key first; the routes check it again (a direct invoke has none).
+      VIDPIPE_API_KEYS: inputs.apiKeyValue,
+      VIDPIPE_DELIVERY_URL: inputs.deliveryUrl,
+      VIDPIPE_MAX_UPLOAD_BYTES: String(settings.uploads.maxUploadBytes),
+      VIDPIPE_UPLOAD_EXPIRY_SECONDS: "5"
+    },
+    grants: apiGrants(inputs.data),
+    // API Gateway's integration limit is 29 s.
+    timeoutSeconds: 29,
+    memoryMb: 1024,
+    publish: false,
+    layers: []
+  }
+  const ingest: FunctionSpec = {
+    handler: "src/entry/lambda/ingestHandler.handler",
+    description: "vidpipe ingest: probe an uploaded source, plan, enqueue tasks",
+    environment: backends,
+    grants: ingestGrants(inputs.data),
+    timeoutSeconds: 120,
+    memoryMb: 1024,
+    publish: false,
+    layers: [settings.ffprobeLayerArn]
+  }
+  const protector: FunctionSpec = {
+    handler: "src/entry/lambda/protectorHandler.handler",
+    description: "vidpipe protector: Auto Scaling custom termination policy (only idle workers)",
+    // Only the idle set in Redis; the answer's budget stays under Auto Scaling's 2 s.
+    environment: { VIDPIPE_COORDINATOR: inputs.network.redisUrl, VIDPIPE_PROTECTOR_BUDGET_MS: "1500" },
+    grants: [],
+    timeoutSeconds: 5,
+    memoryMb: 512,
+    publish: true,
+    layers: []
+  }
+  const sweeper: FunctionSpec = {
+    handler: "src/entry/lambda/sweeperHandler.handler",
+    description: "vidpipe sweeper: finalize stuck jobs, re-send lost tasks, fail dead-lettered ones",
+    environment: backends,
+    grants: sweeperGrants(inputs.data),
+    timeoutSeconds: 120,
+    memoryMb: 512,
+    publish: false,
+    layers: []
+  }
+  return { api, ingest, protector, sweeper }
+}
+
+export type Functions = Record<keyof ReturnType<typeof functionSpecs>, LambdaHandle>
+
+export const makeFunctions = (make: MakeFunction, specs: ReturnType<typeof functionSpecs>): Functions => ({
+  api: make("Api", specs.api),
+  ingest: make("Ingest", specs.ingest),
+  protector: make("Protector", specs.protector),
+  sweeper: make("Sweeper", specs.sweeper)
+})
+
+/** Every object created in the uploads bucket invokes ingest. */
+export const ingestTrigger = (account: Account, buckets: Buckets, ingest: LambdaHandle) => {
+  const permission = new aws.lambda.Permission("IngestInvokedByUploads", {
+    action: "lambda:InvokeFunction",
+    function: ingest.name,
+    principal: "s3.amazonaws.com",
+    sourceArn: buckets.uploads.bucket.arn,
+    sourceAccount: account.accountId
+  })
+  const notification = new aws.s3.BucketNotification("UploadsNotification", {
+    bucket: buckets.uploads.bucket.id,
+    lambdaFunctions: [{ lambdaFunctionArn: ingest.arn, events: ["s3:ObjectCreated:*"] }]
+  }, { dependsOn: [permission] })
+  return { permission, notification }
+}
+
+/**
+ * The Auto Scaling service-linked role: the identity Auto Scaling invokes a custom termination
+ * policy Lambda with (and the role the group is created with, fleet.ts).
+ */
+export const autoScalingServiceRoleArn = (account: Account) =>
+  pulumi.interpolate`arn:${account.partition}:iam::${account.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`
+
+/**
+ * The protector as the group's termination policy: a `live` alias on its latest published version
+ * (Auto Scaling requires a qualified ARN), invocable by the Auto Scaling service-linked role, and
+ * an EventBridge rule every 4 minutes on the same alias so its container and Redis connection
+ * stay warm (the handler answers that event at once).
+ */
+export const protectorWiring = (account: Account, protector: LambdaHandle) => {
+  const alias = new aws.lambda.Alias("ProtectorLive", {
+    name: "live",
+    description: "What the Auto Scaling group's termination policy invokes",
+    functionName: protector.name,
+    functionVersion: protector.version
+  })
+  const autoScalingInvoke = new aws.lambda.Permission("ProtectorInvokedByAutoScaling", {
+    action: "lambda:InvokeFunction",
+    function: protector.name,
+    qualifier: alias.name,
+    principal: autoScalingServiceRoleArn(account)
+  })
+  const warmUp = schedule("ProtectorWarmUp", "Keeps the protector Lambda (and its Redis connection) warm", "rate(4 minutes)", {
+    functionName: protector.name,
+    arn: alias.arn,
+    qualifier: alias.name
+  })
+  return { alias, autoScalingInvoke, warmUp }
+}
+
+/** An EventBridge rule invoking a function (or one of its aliases) on a schedule. */
+const schedule = (
+  name: string,
+  description: string,
+  scheduleExpression: string,
+  target: { readonly functionName: pulumi.Input<string>; readonly arn: pulumi.Input<string>; readonly qualifier?: pulumi.Input<string> }
+) => {
+  const rule = new aws.cloudwatch.EventRule(name, { description, scheduleExpression })
+  const ruleTarget = new aws.cloudwatch.EventTarget(`${name}Target`, { rule: rule.name, arn: target.arn })
+  const invoke = new aws.lambda.Permission(`${name}Invoke`, {
+    action: "lambda:InvokeFunction",
+    function: target.functionName,
+    ...(target.qualifier === undefined ? {} : { qualifier: target.qualifier }),
+    principal: "events.amazonaws.com",
+    sourceArn: rule.arn
+  })
+  return { rule, target: ruleTarget, invoke }
+}
+
+/** The sweeper every 5 minutes (each worker also sweeps every 30 s; this one runs with no workers). */
+export const sweeperSchedule = (sweeper: LambdaHandle) =>
+  schedule("SweeperSchedule", "Runs the vidpipe sweeper", "rate(5 minutes)", { functionName: sweeper.name, arn: sweeper.arn })

@@ -1,0 +1,147 @@
+/**
+ * What a deployment can be told, from the environment of `sst deploy` (VIDPIPE_DEPLOY_*), with
+ * the defaults the code itself uses (pipeline timings, scaling bounds). Pure: no Pulumi here.
+ */
+import { Duration } from "effect"
+import { defaultScalingSettings } from "../src/domain/ScalingPolicy.ts"
+import { defaultPipelineSettings } from "../src/programs/PipelineSettings.ts"
+
+export interface DeploySettings {
+  /** `<app>-<stage>`: the prefix of every name this stack gives. */
+  readonly prefix: string
+  readonly app: string
+  readonly stage: string
+  /** Keep the buckets (and their contents) when the stack is removed. */
+  readonly retainData: boolean
+
+  readonly worker: {
+    /** The AMI built by packer/ (required). */
+    readonly ami: string
+    readonly instanceType: string
+    readonly rootVolumeGb: number
+    readonly min: number
+    readonly max: number
+  }
+  /** A Lambda layer with `bin/ffprobe` for ingest's probe (required; see docs/deploy.md). */
+  readonly ffprobeLayerArn: string
+  /** `ec2` (one small NAT instance per AZ) or `managed` (NAT gateways). */
+  readonly nat: "ec2" | "managed"
+  readonly redisInstance: string
+
+  readonly uploads: {
+    /** Origins allowed to PUT to presigned upload URLs from a browser. */
+    readonly corsOrigins: ReadonlyArray<string>
+    /** Sources are deleted this many days after upload. */
+    readonly expireSourcesAfterDays: number
+    readonly maxUploadBytes: number
+  }
+  readonly api: {
+    readonly stageName: string
+    /** Steady requests per second and burst, per API key (usage plan). */
+    readonly rateLimit: number
+    readonly burstLimit: number
+    /** Requests per day per API key (usage plan quota). */
+    readonly quotaPerDay: number
+  }
+  /** The pipeline's timings: the queue and the workers must agree on them. */
+  readonly pipeline: {
+    readonly visibilitySeconds: number
+    readonly heartbeatSeconds: number
+    readonly pollSeconds: number
+    readonly maxReceiveCount: number
+  }
+  readonly scaling: {
+    readonly targetBacklogPerInstance: number
+    readonly scaleOutCooldownSeconds: number
+    readonly scaleInCooldownSeconds: number
+    /** How long a booting instance takes before it takes work. */
+    readonly instanceWarmupSeconds: number
+  }
+}
+
+export class InvalidDeploySetting extends Error {
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem} (see docs/deploy.md)`)
+    this.name = "InvalidDeploySetting"
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+const text = (env: Env, name: string, fallback: string) => {
+  const value = env[name]?.trim()
+  return value === undefined || value === "" ? fallback : value
+}
+
+const required = (env: Env, name: string, pattern: RegExp, expected: string) => {
+  const value = env[name]?.trim() ?? ""
+  if (value === "") throw new InvalidDeploySetting(name, `required: ${expected}`)
+  if (!pattern.test(value)) throw new InvalidDeploySetting(name, `${value} is not ${expected}`)
+  return value
+}
+
+const integer = (env: Env, name: string, fallback: number, min: number, max: number) => {
+  const raw = env[name]?.trim()
+  if (raw === undefined || raw === "") return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidDeploySetting(name, `${raw} is not an integer in ${min}..${max}`)
+  return value
+}
+
+const seconds = (duration: Duration.Duration) => Math.round(Duration.toMillis(duration) / 1000)
+
+/**
+ * VIDPIPE_DEPLOY_WORKER_AMI and VIDPIPE_DEPLOY_FFPROBE_LAYER_ARN are required; everything else has
+ * a default. `production` keeps its buckets on removal.
+ */
+export const deploySettings = (env: Env, app: { readonly name: string; readonly stage: string }): DeploySettings => {
+  const min = integer(env, "VIDPIPE_DEPLOY_WORKER_MIN", defaultScalingSettings.min, 0, 1000)
+  const max = integer(env, "VIDPIPE_DEPLOY_WORKER_MAX", defaultScalingSettings.max, Math.max(1, min), 1000)
+  const nat = text(env, "VIDPIPE_DEPLOY_NAT", "ec2")
+  if (nat !== "ec2" && nat !== "managed") throw new InvalidDeploySetting("VIDPIPE_DEPLOY_NAT", `${nat} is not ec2 or managed`)
+  const pipeline = defaultPipelineSettings
+  return {
+    prefix: `${app.name}-${app.stage}`,
+    app: app.name,
+    stage: app.stage,
+    retainData: app.stage === "production",
+    worker: {
+      ami: required(env, "VIDPIPE_DEPLOY_WORKER_AMI", /^ami-[0-9a-f]{8,17}$/, "an AMI id (ami-…) built with packer/build.sh"),
+      instanceType: text(env, "VIDPIPE_DEPLOY_WORKER_INSTANCE_TYPE", "c7i.large"),
+      rootVolumeGb: integer(env, "VIDPIPE_DEPLOY_WORKER_VOLUME_GB", 50, 8, 16384),
+      min,
+      max
+    },
+    ffprobeLayerArn: required(
+      env,
+      "VIDPIPE_DEPLOY_FFPROBE_LAYER_ARN",
+      /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/,
+      "a Lambda layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION) holding bin/ffprobe"
+    ),
+    nat,
+    redisInstance: text(env, "VIDPIPE_DEPLOY_REDIS_INSTANCE", "t4g.micro"),
+    uploads: {
+      corsOrigins: text(env, "VIDPIPE_DEPLOY_UPLOAD_ORIGINS", "*").split(",").map((o) => o.trim()).filter((o) => o !== ""),
+      expireSourcesAfterDays: integer(env, "VIDPIPE_DEPLOY_SOURCE_EXPIRY_DAYS", 14, 1, 3650),
+      maxUploadBytes: integer(env, "VIDPIPE_DEPLOY_MAX_UPLOAD_BYTES", 10 * 1024 ** 3, 1, 5 * 1024 ** 4)
+    },
+    api: {
+      stageName: "live",
+      rateLimit: integer(env, "VIDPIPE_DEPLOY_API_RATE", 10, 1, 10_000),
+      burstLimit: integer(env, "VIDPIPE_DEPLOY_API_BURST", 20, 1, 5_000),
+      quotaPerDay: integer(env, "VIDPIPE_DEPLOY_API_QUOTA_PER_DAY", 10_000, 1, 100_000_000)
+    },
+    pipeline: {
+      visibilitySeconds: seconds(pipeline.visibility),
+      heartbeatSeconds: seconds(pipeline.heartbeatEvery),
+      pollSeconds: pipeline.pollSeconds,
+      maxReceiveCount: pipeline.maxReceiveCount
+    },
+    scaling: {
+      targetBacklogPerInstance: defaultScalingSettings.targetBacklogPerInstance,
+      scaleOutCooldownSeconds: defaultScalingSettings.scaleOutCooldownMs / 1000,
+      scaleInCooldownSeconds: defaultScalingSettings.scaleInCooldownMs / 1000,
+      instanceWarmupSeconds: 90
+    }
+  }
+}

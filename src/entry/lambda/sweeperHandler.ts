@@ -1,0 +1,49 @@
+/**
+ * The sweeper on a schedule (EventBridge, every few minutes): one `sweepOnce` pass over the active
+ * jobs, as every worker also runs in-process. It finalizes jobs whose finalizer died, re-sends the
+ * tasks of jobs nobody touched for too long, and fails jobs whose tasks were dead-lettered, so
+ * those still happen when no worker is running. The event itself is ignored.
+ *
+ * A pass that fails (Redis or SQS unreachable) rejects, so the invocation is reported as an error;
+ * the next scheduled one simply tries again.
+ */
+import * as os from "node:os"
+import type { Effect, Layer } from "effect"
+import { ManagedRuntime } from "effect"
+import { configuredLayer } from "../../layers/fromConfig.ts"
+import { sweepOnce } from "../../programs/sweeper.ts"
+
+/** What one sweep uses: the job store, queue, coordinator, storage, metrics and settings. */
+export type SweeperServices = Effect.Services<ReturnType<typeof sweepOnce>>
+
+export interface SweepResult {
+  readonly owner: string
+}
+
+export type SweeperHandler = ((event?: unknown, context?: unknown) => Promise<SweepResult>) & {
+  readonly dispose: () => Promise<void>
+}
+
+/** The lease owner this container finalizes as (one per container, like a worker's id). */
+const defaultOwner = () => `sweeper-${process.env["AWS_LAMBDA_LOG_STREAM_NAME"]?.split("]").pop() ?? `${os.hostname()}-${process.pid}`}`
+
+/** The services are built on the first invocation and reused by later ones in this container. */
+export const makeSweeperHandler = <E>(
+  servicesLayer: Layer.Layer<SweeperServices, E>,
+  owner: string = defaultOwner()
+): SweeperHandler => {
+  const runtime = ManagedRuntime.make(servicesLayer)
+  const handle = async () => {
+    await runtime.runPromise(sweepOnce(owner))
+    return { owner }
+  }
+  return Object.assign(handle, { dispose: () => runtime.dispose() })
+}
+
+let configured: SweeperHandler | undefined
+
+/** The deployed entry point: backends from `configuredLayer` (VIDPIPE_QUEUE, VIDPIPE_COORDINATOR, VIDPIPE_STORAGE, …). */
+export const handler = (event?: unknown, context?: unknown): Promise<SweepResult> => {
+  configured ??= makeSweeperHandler(configuredLayer)
+  return configured(event, context)
+}
