@@ -1,10 +1,12 @@
 /**
  * A job: one source on its way to a published presentation, with per-task progress.
  */
-import { Schema } from "effect"
+import { Result, Schema } from "effect"
+import { ChunkSpan, PlannedStrategy, stitchChunks, Strategy } from "./Chunking.ts"
 import { Rung } from "./Ladder.ts"
 import { MediaProbe } from "./Probe.ts"
-import { Track } from "./Track.ts"
+import type { ChunkResult, Track } from "./Track.ts"
+import { TaskResult } from "./Track.ts"
 
 export const JobStatus = Schema.Literals(["awaiting-upload", "queued", "processing", "ready", "failed"])
 export type JobStatus = typeof JobStatus.Type
@@ -20,7 +22,7 @@ export type ErrorInfo = typeof ErrorInfo.Type
 /** What anyone may see of a task: also the API's task view. */
 export const taskProgressFields = {
   taskId: Schema.String,
-  kind: Schema.Literals(["video", "audio"]),
+  kind: Schema.Literals(["video", "audio", "chunk"]),
   label: Schema.String,
   status: TaskStatus,
   /** 0..1 of the source's duration encoded. */
@@ -32,14 +34,18 @@ export const taskProgressFields = {
 export const TaskState = Schema.Struct({
   ...taskProgressFields,
   worker: Schema.optional(Schema.String),
-  result: Schema.optional(Track)
+  result: Schema.optional(TaskResult)
 })
 export type TaskState = typeof TaskState.Type
 
 export const JobPlan = Schema.Struct({
   segmentSeconds: Schema.Number,
   rungs: Schema.Array(Rung),
-  audio: Schema.Boolean
+  audio: Schema.Boolean,
+  /** How the video was divided into tasks; absent in records from before strategies (rendition). */
+  strategy: Schema.optional(PlannedStrategy),
+  /** The chunks, for the chunk strategy. */
+  chunks: Schema.optional(Schema.Array(ChunkSpan))
 })
 export type JobPlan = typeof JobPlan.Type
 
@@ -53,6 +59,8 @@ export const Job = Schema.Struct({
   /** Prefix of every output key in the outputs area; the manifest is `${outputPrefix}manifest.mpd`. */
   outputPrefix: Schema.String,
   requestedLadder: Schema.optional(Schema.Array(Schema.Int)),
+  /** The strategy asked for; absent means rendition. Ingest resolves `auto` into `plan.strategy`. */
+  strategy: Schema.optional(Strategy),
   segmentSeconds: Schema.Number,
   probe: Schema.optional(MediaProbe),
   plan: Schema.optional(JobPlan),
@@ -74,9 +82,19 @@ export const errorInfo = (error: { readonly _tag: string; readonly message: stri
   message: error.message
 })
 
+/**
+ * The video tracks of a job's results: rendition tasks' own, or the chunks stitched into one per
+ * rung (failing when they do not join up).
+ */
+export const videoTracksOf = (job: Pick<Job, "tasks">): Result.Result<ReadonlyArray<Track>, string> => {
+  const results = job.tasks.flatMap((t) => (t.result === undefined ? [] : [t.result]))
+  const chunks = results.filter((r): r is ChunkResult => r.kind === "chunk")
+  if (chunks.length === 0) return Result.succeed(results.filter((r): r is Track => r.kind === "video"))
+  return stitchChunks(chunks, job.tasks.filter((t) => t.kind === "chunk").length)
+}
+
 /** The video rungs a finished job has, largest first, with their peak bitrates. */
 export const renditionsOf = (job: Pick<Job, "tasks">) =>
-  job.tasks
-    .flatMap((t) => (t.result?.kind === "video" ? [t.result] : []))
-    .sort((a, b) => (b.width ?? 0) - (a.width ?? 0))
+  Result.getOrElse(videoTracksOf(job), () => [])
+    .toSorted((a, b) => (b.width ?? 0) - (a.width ?? 0))
     .map((t) => ({ width: t.width ?? 0, height: t.height ?? 0, bitrate: t.bandwidth }))

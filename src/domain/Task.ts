@@ -3,6 +3,7 @@
  * anyone else: the source, where outputs go, and the encoding parameters.
  */
 import { Schema } from "effect"
+import { ChunkSpan } from "./Chunking.ts"
 import { Rung } from "./Ladder.ts"
 
 const TaskCommon = {
@@ -34,16 +35,27 @@ export const AudioTask = Schema.TaggedStruct("audio", {
 })
 export type AudioTask = typeof AudioTask.Type
 
-export const Task = Schema.Union([VideoTask, AudioTask])
+/** Every rung of one time span, from one decode of the source (the `chunk` strategy). */
+export const ChunkTask = Schema.TaggedStruct("chunk", {
+  ...TaskCommon,
+  chunk: ChunkSpan,
+  rungs: Schema.Array(Rung),
+  frameRate: Schema.String
+})
+export type ChunkTask = typeof ChunkTask.Type
+
+export const Task = Schema.Union([VideoTask, AudioTask, ChunkTask])
 export type Task = typeof Task.Type
 
 export const TaskJson = Schema.fromJsonString(Task)
 
 export const videoTaskId = (jobId: string, rungId: string) => `${jobId}.video.${rungId}`
 export const audioTaskId = (jobId: string) => `${jobId}.audio`
+export const chunkTaskId = (jobId: string, index: number) => `${jobId}.chunk.${index}`
 
-/** Where a task's files go, relative to the job's output prefix. */
-export const trackDirectory = (task: Task) => (task._tag === "video" ? `video/${task.rung.id}` : "audio")
+/** Where a rung's files go, relative to the job's output prefix. */
+export const videoDirectory = (rungId: string) => `video/${rungId}`
+export const audioDirectory = "audio"
 
 /** The queue identities of a task (SQS FIFO: one message group per task, dedup per attempt). */
 export const messageIdentity = (task: Task) => ({

@@ -30,9 +30,26 @@ export const Track = Schema.Struct({
   height: Schema.optional(Schema.Int),
   frameRate: Schema.optional(Schema.String),
   sampleRate: Schema.optional(Schema.Int),
-  channels: Schema.optional(Schema.Int)
+  channels: Schema.optional(Schema.Int),
+  /** Chunked encodes: fingerprint of the init segment's codec configuration, equal across chunks that can be stitched. */
+  initDigest: Schema.optional(Schema.String)
 })
 export type Track = typeof Track.Type
+
+/**
+ * The result of one chunk task: one track per rung for the chunk's span, with the global segment
+ * numbers and times they have in the presentation. Only chunk 1 stores the init segments.
+ */
+export const ChunkResult = Schema.Struct({
+  kind: Schema.Literal("chunk"),
+  index: Schema.Int,
+  tracks: Schema.Array(Track)
+})
+export type ChunkResult = typeof ChunkResult.Type
+
+/** What a task leaves for the finalizer. */
+export const TaskResult = Schema.Union([Track, ChunkResult])
+export type TaskResult = typeof TaskResult.Type
 
 export interface Segment {
   readonly start: number

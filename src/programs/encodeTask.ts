@@ -1,7 +1,8 @@
 /**
  * Does the work of one task: encode into a private temporary folder, then store every file
  * under the task's deterministic output keys. Running it twice writes the same keys again,
- * so redelivery is harmless.
+ * so redelivery is harmless; a chunk writes only its own segments (and chunk 1 the init
+ * segments), so chunks never overwrite each other.
  */
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -9,12 +10,11 @@ import * as path from "node:path"
 import { Effect, Stream } from "effect"
 import { FfmpegFailed } from "../domain/Errors.ts"
 import type { Task } from "../domain/Task.ts"
-import { trackDirectory } from "../domain/Task.ts"
-import type { Track } from "../domain/Track.ts"
+import { audioDirectory, videoDirectory } from "../domain/Task.ts"
+import type { TaskResult } from "../domain/Track.ts"
+import type { EncodeEvent } from "../services/Ffmpeg.ts"
 import { Ffmpeg } from "../services/Ffmpeg.ts"
 import { Storage } from "../services/Storage.ts"
-
-const contentTypeOf = (task: Task) => (task._tag === "video" ? "video/mp4" : "audio/mp4")
 
 const temporaryFolder = Effect.acquireRelease(
   Effect.tryPromise({
@@ -24,6 +24,26 @@ const temporaryFolder = Effect.acquireRelease(
   (folder) => Effect.promise(() => fs.rm(folder, { recursive: true, force: true }))
 )
 
+interface Output {
+  /** Relative to the job's output prefix. */
+  readonly key: string
+  readonly file: string
+  readonly contentType: string
+}
+
+/** Where each file of a result comes from (in the work folder) and goes (in the outputs area). */
+const outputsOf = (result: TaskResult, workFolder: string): ReadonlyArray<Output> => {
+  if (result.kind === "chunk") {
+    // The encoder left one folder per rung, files already under their presentation names.
+    return result.tracks.flatMap((track) =>
+      track.files.map((file) => ({ key: `${videoDirectory(track.id)}/${file}`, file: path.join(workFolder, track.id, file), contentType: "video/mp4" }))
+    )
+  }
+  const folder = result.kind === "video" ? videoDirectory(result.id) : audioDirectory
+  const contentType = result.kind === "video" ? "video/mp4" : "audio/mp4"
+  return result.files.map((file) => ({ key: `${folder}/${file}`, file: path.join(workFolder, file), contentType }))
+}
+
 export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, onProgress: (fraction: number) => Effect.Effect<void>) {
   const ffmpeg = yield* Ffmpeg
   const storage = yield* Storage
@@ -32,24 +52,30 @@ export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, onProgre
   const common = { input, outputDir: workFolder, segmentSeconds: task.segmentSeconds, durationSeconds: task.durationSeconds }
   const events = task._tag === "video"
     ? ffmpeg.encodeVideo({ ...common, rung: task.rung, frameRate: task.frameRate })
-    : ffmpeg.encodeAudio({ ...common, channels: task.channels, sampleRate: task.sampleRate, bitrate: task.bitrate })
+    : task._tag === "audio"
+    ? ffmpeg.encodeAudio({ ...common, channels: task.channels, sampleRate: task.sampleRate, bitrate: task.bitrate })
+    : ffmpeg.encodeChunk({ input, outputDir: workFolder, segmentSeconds: task.segmentSeconds, rungs: task.rungs, frameRate: task.frameRate, chunk: task.chunk })
 
-  let track: Track | undefined
-  yield* Stream.runForEach(events, (event) => {
-    if (event._tag === "Finished") {
-      track = event.track
-      return Effect.void
+  let result: TaskResult | undefined
+  yield* Stream.runForEach(events, (event: EncodeEvent) => {
+    switch (event._tag) {
+      case "Progress":
+        return onProgress(event.fraction)
+      case "Finished":
+        result = event.track
+        return Effect.void
+      case "ChunkFinished":
+        result = event.result
+        return Effect.void
     }
-    return onProgress(event.fraction)
   })
-  if (track === undefined) {
+  if (result === undefined) {
     return yield* new FfmpegFailed({ operation: `encode ${task.taskId}`, reason: "ffmpeg finished without a track", retryable: true })
   }
-  const folder = `${task.outputPrefix}${trackDirectory(task)}`
   yield* Effect.forEach(
-    track.files,
-    (file) => storage.putFile("outputs", `${folder}/${file}`, path.join(workFolder, file), { contentType: contentTypeOf(task) }),
+    outputsOf(result, workFolder),
+    (output) => storage.putFile("outputs", `${task.outputPrefix}${output.key}`, output.file, { contentType: output.contentType }),
     { concurrency: 4, discard: true }
   )
-  return track
+  return result
 }, Effect.scoped)

@@ -1,14 +1,17 @@
 /**
  * Finalize: the one worker holding the lease writes the manifest, once, and marks the job ready.
- * The manifest is checked before it is published: rungs segment-aligned, and every file it
- * references present in storage. A second finalizer (after a lease expiry) finds the manifest
+ * Chunked jobs are stitched first: per rung, the chunks' segments become one continuous
+ * timeline behind chunk 1's init segment (nothing is re-encoded). The manifest is checked before
+ * it is published: chunks joined without gap and with one codec configuration, rungs
+ * segment-aligned, and every file it references present in storage. A second finalizer (after a lease expiry) finds the manifest
  * already there and only completes the bookkeeping.
  */
 import { Clock, Effect, Result } from "effect"
 import { JobStoreFailed, ManifestInvalid } from "../domain/Errors.ts"
 import type { Job } from "../domain/Job.ts"
-import { manifestKeyOf } from "../domain/Job.ts"
+import { manifestKeyOf, videoTracksOf } from "../domain/Job.ts"
 import { buildMpd } from "../domain/Mpd.ts"
+import { audioDirectory, videoDirectory } from "../domain/Task.ts"
 import type { Track } from "../domain/Track.ts"
 import type { FinalizeLease } from "../services/Coordinator.ts"
 import { Coordinator } from "../services/Coordinator.ts"
@@ -16,15 +19,18 @@ import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
 import { Storage } from "../services/Storage.ts"
 
-const folderOf = (track: Track) => (track.kind === "video" ? `video/${track.id}` : "audio")
+const folderOf = (track: Track) => (track.kind === "video" ? videoDirectory(track.id) : audioDirectory)
 
+/** One track per rung (chunks stitched) and the audio track. */
 const tracksOf = (job: Job) =>
   Effect.gen(function*() {
-    const tracks = job.tasks.flatMap((task) => (task.result === undefined ? [] : [task.result]))
-    if (tracks.length < job.tasks.length || job.tasks.length === 0) {
+    const results = job.tasks.flatMap((task) => (task.result === undefined ? [] : [task.result]))
+    if (results.length < job.tasks.length || job.tasks.length === 0) {
       return yield* new JobStoreFailed({ operation: "finalize", reason: `job ${job.id}: not every task result is recorded yet`, retryable: true })
     }
-    return { video: tracks.filter((t) => t.kind === "video"), audio: tracks.find((t) => t.kind === "audio") }
+    const video = videoTracksOf(job)
+    if (Result.isFailure(video)) return yield* new ManifestInvalid({ reason: `chunks cannot be stitched: ${video.failure}` })
+    return { video: video.success, audio: results.find((t): t is Track => t.kind === "audio") }
   })
 
 export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: FinalizeLease) {

@@ -1,16 +1,19 @@
 /**
  * Ingest: probe an uploaded source, refuse what cannot become a presentation, plan the ladder
- * and enqueue one task per rung plus one for audio. Safe to run twice for the same job
- * (a duplicated upload event): tasks are re-sent and the queue's deduplication drops them.
+ * and the tasks — one per rung (`rendition`) or one per chunk of time (`chunk`), plus one for
+ * audio — and enqueue them. Safe to run twice for the same job (a duplicated upload event): the
+ * first plan is kept, tasks are re-sent and the queue's deduplication drops them.
  */
-import { Clock, Effect } from "effect"
-import type { Job } from "../domain/Job.ts"
+import { Clock, Config, Context, Effect } from "effect"
+import type { ChunkPolicy } from "../domain/Chunking.ts"
+import { defaultChunkPolicy, planChunks, resolveStrategy } from "../domain/Chunking.ts"
+import type { Job, JobPlan } from "../domain/Job.ts"
 import { errorInfo } from "../domain/Job.ts"
+import type { Rung } from "../domain/Ladder.ts"
 import { planLadder } from "../domain/Ladder.ts"
 import type { MediaProbe } from "../domain/Probe.ts"
-import type { Rung } from "../domain/Ladder.ts"
 import type { Task } from "../domain/Task.ts"
-import { audioTaskId, videoTaskId } from "../domain/Task.ts"
+import { audioTaskId, chunkTaskId, videoTaskId } from "../domain/Task.ts"
 import { Ffmpeg } from "../services/Ffmpeg.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
@@ -20,8 +23,43 @@ import { enqueueTask } from "./taskMessages.ts"
 
 const audioSampleRates = new Set([44100, 48000])
 
-/** The tasks of a job, in the order a single worker would best take them (audio is quickest). */
+/**
+ * How many workers chunk planning assumes (`auto`'s rule and chunk sizes). `vidpipe process`
+ * sets it to its `--workers`; elsewhere it is `VIDPIPE_CHUNK_WORKERS` (default 2).
+ */
+export const ChunkPlanning = Context.Reference<{ readonly workers: number | undefined }>("vidpipe/ChunkPlanning", {
+  defaultValue: () => ({ workers: undefined })
+})
+
+const chunkPolicy = Effect.gen(function*() {
+  const planning = yield* ChunkPlanning
+  const workers = planning.workers ?? (yield* Config.Int("VIDPIPE_CHUNK_WORKERS").pipe(
+    Config.withDefault(defaultChunkPolicy.workers),
+    Effect.orElseSucceed(() => defaultChunkPolicy.workers)
+  ))
+  return { ...defaultChunkPolicy, workers: Math.max(1, workers) } satisfies ChunkPolicy
+})
+
+/** The job's plan: its rungs, whether it has audio, and how the video is divided into tasks. */
+export const planJob = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung>, policy: ChunkPolicy = defaultChunkPolicy): JobPlan => {
+  const strategy = resolveStrategy(job.strategy ?? "rendition", probe.durationSeconds, job.segmentSeconds, policy)
+  return {
+    segmentSeconds: job.segmentSeconds,
+    rungs,
+    audio: probe.audio !== null,
+    strategy,
+    ...(strategy === "chunk" ? { chunks: planChunks(probe.durationSeconds, job.segmentSeconds, policy) } : {})
+  }
+}
+
+/**
+ * The tasks of a job, from its recorded plan (a job planned before strategies existed, or not
+ * yet planned, is divided per rendition), in the order a single worker would best take them
+ * (audio is quickest).
+ */
 export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung>): ReadonlyArray<Task> => {
+  const chunks = job.plan?.strategy === "chunk" ? job.plan.chunks ?? [] : []
+  const videoTaskCount = chunks.length > 0 ? chunks.length : rungs.length
   const common = {
     jobId: job.id,
     attempt: 1,
@@ -29,15 +67,24 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
     outputPrefix: job.outputPrefix,
     segmentSeconds: job.segmentSeconds,
     durationSeconds: probe.durationSeconds,
-    totalTasks: rungs.length + (probe.audio === null ? 0 : 1)
+    totalTasks: videoTaskCount + (probe.audio === null ? 0 : 1)
   }
-  const video = rungs.map((rung): Task => ({
-    _tag: "video",
-    ...common,
-    taskId: videoTaskId(job.id, rung.id),
-    rung,
-    frameRate: probe.video.frameRate
-  }))
+  const video = chunks.length > 0
+    ? chunks.map((chunk): Task => ({
+      _tag: "chunk",
+      ...common,
+      taskId: chunkTaskId(job.id, chunk.index),
+      chunk,
+      rungs,
+      frameRate: probe.video.frameRate
+    }))
+    : rungs.map((rung): Task => ({
+      _tag: "video",
+      ...common,
+      taskId: videoTaskId(job.id, rung.id),
+      rung,
+      frameRate: probe.video.frameRate
+    }))
   if (probe.audio === null) return video
   // Stereo at most: a surround source is downmixed so every player can decode it.
   const channels = Math.min(2, Math.max(1, probe.audio.channels))
@@ -71,20 +118,23 @@ export const ingest = Effect.fn("ingest")(function*(jobId: string) {
     )
   )
   const rungs = planLadder(probe, job.requestedLadder)
-  const tasks = planTasks(job, probe, rungs)
+  // A second ingest keeps the first one's plan, so it sends the same tasks.
+  const plan = job.plan ?? planJob(job, probe, rungs, yield* chunkPolicy)
+  const tasks = planTasks({ ...job, plan }, probe, plan.rungs)
   const now = yield* Clock.currentTimeMillis
   yield* store.update(jobId, (current) => ({
     ...current,
     status: current.status === "awaiting-upload" ? "queued" : current.status,
     updatedAt: now,
     probe,
-    plan: { segmentSeconds: job.segmentSeconds, rungs, audio: probe.audio !== null },
+    plan: current.plan ?? plan,
     // A second ingest keeps the progress the first one's tasks made.
     tasks: current.tasks.length > 0 ? current.tasks : tasks.map(initialTaskState)
   }))
   yield* Effect.forEach(tasks, enqueueTask, { discard: true })
   yield* metrics.record("TasksEnqueued", tasks.length)
   yield* metrics.record("ScaleOut", tasks.length)
-  yield* Effect.logInfo(`job ${jobId}: ${rungs.map((r) => r.id).join(", ")}${probe.audio === null ? "" : " + audio"} enqueued`)
+  const video = plan.strategy === "chunk" ? `${tasks.filter((t) => t._tag === "chunk").length} chunk(s) of ${plan.rungs.map((r) => r.id).join(", ")}` : plan.rungs.map((r) => r.id).join(", ")
+  yield* Effect.logInfo(`job ${jobId}: ${video}${probe.audio === null ? "" : " + audio"} enqueued`)
   return { probe, tasks }
 })

@@ -1,6 +1,8 @@
 /**
  * Pure edits of job records, shared by every program that changes a job.
  */
+import type { Strategy } from "../domain/Chunking.ts"
+import { chunkLabel } from "../domain/Chunking.ts"
 import type { ErrorInfo, Job, JobStatus, TaskState } from "../domain/Job.ts"
 import type { Task } from "../domain/Task.ts"
 
@@ -20,6 +22,7 @@ export const newJob = (input: {
   readonly outputPrefix: string
   readonly segmentSeconds: number
   readonly requestedLadder?: ReadonlyArray<number> | undefined
+  readonly strategy?: Strategy | undefined
   readonly now: number
   readonly status?: JobStatus
 }): Job => ({
@@ -32,10 +35,20 @@ export const newJob = (input: {
   outputPrefix: input.outputPrefix,
   segmentSeconds: input.segmentSeconds,
   ...(input.requestedLadder === undefined ? {} : { requestedLadder: input.requestedLadder }),
+  ...(input.strategy === undefined ? {} : { strategy: input.strategy }),
   tasks: []
 })
 
-export const taskLabel = (task: Task) => (task._tag === "video" ? `${task.rung.id} ${task.rung.width}x${task.rung.height}` : "audio")
+export const taskLabel = (task: Task) => {
+  switch (task._tag) {
+    case "video":
+      return `${task.rung.id} ${task.rung.width}x${task.rung.height}`
+    case "audio":
+      return "audio"
+    case "chunk":
+      return chunkLabel(task.chunk)
+  }
+}
 
 export const initialTaskState = (task: Task): TaskState => ({
   taskId: task.taskId,

@@ -4,10 +4,12 @@
  * run distributed.
  */
 import { Effect } from "effect"
+import type { Strategy } from "../domain/Chunking.ts"
 import { JobFailed } from "../domain/Errors.ts"
 import type { Job } from "../domain/Job.ts"
 import { Storage } from "../services/Storage.ts"
 import { awaitJob } from "./awaitJob.ts"
+import { ChunkPlanning } from "./ingest.ts"
 import { createAndIngest, storeLocalSource } from "./submitFile.ts"
 import { runWorker } from "./worker.ts"
 
@@ -15,6 +17,8 @@ export interface ProcessOptions {
   readonly input: string
   readonly workers: number
   readonly ladder?: ReadonlyArray<number> | undefined
+  /** How to divide the video into tasks (`auto` plans for `workers`); rendition when omitted. */
+  readonly strategy?: Strategy | undefined
   /** Prefix of the outputs in the outputs area ("" when the area is the presentation's own folder). */
   readonly outputPrefix: string
   readonly onUpdate?: (job: Job) => Effect.Effect<void>
@@ -26,7 +30,9 @@ export const processFile = Effect.fn("processFile")(function*(options: ProcessOp
   const jobId = source.jobId
   // The source copy only lives as long as this run.
   yield* Effect.addFinalizer(() => storage.delete("uploads", source.sourceKey).pipe(Effect.ignore))
-  yield* createAndIngest({ ...source, outputPrefix: options.outputPrefix, ladder: options.ladder })
+  yield* createAndIngest({ ...source, outputPrefix: options.outputPrefix, ladder: options.ladder, strategy: options.strategy }).pipe(
+    Effect.provideService(ChunkPlanning, { workers: options.workers })
+  )
 
   // Leave no half-written presentation behind when the job fails or is interrupted.
   const removePartialOutputs = Effect.forEach(

@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs/promises"
 import { Clock, Effect } from "effect"
+import type { Strategy } from "../domain/Chunking.ts"
 import { SourceNotFound, UnusableInput } from "../domain/Errors.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { Storage } from "../services/Storage.ts"
@@ -22,6 +23,8 @@ const checkInput = Effect.fnUntraced(function*(input: string) {
 export interface SubmitOptions {
   readonly input: string
   readonly ladder?: ReadonlyArray<number> | undefined
+  /** How to divide the video into tasks; rendition when omitted. */
+  readonly strategy?: Strategy | undefined
   /** Prefix of the job's outputs; defaults to `<jobId>/`. */
   readonly outputPrefix?: (jobId: string) => string
 }
@@ -44,6 +47,7 @@ export const createAndIngest = Effect.fn("createAndIngest")(function*(source: {
   readonly sourceKey: string
   readonly outputPrefix: string
   readonly ladder?: ReadonlyArray<number> | undefined
+  readonly strategy?: Strategy | undefined
 }) {
   const store = yield* JobStore
   const settings = yield* PipelineSettings
@@ -54,6 +58,7 @@ export const createAndIngest = Effect.fn("createAndIngest")(function*(source: {
     outputPrefix: source.outputPrefix,
     segmentSeconds: settings.segmentSeconds,
     requestedLadder: source.ladder,
+    strategy: source.strategy,
     now: yield* Clock.currentTimeMillis
   }))
   return yield* ingest(source.jobId)
@@ -61,6 +66,11 @@ export const createAndIngest = Effect.fn("createAndIngest")(function*(source: {
 
 export const submitFile = Effect.fn("submitFile")(function*(options: SubmitOptions) {
   const source = yield* storeLocalSource(options.input)
-  yield* createAndIngest({ ...source, outputPrefix: options.outputPrefix?.(source.jobId) ?? `${source.jobId}/`, ladder: options.ladder })
+  yield* createAndIngest({
+    ...source,
+    outputPrefix: options.outputPrefix?.(source.jobId) ?? `${source.jobId}/`,
+    ladder: options.ladder,
+    strategy: options.strategy
+  })
   return source
 })

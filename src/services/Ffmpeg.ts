@@ -1,14 +1,16 @@
 /**
- * The media tools: probing sources, encoding one DASH track, and making test clips.
+ * The media tools: probing sources, encoding one DASH track or every rung of a chunk, and
+ * making test clips.
  * Encodes are streams of events so callers can show progress; interrupting the stream
  * kills the child process.
  */
 import type { Effect, Stream } from "effect"
 import { Context } from "effect"
+import type { ChunkSpan } from "../domain/Chunking.ts"
 import type { FfmpegFailed, UnusableInput } from "../domain/Errors.ts"
 import type { Rung } from "../domain/Ladder.ts"
 import type { MediaProbe } from "../domain/Probe.ts"
-import type { Track } from "../domain/Track.ts"
+import type { ChunkResult, Track } from "../domain/Track.ts"
 
 export interface VideoEncodeSpec {
   readonly input: string
@@ -30,9 +32,21 @@ export interface AudioEncodeSpec {
   readonly durationSeconds: number
 }
 
+/** Every rung of one chunk of the source, from one decode (the chunk strategy). */
+export interface ChunkEncodeSpec {
+  readonly input: string
+  /** Receives one folder per rung (named by the rung's id) holding the chunk's files under their final names. */
+  readonly outputDir: string
+  readonly rungs: ReadonlyArray<Rung>
+  readonly frameRate: string
+  readonly segmentSeconds: number
+  readonly chunk: ChunkSpan
+}
+
 export type EncodeEvent =
   | { readonly _tag: "Progress"; readonly fraction: number; readonly speed: number | undefined }
   | { readonly _tag: "Finished"; readonly track: Track }
+  | { readonly _tag: "ChunkFinished"; readonly result: ChunkResult }
 
 export interface SampleSpec {
   readonly output: string
@@ -49,6 +63,8 @@ export interface FfmpegShape {
   readonly probe: (input: string) => Effect.Effect<MediaProbe, UnusableInput | FfmpegFailed>
   readonly encodeVideo: (spec: VideoEncodeSpec) => Stream.Stream<EncodeEvent, FfmpegFailed>
   readonly encodeAudio: (spec: AudioEncodeSpec) => Stream.Stream<EncodeEvent, FfmpegFailed>
+  /** Progress is the fraction of the chunk's span encoded; ends with `ChunkFinished`. */
+  readonly encodeChunk: (spec: ChunkEncodeSpec) => Stream.Stream<EncodeEvent, FfmpegFailed>
   readonly makeSample: (spec: SampleSpec) => Effect.Effect<void, FfmpegFailed>
 }
 

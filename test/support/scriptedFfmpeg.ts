@@ -7,9 +7,11 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Clock, Effect, Layer, Stream } from "effect"
 import { FfmpegFailed } from "../../src/domain/Errors.ts"
+import { compactTimeline, frameAtOrAfter, frameTime, spanFrames } from "../../src/domain/Chunking.ts"
 import type { MediaProbe } from "../../src/domain/Probe.ts"
-import type { Track } from "../../src/domain/Track.ts"
-import type { EncodeEvent } from "../../src/services/Ffmpeg.ts"
+import type { AudioTask, VideoTask } from "../../src/domain/Task.ts"
+import type { ChunkResult, Track } from "../../src/domain/Track.ts"
+import type { ChunkEncodeSpec, EncodeEvent } from "../../src/services/Ffmpeg.ts"
 import { Ffmpeg } from "../../src/services/Ffmpeg.ts"
 import { JobStore } from "../../src/services/JobStore.ts"
 import { Storage } from "../../src/services/Storage.ts"
@@ -23,6 +25,8 @@ export interface Script {
   readonly step?: (trackId: string, call: number) => Step
   /** How long each encode takes. */
   readonly encodeMillis?: number
+  /** What probing finds (default: a 4 s 720p30 clip with stereo audio). */
+  readonly probe?: MediaProbe
 }
 
 export const probeFor720p: MediaProbe = {
@@ -34,7 +38,8 @@ export const probeFor720p: MediaProbe = {
 
 export const makeScriptedFfmpeg = (script: Script = {}) => {
   const calls = new Map<string, number>()
-  const encode = (kind: Track["kind"], id: string, outputDir: string, extra: Partial<Track>) =>
+  /** Counts the call, takes its time, then fails as scripted or does `work` and reports it finished. */
+  const scripted = (id: string, work: Effect.Effect<EncodeEvent>) =>
     Stream.unwrap(Effect.gen(function*() {
       const call = (calls.get(id) ?? 0) + 1
       calls.set(id, call)
@@ -43,6 +48,11 @@ export const makeScriptedFfmpeg = (script: Script = {}) => {
       if (step !== "ok") {
         return Stream.fail(new FfmpegFailed({ operation: `encode ${id}`, reason: `scripted ${step} failure (call ${call})`, retryable: step === "transient" }))
       }
+      const finished = yield* work
+      return Stream.make<Array<EncodeEvent>>({ _tag: "Progress", fraction: 0.5, speed: 1 }, finished)
+    }))
+  const encode = (kind: Track["kind"], id: string, outputDir: string, extra: Partial<Track>) =>
+    scripted(id, Effect.gen(function*() {
       yield* Effect.promise(async () => {
         await fs.mkdir(outputDir, { recursive: true })
         await fs.writeFile(path.join(outputDir, "init.mp4"), `init ${id}`)
@@ -53,14 +63,41 @@ export const makeScriptedFfmpeg = (script: Script = {}) => {
         timeline: [{ t: 0, d: 4000 }], initialization: "init.mp4", media: "seg-$Number%05d$.m4s",
         files: ["init.mp4", "seg-00001.m4s"], ...extra
       }
-      return Stream.make<Array<EncodeEvent>>({ _tag: "Progress", fraction: 0.5, speed: 1 }, { _tag: "Finished", track })
+      return { _tag: "Finished", track } satisfies EncodeEvent
+    }))
+  /** A chunk: per rung, placeholder segments numbered and timed as the real encoder would (timescale 90 kHz). */
+  const encodeChunk = (spec: ChunkEncodeSpec) =>
+    scripted(`chunk-${spec.chunk.index}`, Effect.gen(function*() {
+      const frames = spanFrames(spec.chunk, spec.segmentSeconds, spec.frameRate)
+      const ticks = (frame: number) => Math.round(frameTime(frame, spec.frameRate) * 90000)
+      const end = frameAtOrAfter(spec.chunk.endSeconds, spec.frameRate)
+      const bounds = [...frames.segmentStarts, end].map(ticks)
+      const segments = frames.segmentStarts.map((_, i) => ({ start: bounds[i]!, duration: bounds[i + 1]! - bounds[i]! }))
+      const names = segments.map((_, i) => `seg-${String(frames.firstNumber + i).padStart(5, "0")}.m4s`)
+      const withInit = spec.chunk.index === 0
+      const tracks = yield* Effect.forEach(spec.rungs, (rung) =>
+        Effect.promise(async (): Promise<Track> => {
+          const folder = path.join(spec.outputDir, rung.id)
+          await fs.mkdir(folder, { recursive: true })
+          if (withInit) await fs.writeFile(path.join(folder, "init.mp4"), `init ${rung.id}`)
+          for (const name of names) await fs.writeFile(path.join(folder, name), `${rung.id} ${name}`)
+          return {
+            kind: "video", id: rung.id, codecs: "avc1.64001f", bandwidth: 1000, timescale: 90000, startNumber: frames.firstNumber,
+            timeline: compactTimeline(segments), initialization: "init.mp4", media: "seg-$Number%05d$.m4s",
+            files: [...(withInit ? ["init.mp4"] : []), ...names], width: rung.width, height: rung.height, frameRate: spec.frameRate,
+            initDigest: `scripted ${rung.id}`
+          }
+        }))
+      const result: ChunkResult = { kind: "chunk", index: spec.chunk.index, tracks }
+      return { _tag: "ChunkFinished", result } satisfies EncodeEvent
     }))
   return {
     calls,
     layer: Layer.succeed(Ffmpeg, Ffmpeg.of({
-      probe: () => Effect.succeed(probeFor720p),
+      probe: () => Effect.succeed(script.probe ?? probeFor720p),
       encodeVideo: (spec) => encode("video", spec.rung.id, spec.outputDir, { width: spec.rung.width, height: spec.rung.height, frameRate: spec.frameRate }),
       encodeAudio: (spec) => encode("audio", "audio", spec.outputDir, { sampleRate: spec.sampleRate, channels: spec.channels }),
+      encodeChunk,
       makeSample: () => Effect.void
     }))
   }
@@ -74,5 +111,8 @@ export const submitScriptedJob = Effect.gen(function*() {
   yield* storage.put("uploads", `${id}/clip.mp4`, "not really a video")
   yield* store.create(newJob({ id, fileName: "clip.mp4", sourceKey: `${id}/clip.mp4`, outputPrefix: `${id}/`, segmentSeconds: 4, now: yield* Clock.currentTimeMillis }))
   const { tasks } = yield* ingest(id)
-  return { id, tasks }
+  // Jobs created here ask for no strategy, so they are planned per rendition.
+  const renditionTasks = tasks.filter((t): t is VideoTask | AudioTask => t._tag !== "chunk")
+  if (renditionTasks.length !== tasks.length) return yield* Effect.die(new Error("a scripted job was planned in chunks"))
+  return { id, tasks: renditionTasks }
 })

@@ -4,6 +4,8 @@
 import * as path from "node:path"
 import { Clock, Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import type { Strategy } from "../../domain/Chunking.ts"
+import { strategies } from "../../domain/Chunking.ts"
 import { parseLadder } from "../../domain/Ladder.ts"
 import { embeddedLayer } from "../../layers/embedded.ts"
 import { processFile } from "../../programs/processFile.ts"
@@ -22,6 +24,8 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
   readonly out: string
   readonly ladder: ReadonlyArray<number> | undefined
   readonly workers: number
+  /** Default `auto`: this process knows its worker count, so auto's rule is exact here. */
+  readonly strategy?: Strategy | undefined
   readonly json: boolean
 }) {
   const started = yield* Clock.currentTimeMillis
@@ -34,6 +38,7 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
     input: options.input,
     workers: options.workers,
     ladder: options.ladder,
+    strategy: options.strategy ?? "auto",
     outputPrefix: "",
     onUpdate: view.update
   }).pipe(
@@ -59,6 +64,12 @@ export const processCommand = Command.make(
       Flag.withDefault("1080,720,480,360")
     ),
     workers: Flag.Int("workers").pipe(Flag.withDescription("Worker fibers encoding tasks in parallel"), Flag.withDefault(2)),
+    strategy: Flag.Literals("strategy", strategies).pipe(
+      Flag.withDescription(
+        "rendition: a task per rung; chunk: a task per time span encoding every rung from one decode; auto: chunk when the source gives every worker at least 8 s"
+      ),
+      Flag.withDefault("auto")
+    ),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print the result as JSON on the last line of stdout"), Flag.withDefault(false))
   },
   (flags) =>
@@ -72,6 +83,7 @@ export const processCommand = Command.make(
         out: Option.getOrElse(flags.out, () => defaultOutFor(flags.input)),
         ladder,
         workers: flags.workers,
+        strategy: flags.strategy,
         json: flags.json
       })
     }).pipe(reportingFailures({ json: flags.json }))

@@ -4,6 +4,7 @@
  */
 import { Clock, Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import { strategies } from "../../domain/Chunking.ts"
 import { JobFailed } from "../../domain/Errors.ts"
 import { parseLadder } from "../../domain/Ladder.ts"
 import { awaitJob } from "../../programs/awaitJob.ts"
@@ -20,6 +21,12 @@ export const submitCommand = Command.make(
   {
     input: Argument.String("input").pipe(Argument.withDescription("The video file to submit")),
     ladder: Flag.String("ladder").pipe(Flag.withDescription("Rungs by short side"), Flag.withDefault("1080,720,480,360")),
+    strategy: Flag.Literals("strategy", strategies).pipe(
+      Flag.withDescription(
+        "rendition: a task per rung; chunk: a task per time span encoding every rung from one decode (every worker must run this version); auto: chunk when the source gives each of VIDPIPE_CHUNK_WORKERS (2) workers at least 8 s"
+      ),
+      Flag.withDefault("rendition")
+    ),
     wait: Flag.Boolean("wait").pipe(Flag.withDescription("Wait for the job to finish and print its result"), Flag.withDefault(false)),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON on the last line of stdout"), Flag.withDefault(false))
   },
@@ -30,7 +37,7 @@ export const submitCommand = Command.make(
       if (ladder === undefined) return yield* new InvalidOption({ reason: `--ladder must be a comma-separated list of sizes like 1080,720,480 (got "${flags.ladder}")` })
       const { layer } = yield* loadDeployment("submit", true)
       yield* Effect.gen(function*() {
-        const { jobId } = yield* submitFile({ input: flags.input, ladder })
+        const { jobId } = yield* submitFile({ input: flags.input, ladder, strategy: flags.strategy })
         if (!flags.wait) {
           yield* Console.log(flags.json ? JSON.stringify({ jobId, status: "queued" }) : jobId)
           return

@@ -13,7 +13,8 @@ import type { Track } from "../../domain/Track.ts"
 import type { EncodeEvent } from "../../services/Ffmpeg.ts"
 import { Ffmpeg } from "../../services/Ffmpeg.ts"
 import type { EncoderSettings } from "./arguments.ts"
-import { audioArguments, defaultEncoderSettings, probeArguments, sampleArguments, trackManifestName, videoArguments } from "./arguments.ts"
+import { audioArguments, chunkArguments, defaultEncoderSettings, probeArguments, sampleArguments, trackManifestName, videoArguments } from "./arguments.ts"
+import { collectChunk } from "./chunkOutput.ts"
 import { makeProgressParser } from "./progress.ts"
 import type { HeaderKind } from "./sniff.ts"
 import { classifyHeader, readHeader } from "./sniff.ts"
@@ -69,21 +70,27 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
 
     /**
      * Runs ffmpeg, streaming progress samples parsed from `-progress pipe:1`;
-     * fails with the tail of stderr when ffmpeg exits non-zero.
+     * fails with the tail of stderr when ffmpeg exits non-zero. Progress is the fraction of
+     * `[startSeconds, endSeconds)` of the output timeline encoded.
      */
-    const runFfmpeg = (operation: string, args: ReadonlyArray<string>, durationSeconds: number) =>
+    const runFfmpeg = (operation: string, args: ReadonlyArray<string>, endSeconds: number, startSeconds = 0) =>
       Stream.unwrap(Effect.gen(function*() {
         const handle = yield* spawner.spawn(ChildProcess.make("ffmpeg", args, { forceKillAfter: "1 second" })).pipe(
           Effect.mapError(spawnFailed(operation, "ffmpeg"))
         )
         const stderr = yield* handle.stderr.pipe(Stream.decodeText(), Stream.mkString, Effect.forkScoped)
-        const parse = makeProgressParser(durationSeconds)
+        const parse = makeProgressParser(endSeconds)
+        const span = endSeconds - startSeconds
+        const ofSpan = (fraction: number) =>
+          startSeconds <= 0 || fraction >= 1 || span <= 0 ? fraction : Math.min(0.999, Math.max(0, (fraction * endSeconds - startSeconds) / span))
         const progress = handle.stdout.pipe(
           Stream.decodeText(),
           Stream.splitLines,
           Stream.filterMap((line) => {
             const sample = parse(line)
-            return sample === undefined ? Result.failVoid : Result.succeed<EncodeEvent>({ _tag: "Progress", ...sample })
+            return sample === undefined
+              ? Result.failVoid
+              : Result.succeed<EncodeEvent>({ _tag: "Progress", fraction: ofSpan(sample.fraction), speed: sample.speed })
           }),
           Stream.mapError(spawnFailed(operation, "ffmpeg"))
         )
@@ -150,6 +157,13 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
           Stream.concat(runFfmpeg("encode audio", audioArguments(spec), spec.durationSeconds)),
           Stream.concat(finishedTrack("encode audio", spec.outputDir, (xml, sizes) => readTrackManifest("audio", "audio", xml, { sizes })))
         ),
+      encodeChunk: (spec) => {
+        const operation = `encode chunk ${spec.chunk.index + 1}/${spec.chunk.count}`
+        return prepare(spec.outputDir).pipe(
+          Stream.concat(runFfmpeg(operation, chunkArguments(spec, settings), spec.chunk.endSeconds, spec.chunk.startSeconds)),
+          Stream.concat(Stream.fromEffect(Effect.map(collectChunk(spec), (result): EncodeEvent => ({ _tag: "ChunkFinished", result }))))
+        )
+      },
       makeSample: Effect.fn("Ffmpeg.makeSample")(function*(spec) {
         yield* Effect.tryPromise({
           try: () => fs.mkdir(path.dirname(path.resolve(spec.output)), { recursive: true }),

@@ -1,14 +1,22 @@
 /**
  * Command lines for ffprobe and ffmpeg. Pure, so the encoding rules can be read and tested
  * in one place: closed GOPs whose keyframes fall exactly on segment boundaries, the same for
- * every rung, so players can switch at any segment.
+ * every rung, so players can switch at any segment. The x264 settings, picture filters and
+ * bitrate caps are shared by the three ways of encoding a ladder: one task per rung
+ * (`videoArguments`), one task per chunk of time (`chunkArguments`), and the single raw ffmpeg
+ * command that produces the whole ladder (`ladderCommandArguments`, the benchmark's reference).
  */
-import type { AudioEncodeSpec, SampleSpec, VideoEncodeSpec } from "../../services/Ffmpeg.ts"
+import type { Rung } from "../../domain/Ladder.ts"
+import type { AudioEncodeSpec, ChunkEncodeSpec, SampleSpec, VideoEncodeSpec } from "../../services/Ffmpeg.ts"
+import { frameTime, spanFrames } from "../../domain/Chunking.ts"
 import { frameRateValue } from "../../domain/Probe.ts"
 
 export const trackManifestName = "track.mpd"
 export const initName = "init.mp4"
 export const mediaPattern = "seg-$Number%05d$.m4s"
+/** What a multi-rung encode names its files (one set per representation id: 0, 1, … in rung order). */
+export const ladderInitName = "init-$RepresentationID$.mp4"
+export const ladderMediaPattern = "seg-$RepresentationID$-$Number%05d$.m4s"
 
 export interface EncoderSettings {
   /** x264 preset: speed against compression. */
@@ -21,49 +29,166 @@ export const defaultEncoderSettings: EncoderSettings = { preset: "veryfast", crf
 
 const common = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y", "-progress", "pipe:1"]
 
-const dashOutput = (segmentSeconds: number, outputDir: string) => [
+const dashOutput = (options: {
+  readonly segmentSeconds: number
+  readonly path: string
+  readonly initName?: string
+  readonly mediaName?: string
+  readonly extra?: ReadonlyArray<string>
+}) => [
   "-f", "dash",
-  "-seg_duration", String(segmentSeconds),
+  "-seg_duration", String(options.segmentSeconds),
   "-use_template", "1",
   "-use_timeline", "1",
-  "-init_seg_name", initName,
-  "-media_seg_name", mediaPattern,
-  `${outputDir}/${trackManifestName}`
+  "-init_seg_name", options.initName ?? initName,
+  "-media_seg_name", options.mediaName ?? mediaPattern,
+  ...(options.extra ?? []),
+  options.path
 ]
 
 export const probeArguments = (input: string) => ["-v", "error", "-show_format", "-show_streams", "-of", "json", input]
 
-export const videoArguments = (spec: VideoEncodeSpec, settings: EncoderSettings = defaultEncoderSettings) => {
-  // A GOP never longer than a segment; forced keyframes put one exactly on every boundary.
-  const gop = Math.max(1, Math.ceil(spec.segmentSeconds * frameRateValue(spec.frameRate)))
-  const filters = [
-    "bwdif=deint=interlaced", // only touches frames flagged interlaced
-    `scale=${spec.rung.width}:${spec.rung.height}:flags=bicubic`,
-    "setsar=1",
-    "format=yuv420p" // 8-bit 4:2:0 plays everywhere; 10-bit or 4:2:2 sources are converted
-  ]
+const deinterlace = "bwdif=deint=interlaced" // only touches frames flagged interlaced
+
+/** One rung's picture: its size, square pixels, 8-bit 4:2:0 (plays everywhere; 10-bit or 4:2:2 sources are converted). */
+const rungFilters = (rung: Rung) => [`scale=${rung.width}:${rung.height}:flags=bicubic`, "setsar=1", "format=yuv420p"]
+
+/**
+ * libx264 for every video stream of an output: High profile, capped CRF, and a GOP never longer
+ * than a segment, closed, with no scene-cut keyframes (forced ones put a keyframe on every boundary).
+ */
+export const x264Arguments = (frameRate: string, segmentSeconds: number, settings: EncoderSettings = defaultEncoderSettings) => {
+  const gop = String(Math.max(1, Math.ceil(segmentSeconds * frameRateValue(frameRate))))
   return [
-    ...common,
-    "-i", spec.input,
-    "-map", "0:v:0", "-an", "-sn", "-dn",
-    "-vf", filters.join(","),
-    "-r", spec.frameRate, "-fps_mode", "cfr",
     "-c:v", "libx264", "-preset", settings.preset, "-profile:v", "high",
     "-crf", String(settings.crf),
-    "-maxrate", String(spec.rung.maxBitrate), "-bufsize", String(spec.rung.maxBitrate * 2),
-    "-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0",
-    "-force_key_frames", `expr:gte(t,n_forced*${spec.segmentSeconds})`,
-    "-x264-params", "open-gop=0",
-    ...dashOutput(spec.segmentSeconds, spec.outputDir)
+    "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+    "-x264-params", "open-gop=0"
   ]
 }
+
+/** The rung's peak bitrate cap; `stream` picks one video stream of a multi-rung output. */
+const rateCap = (rung: Rung, stream?: number) => {
+  const of = stream === undefined ? "" : `:v:${stream}`
+  return [`-maxrate${of}`, String(rung.maxBitrate), `-bufsize${of}`, String(rung.maxBitrate * 2)]
+}
+
+/** A continuous encode: a keyframe on the first frame at or after every segment boundary. */
+const boundaryKeyframes = (segmentSeconds: number) => ["-force_key_frames", `expr:gte(t,n_forced*${segmentSeconds})`]
+
+export const videoArguments = (spec: VideoEncodeSpec, settings: EncoderSettings = defaultEncoderSettings) => [
+  ...common,
+  "-i", spec.input,
+  "-map", "0:v:0", "-an", "-sn", "-dn",
+  "-vf", [deinterlace, ...rungFilters(spec.rung)].join(","),
+  "-r", spec.frameRate, "-fps_mode", "cfr",
+  ...x264Arguments(spec.frameRate, spec.segmentSeconds, settings),
+  ...rateCap(spec.rung),
+  ...boundaryKeyframes(spec.segmentSeconds),
+  ...dashOutput({ segmentSeconds: spec.segmentSeconds, path: `${spec.outputDir}/${trackManifestName}` })
+]
+
+const aacArguments = (audio: Pick<AudioEncodeSpec, "bitrate" | "channels" | "sampleRate">) => [
+  "-c:a", "aac", "-b:a", String(audio.bitrate), "-ac", String(audio.channels), "-ar", String(audio.sampleRate)
+]
 
 export const audioArguments = (spec: AudioEncodeSpec) => [
   ...common,
   "-i", spec.input,
   "-map", "0:a:0", "-vn", "-sn", "-dn",
-  "-c:a", "aac", "-b:a", String(spec.bitrate), "-ac", String(spec.channels), "-ar", String(spec.sampleRate),
-  ...dashOutput(spec.segmentSeconds, spec.outputDir)
+  ...aacArguments(spec),
+  ...dashOutput({ segmentSeconds: spec.segmentSeconds, path: `${spec.outputDir}/${trackManifestName}` })
+]
+
+const seconds = (value: number) => Math.max(0, value).toFixed(6)
+
+/**
+ * One decode feeding every rung: constant frame rate on the source's time grid, optionally a
+ * window of it, then `split` into one scaler per rung. Outputs `[v0]`, `[v1]`, … in rung order.
+ */
+const ladderGraph = (rungs: ReadonlyArray<Rung>, frameRate: string, window?: {
+  /** The input was opened with `-ss seek`: frames are put back on the source's timeline. */
+  readonly seekSeconds: number
+  readonly startFrame: number
+  readonly frameCount: number | undefined
+}) => {
+  const head = [
+    ...(window !== undefined && window.seekSeconds > 0 ? [`setpts=PTS+${seconds(window.seekSeconds)}/TB`] : []),
+    deinterlace,
+    `fps=fps=${frameRate}:start_time=${seconds(window === undefined ? 0 : frameTime(window.startFrame, frameRate))}`,
+    ...(window?.frameCount === undefined ? [] : [`trim=end_frame=${window.frameCount}`]),
+    `split=${rungs.length}`
+  ].join(",")
+  const branches = rungs.map((rung, i) => `[s${i}]${rungFilters(rung).join(",")}[v${i}]`)
+  return [`[0:v:0]${head}${rungs.map((_, i) => `[s${i}]`).join("")}`, ...branches].join(";")
+}
+
+const ladderVideoOutputs = (rungs: ReadonlyArray<Rung>, frameRate: string, segmentSeconds: number, settings: EncoderSettings) => [
+  ...rungs.flatMap((_, i) => ["-map", `[v${i}]`]),
+  // The graph already made the frame rate constant; keep its timestamps as they are.
+  "-fps_mode", "passthrough",
+  ...x264Arguments(frameRate, segmentSeconds, settings),
+  ...rungs.flatMap((rung, i) => rateCap(rung, i))
+]
+
+/**
+ * One chunk: every rung of frames `[startFrame, startFrame + frameCount)` of the source, from one
+ * decode. The input is opened half a frame before the chunk's first frame (an exact seek: frames
+ * before it are decoded and dropped), timestamps stay those of the whole presentation, keyframes
+ * are forced half a frame before every segment start, and the muxer cuts a segment at every
+ * keyframe (`-seg_duration` of half a segment, which no GOP is shorter than). `frag_discont`
+ * makes each fragment's decode time the global one, so the chunk's segments continue the
+ * previous chunk's and share chunk 1's init segment.
+ */
+export const chunkArguments = (spec: ChunkEncodeSpec, settings: EncoderSettings = defaultEncoderSettings) => {
+  const frames = spanFrames(spec.chunk, spec.segmentSeconds, spec.frameRate)
+  const seekSeconds = frames.startFrame > 0 ? frameTime(frames.startFrame - 0.5, spec.frameRate) : 0
+  return [
+    ...common,
+    ...(seekSeconds > 0 ? ["-ss", seconds(seekSeconds)] : []),
+    ...(frames.frameCount === undefined ? [] : ["-t", seconds(frameTime(frames.frameCount + 1, spec.frameRate))]),
+    "-i", spec.input,
+    "-filter_complex", ladderGraph(spec.rungs, spec.frameRate, { seekSeconds, startFrame: frames.startFrame, frameCount: frames.frameCount }),
+    ...ladderVideoOutputs(spec.rungs, spec.frameRate, spec.segmentSeconds, settings),
+    "-force_key_frames", frames.segmentStarts.map((frame) => seconds(frameTime(frame - 0.5, spec.frameRate))).join(","),
+    ...dashOutput({
+      segmentSeconds: spec.segmentSeconds / 2,
+      path: `${spec.outputDir}/${trackManifestName}`,
+      initName: ladderInitName,
+      mediaName: ladderMediaPattern,
+      extra: ["-format_options", "movflags=+frag_discont"]
+    })
+  ]
+}
+
+export interface LadderCommandSpec {
+  readonly input: string
+  readonly outputDir: string
+  readonly rungs: ReadonlyArray<Rung>
+  readonly frameRate: string
+  readonly segmentSeconds: number
+  /** The audio track, as the audio task would encode it; omitted for video only. */
+  readonly audio?: Pick<AudioEncodeSpec, "bitrate" | "channels" | "sampleRate">
+}
+
+/**
+ * The whole ladder (and audio) as one plain ffmpeg command writing `manifest.mpd`: the same
+ * graph, x264 settings, bitrate caps and segment rule as the chunk tasks, over the whole source.
+ * What a benchmark compares the pipeline against.
+ */
+export const ladderCommandArguments = (spec: LadderCommandSpec, settings: EncoderSettings = defaultEncoderSettings) => [
+  "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+  "-i", spec.input,
+  "-filter_complex", ladderGraph(spec.rungs, spec.frameRate),
+  ...ladderVideoOutputs(spec.rungs, spec.frameRate, spec.segmentSeconds, settings),
+  ...boundaryKeyframes(spec.segmentSeconds),
+  ...(spec.audio === undefined ? [] : ["-map", "0:a:0", ...aacArguments(spec.audio)]),
+  ...dashOutput({
+    segmentSeconds: spec.segmentSeconds,
+    path: `${spec.outputDir}/manifest.mpd`,
+    initName: ladderInitName,
+    mediaName: ladderMediaPattern
+  })
 ]
 
 /** A synthetic clip from lavfi sources: moving test pattern, optional tone. */

@@ -5,7 +5,7 @@
  */
 import { XMLParser } from "fast-xml-parser"
 import { Result } from "effect"
-import type { TimelineEntry, Track } from "../../domain/Track.ts"
+import type { Segment, TimelineEntry, Track } from "../../domain/Track.ts"
 import { expandTimeline } from "../../domain/Track.ts"
 
 const parser = new XMLParser({
@@ -32,53 +32,97 @@ export interface TrackFiles {
   readonly sizes: ReadonlyMap<string, number>
 }
 
+/** One Representation of what ffmpeg's dash muxer wrote, with its template names resolved. */
+export interface WrittenRepresentation {
+  /** The muxer's id: the output stream's index. */
+  readonly id: string
+  readonly codecs: string
+  readonly timescale: number
+  readonly startNumber: number
+  readonly timeline: ReadonlyArray<TimelineEntry>
+  /** File names, `$RepresentationID$` filled in. */
+  readonly initialization: string
+  readonly media: string
+  readonly width: number | undefined
+  readonly height: number | undefined
+  readonly sampleRate: number | undefined
+  readonly channels: number | undefined
+}
+
+const representationOf = (node: Node): Result.Result<WrittenRepresentation, string> => {
+  const template = child(node, "SegmentTemplate")
+  if (template === undefined) return Result.fail("ffmpeg wrote no SegmentTemplate for the track")
+  const id = String(node["id"] ?? "")
+  const fill = (name: string) => name.replace(/\$RepresentationID\$/g, id)
+  const timeline: Array<TimelineEntry> = children(child(template, "SegmentTimeline"), "S").map((s) => {
+    const t = numberAttr(s, "t")
+    const r = numberAttr(s, "r")
+    return { ...(t === undefined ? {} : { t }), d: Number(s["d"]), ...(r === undefined ? {} : { r }) }
+  })
+  return Result.succeed({
+    id,
+    codecs: String(node["codecs"]),
+    timescale: numberAttr(template, "timescale") ?? 1,
+    startNumber: numberAttr(template, "startNumber") ?? 1,
+    timeline,
+    initialization: fill(String(template["initialization"])),
+    media: fill(String(template["media"])),
+    width: numberAttr(node, "width"),
+    height: numberAttr(node, "height"),
+    sampleRate: numberAttr(node, "audioSamplingRate"),
+    channels: numberAttr(child(node, "AudioChannelConfiguration"), "value")
+  })
+}
+
+/** Every Representation of the muxer's MPD, in every AdaptationSet, in document order. */
+export const readRepresentations = (xml: string): Result.Result<ReadonlyArray<WrittenRepresentation>, string> => {
+  const mpd = child(parser.parse(xml) as Node, "MPD")
+  const nodes = children(child(mpd, "Period"), "AdaptationSet").flatMap((set) => children(set, "Representation"))
+  if (nodes.length === 0) return Result.fail("ffmpeg wrote no Representation")
+  return Result.all(nodes.map(representationOf))
+}
+
+/** Names of a representation's media segments, in timeline order. */
+export const segmentNames = (representation: Pick<WrittenRepresentation, "media" | "startNumber" | "timeline">) =>
+  expandTimeline(representation.timeline).map((_, i) => segmentFileName(representation.media, representation.startNumber + i))
+
+/** Peak bitrate over the segments, leaving out the last one unless it is alone (it may be short). */
+export const peakBandwidth = (segments: ReadonlyArray<Segment>, sizes: ReadonlyArray<number>, timescale: number, includeLast: boolean) => {
+  const rates = segments.map((s, i) => ((sizes[i] ?? 0) * 8) / (s.duration / timescale))
+  const measured = includeLast || rates.length === 1 ? rates : rates.slice(0, -1)
+  return Math.max(1, Math.round(Math.max(...measured)))
+}
+
 export const readTrackManifest = (
   kind: Track["kind"],
   id: string,
   xml: string,
   files: TrackFiles,
   extra: Pick<Track, "frameRate"> = {}
-): Result.Result<Track, string> => {
-  const mpd = child(parser.parse(xml) as Node, "MPD")
-  const representationNode = children(children(child(mpd, "Period"), "AdaptationSet")[0], "Representation")[0]
-  const template = child(representationNode, "SegmentTemplate")
-  if (representationNode === undefined || template === undefined) return Result.fail("ffmpeg wrote no SegmentTemplate for the track")
-  const timeline: Array<TimelineEntry> = children(child(template, "SegmentTimeline"), "S").map((s) => {
-    const t = numberAttr(s, "t")
-    const r = numberAttr(s, "r")
-    return { ...(t === undefined ? {} : { t }), d: Number(s["d"]), ...(r === undefined ? {} : { r }) }
+): Result.Result<Track, string> =>
+  Result.flatMap(readRepresentations(xml), ([representation]): Result.Result<Track, string> => {
+    if (representation === undefined) return Result.fail("ffmpeg wrote no Representation")
+    const { channels, codecs, height, initialization, media, sampleRate, startNumber, timeline, timescale, width } = representation
+    const segments = expandTimeline(timeline)
+    if (segments.length === 0) return Result.fail("ffmpeg wrote no segments")
+    const names = segmentNames(representation)
+    const missing = [initialization, ...names].filter((name) => !files.sizes.has(name))
+    if (missing.length > 0) return Result.fail(`ffmpeg output is incomplete: missing ${missing.slice(0, 3).join(", ")}`)
+    return Result.succeed({
+      kind,
+      id,
+      codecs,
+      bandwidth: peakBandwidth(segments, names.map((name) => files.sizes.get(name)!), timescale, false),
+      timescale,
+      startNumber,
+      timeline,
+      initialization,
+      media,
+      files: [initialization, ...names],
+      ...(width === undefined ? {} : { width }),
+      ...(height === undefined ? {} : { height }),
+      ...(sampleRate === undefined ? {} : { sampleRate }),
+      ...(channels === undefined ? {} : { channels }),
+      ...extra
+    })
   })
-  const timescale = numberAttr(template, "timescale") ?? 1
-  const startNumber = numberAttr(template, "startNumber") ?? 1
-  const initialization = String(template["initialization"])
-  const media = String(template["media"])
-  const segments = expandTimeline(timeline)
-  if (segments.length === 0) return Result.fail("ffmpeg wrote no segments")
-  const names = segments.map((_, i) => segmentFileName(media, startNumber + i))
-  const missing = [initialization, ...names].filter((name) => !files.sizes.has(name))
-  if (missing.length > 0) return Result.fail(`ffmpeg output is incomplete: missing ${missing.slice(0, 3).join(", ")}`)
-  // Peak rate over full segments (the short last one would overstate it).
-  const rates = segments.map((s, i) => (files.sizes.get(names[i]!)! * 8) / (s.duration / timescale))
-  const measured = segments.length > 1 ? rates.slice(0, -1) : rates
-  const channels = numberAttr(child(representationNode, "AudioChannelConfiguration"), "value")
-  const width = numberAttr(representationNode, "width")
-  const height = numberAttr(representationNode, "height")
-  const sampleRate = numberAttr(representationNode, "audioSamplingRate")
-  return Result.succeed({
-    kind,
-    id,
-    codecs: String(representationNode["codecs"]),
-    bandwidth: Math.max(1, Math.round(Math.max(...measured))),
-    timescale,
-    startNumber,
-    timeline,
-    initialization,
-    media,
-    files: [initialization, ...names],
-    ...(width === undefined ? {} : { width }),
-    ...(height === undefined ? {} : { height }),
-    ...(sampleRate === undefined ? {} : { sampleRate }),
-    ...(channels === undefined ? {} : { channels }),
-    ...extra
-  })
-}

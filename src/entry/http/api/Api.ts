@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { Strategy } from "../../../domain/Chunking.ts"
 import { JobView } from "../../../domain/JobView.ts"
 import {
   JobConflictResponse,
@@ -22,7 +23,13 @@ export const CreateJobRequest = Schema.Struct({
   contentLength: intBetween(1, Number.MAX_SAFE_INTEGER),
   contentType: Schema.optionalKey(Schema.String.check(Schema.isBetweenLength(1, 255))),
   /** Rungs by their short side, e.g. [1080, 720, 480]. */
-  ladder: Schema.optionalKey(Schema.Array(intBetween(16, 4320)).check(Schema.isBetweenLength(1, 8)))
+  ladder: Schema.optionalKey(Schema.Array(intBetween(16, 4320)).check(Schema.isBetweenLength(1, 8))),
+  /**
+   * How the video is divided into tasks: "rendition" (default; a task per rung), "chunk" (a task
+   * per time span, every rung from one decode) or "auto" (chunk when the source is long enough to
+   * give every worker work).
+   */
+  strategy: Schema.optionalKey(Strategy)
 })
 export type CreateJobRequest = typeof CreateJobRequest.Type
 

@@ -61,6 +61,7 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
             outputPrefix: `${jobId}/`,
             segmentSeconds: 4,
             requestedLadder: payload.ladder,
+            strategy: payload.strategy,
             now: yield* Clock.currentTimeMillis,
             status: "awaiting-upload"
           })).pipe(Effect.catch(unavailable))
