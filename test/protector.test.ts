@@ -6,7 +6,6 @@
  * answered at once.
  */
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Layer, References, Schema } from "effect"
@@ -20,6 +19,8 @@ import type { ProtectorOptions } from "../src/programs/protector.ts"
 import { chooseInstancesToTerminate } from "../src/programs/protector.ts"
 import { IdleRegistry } from "../src/services/IdleRegistry.ts"
 import { deletePrefix, testRedisUrl, uniquePrefix } from "./support/redis.ts"
+import { freePort as closedPort } from "./support/redisServer.ts"
+import { startTcpProxy } from "./support/tcpProxy.ts"
 
 const fixture: unknown = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "fixtures/aws/autoscaling-termination-policy.json"), "utf8"))
 const options: ProtectorOptions = { budget: "1500 millis", minIdle: "60 seconds", freshWithin: "60 seconds" }
@@ -214,51 +215,10 @@ describe("protector on real Redis", () => {
   })
 })
 
-/** A port nothing listens on. */
-const closedPort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-
 /** A TCP proxy in front of the real Redis that holds every reply for `delayMs`. */
 const slowProxy = (target: URL, delayMs: number) =>
-  new Promise<{ readonly port: number; readonly close: () => Promise<void> }>((resolve) => {
-    const sockets = new Set<net.Socket>()
-    const timers = new Set<ReturnType<typeof setTimeout>>()
-    const server = net.createServer((client) => {
-      const upstream = net.connect(Number(target.port || 6379), target.hostname)
-      sockets.add(client).add(upstream)
-      client.on("data", (chunk) => upstream.write(chunk))
-      upstream.on("data", (chunk) => {
-        const timer = setTimeout(() => {
-          timers.delete(timer)
-          if (!client.destroyed) client.write(chunk)
-        }, delayMs)
-        timers.add(timer)
-      })
-      const end = () => {
-        client.destroy()
-        upstream.destroy()
-      }
-      client.on("close", end).on("error", end)
-      upstream.on("close", end).on("error", end)
-    })
-    server.listen(0, "127.0.0.1", () => {
-      resolve({
-        port: (server.address() as net.AddressInfo).port,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const timer of timers) clearTimeout(timer)
-            for (const socket of sockets) socket.destroy()
-            server.close(() => done())
-          })
-      })
-    })
+  startTcpProxy({ hostname: target.hostname, port: Number(target.port || 6379) }, {
+    reply: (chunk, connection) => void setTimeout(() => connection.toClient(chunk), delayMs)
   })
 
 describe("protector when Redis fails", () => {

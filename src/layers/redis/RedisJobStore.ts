@@ -4,6 +4,7 @@
  * connection-bound WATCH is needed. A sorted set orders jobs by creation; a set holds the
  * unfinished ones for the sweeper.
  */
+import { randomUUID } from "node:crypto"
 import { Effect, Layer, Schema } from "effect"
 import { JobNotFound, JobStoreFailed } from "../../domain/Errors.ts"
 import type { Job } from "../../domain/Job.ts"
@@ -11,15 +12,33 @@ import { isTerminal, Job as JobSchema } from "../../domain/Job.ts"
 import { JobStore } from "../../services/JobStore.ts"
 import { defineScripts, redisCall, RedisConnection } from "./RedisConnection.ts"
 
+/** Writes a job remembers, enough to outlast the others made while one reply was being lost. */
+const rememberedWrites = 32
+
 const JobJson = Schema.fromJsonString(JobSchema)
 const encodeJob = Schema.encodeSync(JobJson)
 const decodeJob = Schema.decodeUnknownEffect(JobJson)
 
-/** KEYS: job hash, by-creation zset, active set. ARGV: expected version (0 = create), json, createdAt, id, active (1/0). */
+/**
+ * KEYS: job hash, by-creation zset, active set. ARGV: expected version (0 = create), json, createdAt,
+ * id, active (1/0), write id (unique per call).
+ * The hash remembers the ids of its last writes: when Redis ran a write but the connection died
+ * before the reply arrived, ioredis sends the same call again after reconnecting, which finds
+ * the version moved on. Without the ids that looked like contention, so the caller re-read and
+ * applied its change a second time (finalizeRuns 2), or a create reported "already exists".
+ */
 const putScript = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if current ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', current + 1)
+local recent = redis.call('HGET', KEYS[1], 'writes') or ''
+if current ~= tonumber(ARGV[1]) then
+  if string.find(recent, ' ' .. ARGV[6] .. ' ', 1, true) then return 1 end
+  return 0
+end
+local kept = {}
+for w in string.gmatch(recent, '%S+') do kept[#kept + 1] = w end
+while #kept >= ${rememberedWrites} do table.remove(kept, 1) end
+kept[#kept + 1] = ARGV[6]
+redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', current + 1, 'writes', ' ' .. table.concat(kept, ' ') .. ' ')
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 if ARGV[5] == '1' then redis.call('SADD', KEYS[3], ARGV[4]) else redis.call('SREM', KEYS[3], ARGV[4]) end
 return 1
@@ -37,7 +56,7 @@ export const makeRedisJobStore = Effect.gen(function*() {
     redisCall(run, (reason) => new JobStoreFailed({ operation, reason, retryable: true }))
   const put = (operation: string, job: Job, expectedVersion: number) =>
     call(operation, () =>
-      redis.vidpipeJobPut(jobKey(job.id), byCreation, active, expectedVersion, encodeJob(job), job.createdAt, job.id, isTerminal(job.status) ? 0 : 1)
+      redis.vidpipeJobPut(jobKey(job.id), byCreation, active, expectedVersion, encodeJob(job), job.createdAt, job.id, isTerminal(job.status) ? 0 : 1, randomUUID())
     ).pipe(Effect.map((stored) => Number(stored) === 1))
 
   const read = Effect.fnUntraced(function*(jobId: string) {
