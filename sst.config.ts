@@ -8,8 +8,8 @@ export default $config({
       name: "vidpipe",
       home: "aws",
       // `production` keeps its data (and cannot be removed by accident); other stages go entirely.
-      removal: input.stage === "production" ? "retain" : "remove",
-      protect: input.stage === "production",
+      removal: input?.stage === "production" ? "retain" : "remove",
+      protect: input?.stage === "production",
       // The provider the infra/ code is written and tested against (package.json pins the same).
       providers: { aws: { version: "7.48.0" } }
     }

@@ -58,6 +58,12 @@ variable "subnet_id" {
   description = "Subnet for the build instance; empty uses the default VPC."
 }
 
+variable "ssh_source_cidrs" {
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+  description = "Who may reach the build instance's SSH port while it is provisioned (better: your address as a /32)."
+}
+
 locals {
   build_time = formatdate("YYYYMMDD-hhmmss", timestamp())
 }
@@ -81,6 +87,10 @@ source "amazon-ebs" "worker" {
   }
 
   ssh_username = "ubuntu"
+  # The temporary security group Packer makes for the build instance (Packer 1.6.6 cannot open it to
+  # only the caller's address by itself, nor require IMDSv2 on the build instance; the fleet's
+  # launch template requires IMDSv2).
+  temporary_security_group_source_cidrs = var.ssh_source_cidrs
   # Encrypted snapshot with the account's default EBS key.
   encrypt_boot = true
 
