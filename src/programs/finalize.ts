@@ -6,7 +6,7 @@
  * segment-aligned, and every file it references present in storage. A second finalizer (after a lease expiry) finds the manifest
  * already there and only completes the bookkeeping.
  */
-import { Clock, Effect, Result } from "effect"
+import { Clock, Effect, Option, Result } from "effect"
 import { JobStoreFailed, ManifestInvalid } from "../domain/Errors.ts"
 import type { Job } from "../domain/Job.ts"
 import { manifestKeyOf, videoTracksOf } from "../domain/Job.ts"
@@ -18,6 +18,7 @@ import { Coordinator } from "../services/Coordinator.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
 import { Storage } from "../services/Storage.ts"
+import { PipelineSettings } from "./PipelineSettings.ts"
 
 const folderOf = (track: Track) => (track.kind === "video" ? videoDirectory(track.id) : audioDirectory)
 
@@ -57,17 +58,21 @@ export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: Fi
     Effect.catchTag("ObjectExists", () => Effect.succeed(false))
   )
   if (wrote) yield* metrics.record("JobsFinalized", 1, { jobId })
-  const stillHolder = yield* coordinator.markFinalized(lease)
+  let stillHolder = yield* coordinator.markFinalized(lease)
+  if (!stillHolder) {
+    // The lease ran out while we worked. If nobody took it over, take it again and finish; if
+    // someone did, that holder finishes (and counts the run): only our manifest write is ours.
+    const renewed = yield* coordinator.claimFinalize({ jobId, owner: lease.owner, leaseFor: (yield* PipelineSettings).finalizeLease })
+    if (Option.isSome(renewed)) stillHolder = yield* coordinator.markFinalized(renewed.value)
+  }
   const now = yield* Clock.currentTimeMillis
   yield* store.update(jobId, (current) => ({
     ...current,
-    status: "ready",
-    manifestKey,
+    ...(stillHolder ? { status: "ready" as const, manifestKey, finishedAt: current.finishedAt ?? now, finalizeRuns: (current.finalizeRuns ?? 0) + 1 } : {}),
     updatedAt: now,
-    finishedAt: current.finishedAt ?? now,
-    manifestWrites: (current.manifestWrites ?? 0) + (wrote ? 1 : 0),
-    finalizeRuns: (current.finalizeRuns ?? 0) + 1
+    // Create-if-absent: a manifest found in place was written once, maybe by a finalizer that died before recording it.
+    manifestWrites: wrote ? (current.manifestWrites ?? 0) + 1 : Math.max(current.manifestWrites ?? 0, 1)
   }))
-  yield* Effect.logInfo(`job ${jobId}: ready (${manifestKey}${wrote ? "" : ", manifest was already published"}${stillHolder ? "" : ", lease had passed on"})`)
+  yield* Effect.logInfo(`job ${jobId}: ${stillHolder ? "ready" : "published by the finalizer that took the lease over"} (${manifestKey}${wrote ? "" : ", manifest was already published"})`)
   return { manifestKey, wrote }
 })

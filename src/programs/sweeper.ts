@@ -2,7 +2,8 @@
  * The sweeper, run by every worker on a schedule, recovers jobs that nothing else will move:
  * - every task is done but the job is not ready (the finalizer died, or the completion records
  *   were lost): completions are recorded again (idempotent) and the winner of an expired lease
- *   finalizes;
+ *   finalizes; a job the coordinator already counts as finalized (its finalizer died just before
+ *   recording it) is recorded ready;
  * - an unfinished job nobody has touched for `staleAfter` (its messages were lost): its unfinished
  *   tasks are sent again under a new attempt number (duplicates are harmless: every step is idempotent);
  * - a task whose message went to the dead-letter queue because no delivery of it ever reported back
@@ -14,21 +15,53 @@
  */
 import { Clock, Duration, Effect, Option, Schedule } from "effect"
 import type { ErrorInfo, Job } from "../domain/Job.ts"
-import { isTerminal } from "../domain/Job.ts"
+import { isTerminal, manifestKeyOf } from "../domain/Job.ts"
 import { planTasks } from "./ingest.ts"
+import { Coordinator } from "../services/Coordinator.ts"
 import { JobQueue } from "../services/JobQueue.ts"
 import { JobStore } from "../services/JobStore.ts"
+import { Storage } from "../services/Storage.ts"
 import { failJob, updateTask } from "./jobRecords.ts"
 import { decodeTask, enqueueTask } from "./taskMessages.ts"
 import type { PipelineSettingsShape } from "./PipelineSettings.ts"
 import { PipelineSettings } from "./PipelineSettings.ts"
 import { completeAndMaybeFinalize } from "./worker.ts"
 
-const finishWholeJob = Effect.fnUntraced(function*(owner: string, job: Job) {
+const finishWholeJob = Effect.fnUntraced(function*(owner: string, job: Job, now: number) {
   const total = job.tasks.length
   for (const task of job.tasks) {
     yield* completeAndMaybeFinalize(owner, { jobId: job.id, taskId: task.taskId, totalTasks: total })
   }
+  yield* recordFinalized(job, now)
+})
+
+/**
+ * A finalizer that died after the coordinator recorded the job finalized, before the job record
+ * said so, leaves a published manifest that no lease will ever be granted for again: record it
+ * (once nobody has touched the job for a lease period, so a live finalizer is not overtaken).
+ */
+const recordFinalized = Effect.fnUntraced(function*(job: Job, now: number) {
+  const coordinator = yield* Coordinator
+  const storage = yield* Storage
+  const store = yield* JobStore
+  const settings = yield* PipelineSettings
+  if (now - job.updatedAt < Duration.toMillis(settings.finalizeLease)) return
+  if (!(yield* coordinator.state(job.id)).finalized) return
+  const manifestKey = manifestKeyOf(job)
+  if (Option.isNone(yield* storage.head("outputs", manifestKey))) {
+    return yield* Effect.logError(`sweeper: job ${job.id} is finalized but its manifest ${manifestKey} is missing`)
+  }
+  yield* store.update(job.id, (current) =>
+    current.status === "ready" ? current : {
+      ...current,
+      status: "ready",
+      manifestKey,
+      updatedAt: now,
+      finishedAt: current.finishedAt ?? now,
+      manifestWrites: Math.max(current.manifestWrites ?? 0, 1),
+      finalizeRuns: (current.finalizeRuns ?? 0) + 1
+    })
+  yield* Effect.logWarning(`sweeper: job ${job.id} was finalized by a worker that died before recording it; recorded ready`)
 })
 
 const resendUnfinished = Effect.fnUntraced(function*(job: Job, now: number) {
@@ -106,7 +139,7 @@ export const sweepOnce = Effect.fn("sweeper.sweepOnce")(function*(owner: string)
   for (const job of jobs) {
     if (job.tasks.length === 0 || failed.has(job.id)) continue // not ingested yet, or failed just now
     const recover = Effect.gen(function*() {
-      if (job.tasks.every((t) => t.status === "done")) return yield* finishWholeJob(owner, job)
+      if (job.tasks.every((t) => t.status === "done")) return yield* finishWholeJob(owner, job, now)
       if (now - job.updatedAt > Duration.toMillis(settings.staleAfter)) return yield* resendUnfinished(job, now)
     })
     yield* recover.pipe(Effect.catch((error) => Effect.logWarning(`sweeper: job ${job.id}: ${error.message}`)))
