@@ -182,6 +182,9 @@ export const workerFleet = (settings: DeploySettings, inputs: FleetInputs) => {
     terminationPolicies: [inputs.protectorAliasArn, "Default"],
     serviceLinkedRoleArn: autoScalingServiceRoleArn(account),
     protectFromScaleIn: true,
+    // Removing the stack terminates the workers at once: protected instances would otherwise keep
+    // the group's deletion waiting forever.
+    forceDelete: true,
     healthCheckType: "EC2",
     healthCheckGracePeriod: 120,
     defaultInstanceWarmup: settings.scaling.instanceWarmupSeconds,
