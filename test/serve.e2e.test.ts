@@ -4,15 +4,15 @@
  * types on the delivery route, and the same API answers whether the workers are embedded or
  * separate `vidpipe worker` processes on Redis.
  */
-import { request } from "node:http"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeClip } from "./support/clips.ts"
-import { startFleet, waitFor } from "./support/fleet.ts"
+import { startFleet } from "./support/fleet.ts"
 import type { RunningServer } from "./support/server.ts"
 import { startServer } from "./support/server.ts"
+import { createJob as createJobWith, jobOf, put, ready } from "./support/upload.ts"
 
 let workdir = ""
 let clip = ""
@@ -27,41 +27,8 @@ afterAll(async () => {
   await fs.rm(workdir, { recursive: true, force: true })
 })
 
-const createJob = async (server: RunningServer, contentLength = clipBytes.length) => {
-  const response = await server.api("/v1/jobs", { method: "POST", body: JSON.stringify({ fileName: "clip.mp4", contentLength, ladder: [360, 240] }) })
-  expect(response.status).toBe(201)
-  return (await response.json()) as { jobId: string; upload: { url: string; method: string; headers: Record<string, string>; expiresAt: string } }
-}
-
-/** A raw PUT, so the test controls Content-Length and the pace of the body. */
-const put = (url: string, body: Uint8Array, options: { readonly contentLength?: number; readonly chunks?: number; readonly pauseMs?: number } = {}) =>
-  new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(url, { method: "PUT", headers: { "content-length": String(options.contentLength ?? body.length) } }, (res) => {
-      let text = ""
-      res.setEncoding("utf8")
-      res.on("data", (chunk: string) => (text += chunk))
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }))
-    })
-    req.on("error", reject)
-    const chunks = options.chunks ?? 1
-    const size = Math.ceil(body.length / chunks)
-    const send = async () => {
-      for (let i = 0; i < chunks; i++) {
-        req.write(body.subarray(i * size, (i + 1) * size))
-        if (options.pauseMs && i < chunks - 1) await new Promise((r) => setTimeout(r, options.pauseMs))
-      }
-      req.end()
-    }
-    void send()
-  })
-
-const jobOf = async (server: RunningServer, jobId: string) => (await (await server.api(`/v1/jobs/${jobId}`)).json()) as any
-const ready = (server: RunningServer, jobId: string) =>
-  waitFor(async () => {
-    const job = await jobOf(server, jobId)
-    if (job.status === "failed") throw new Error(`job failed: ${JSON.stringify(job.error)}`)
-    return job.status === "ready" ? job : undefined
-  }, 120_000, `job ${jobId} to be ready`)
+const createJob = (server: RunningServer, contentLength = clipBytes.length) =>
+  createJobWith(server, { fileName: "clip.mp4", contentLength, ladder: [360, 240] })
 
 describe("vidpipe serve", () => {
   it("enforces the presigned upload's size, signature and expiry, stores nothing refused, and publishes the right one", async () => {
