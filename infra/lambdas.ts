@@ -1,12 +1,12 @@
 /**
  * The four Lambdas and what invokes them.
  *
- * | function  | handler                               | invoked by                                          |
- * |-----------|---------------------------------------|-----------------------------------------------------|
- * | api       | src/entry/lambda/apiHandler.handler   | API Gateway (api.ts)                                |
- * | ingest    | src/entry/lambda/ingestHandler.handler| S3 ObjectCreated on the uploads bucket              |
- * | protector | src/entry/lambda/protectorHandler.handler | Auto Scaling (custom termination policy) through its `live` alias; EventBridge every 4 minutes to keep it warm |
- * | sweeper   | src/entry/lambda/sweeperHandler.handler | EventBridge every 5 minutes                        |
+ * - api: `src/entry/lambda/apiHandler.handler`, invoked by API Gateway (api.ts).
+ * - ingest: `src/entry/lambda/ingestHandler.handler`, on S3 ObjectCreated in the uploads bucket;
+ *   it probes with ffprobe from a Lambda layer (VIDPIPE_DEPLOY_FFPROBE_LAYER_ARN).
+ * - protector: `src/entry/lambda/protectorHandler.handler`, by Auto Scaling (the group's custom
+ *   termination policy) through its `live` alias, and by EventBridge every 4 minutes to stay warm.
+ * - sweeper: `src/entry/lambda/sweeperHandler.handler`, by EventBridge every 5 minutes.
  *
  * The functions themselves are `sst.aws.Function`s (SST bundles the TypeScript handlers): they are
  * made through a `MakeFunction` so the rest (specs, triggers, permissions) is plain Pulumi that
@@ -15,12 +15,12 @@
 import * as aws from "@pulumi/aws"
 import * as pulumi from "@pulumi/pulumi"
 import type { Account } from "./account.ts"
-import type { Buckets } from "./storage.ts"
 import type { Environment } from "./environment.ts"
 import type { Network } from "./network.ts"
 import type { DataResources, Grant } from "./policies.ts"
 import { apiGrants, ingestGrants, sstPermissions, sweeperGrants } from "./policies.ts"
 import type { DeploySettings } from "./settings.ts"
+import type { Buckets } from "./storage.ts"
 
 export interface FunctionSpec {
   /** `path/to/file.exportName`, relative to the repository root. */
