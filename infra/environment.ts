@@ -20,8 +20,16 @@ export type Environment = Record<string, pulumi.Input<string>>
 /** `https://sqs…` → `sqs://sqs…`, the form README documents (both are accepted). */
 export const sqsUrl = (queueUrl: pulumi.Input<string>) => pulumi.output(queueUrl).apply((url) => url.replace(/^https:\/\//, "sqs://"))
 
-/** Everything but the coordinator, which carries the Redis password and is passed separately. */
+/** The worker group's name: the metrics' AutoScalingGroupName dimension and the group itself. */
+export const workerGroupName = (settings: Pick<DeploySettings, "prefix">) => `${settings.prefix}-workers`
+
+/**
+ * Everything but the coordinator, which carries the Redis password and is passed separately.
+ * Metrics go to CloudWatch with the dimensions the scaling alarms select on (scaling.ts).
+ */
 export const backendEnvironment = (settings: DeploySettings, backends: Backends): Environment => ({
+  VIDPIPE_METRICS: "cloudwatch",
+  VIDPIPE_AUTOSCALING_GROUP: workerGroupName(settings),
   VIDPIPE_QUEUE: sqsUrl(backends.queueUrl),
   VIDPIPE_SQS_DLQ: sqsUrl(backends.deadLetterQueueUrl),
   VIDPIPE_STORAGE: pulumi.interpolate`s3://${backends.uploadsBucket}`,

@@ -18,6 +18,7 @@ import * as aws from "@pulumi/aws"
 import * as pulumi from "@pulumi/pulumi"
 import type { Account } from "./account.ts"
 import type { Environment } from "./environment.ts"
+import { workerGroupName } from "./environment.ts"
 import { autoScalingServiceRoleArn } from "./lambdas.ts"
 import type { Network } from "./network.ts"
 import type { DataResources } from "./policies.ts"
@@ -103,7 +104,7 @@ const ec2AssumeRole = JSON.stringify({
 
 export const workerFleet = (settings: DeploySettings, inputs: FleetInputs) => {
   const { account, network } = inputs
-  const autoScalingGroupName = `${settings.prefix}-workers`
+  const autoScalingGroupName = workerGroupName(settings)
   const tags = { App: settings.app, Stage: settings.stage }
 
   const redisUrlParameter = new aws.ssm.Parameter("WorkerRedisUrl", {
@@ -139,7 +140,8 @@ export const workerFleet = (settings: DeploySettings, inputs: FleetInputs) => {
   const userData = pulumi.all([account.region, pulumi.output(inputs.backends), redisUrlParameter.name]).apply(([region, environment, parameter]) =>
     Buffer.from(workerUserData({
       region,
-      environment: { ...environment, VIDPIPE_LOG_LEVEL: "Info" },
+      // The instance protects itself from scale-in while it holds a task (SetInstanceProtection).
+      environment: { ...environment, VIDPIPE_FLEET: "autoscaling", VIDPIPE_LOG_LEVEL: "Info" },
       redisUrlParameter: parameter,
       autoScalingGroupName,
       lifecycleHookName

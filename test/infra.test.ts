@@ -331,6 +331,10 @@ describe("worker instances", () => {
     expect(script).toContain(`VIDPIPE_SQS_DLQ=sqs://sqs.${region}.amazonaws.com/${account}/vidpipe-test-tasks-dlq.fifo\n`)
     expect(script).toContain("VIDPIPE_STORAGE=s3://vidpipe-test-uploads-mock\n")
     expect(script).toContain("VIDPIPE_OUTPUTS_BUCKET=vidpipe-test-outputs-mock\n")
+    // Scale-in safety and the scaling alarms' inputs: self-protection and CloudWatch metrics for this group.
+    expect(script).toContain("VIDPIPE_FLEET=autoscaling\n")
+    expect(script).toContain("VIDPIPE_METRICS=cloudwatch\n")
+    expect(script).toContain("VIDPIPE_AUTOSCALING_GROUP=vidpipe-test-workers\n")
     expect(script).toContain("--name '/vidpipe/test/redis-url' --with-decryption")
     expect(script).toContain("VIDPIPE_INSTANCE_ID=%s")
     expect(script).toContain("X-aws-ec2-metadata-token")
