@@ -3,7 +3,8 @@
 # machine that has only Node 20 and npm:
 #   - npm packages from the lockfile (including the Node 22 runtime from the `node` package);
 #   - ffmpeg/ffprobe from Debian;
-#   - with --test: xmllint (MPD schema checks), Chromium (playback tests) and redis-server from
+#   - with --test: xmllint (MPD schema checks), Chromium (playback tests), redis-server, packer
+#     (`packer validate` of the worker AMI) and systemd (`systemd-analyze verify` of its units) from
 #     Debian, and a Redis on 127.0.0.1:6379 unless VIDPIPE_TEST_REDIS_URL points elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
