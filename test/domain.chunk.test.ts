@@ -17,7 +17,7 @@ import { TaskJson } from "../src/domain/Task.ts"
 import type { Track } from "../src/domain/Track.ts"
 import { expandTimeline } from "../src/domain/Track.ts"
 import { embeddedLayer } from "../src/layers/embedded.ts"
-import { ladderCommandArguments } from "../src/layers/ffmpeg/arguments.ts"
+import { chunkArguments, ladderCommandArguments } from "../src/layers/ffmpeg/arguments.ts"
 import { areaFoldersUnder } from "../src/layers/local/FolderStorage.ts"
 import { awaitJob } from "../src/programs/awaitJob.ts"
 import { ChunkPlanning, planJob, planTasks } from "../src/programs/ingest.ts"
@@ -200,6 +200,18 @@ describe("chunked jobs", () => {
     expect(graph).toMatch(/^\[0:v:0\]bwdif=deint=interlaced,fps=fps=25\/1:start_time=0\.000000,split=3\[s0\]\[s1\]\[s2\];/)
     expect(args.filter((a) => a === "-i")).toHaveLength(1)
     expect(args).toEqual(expect.arrayContaining(["-preset", "veryfast", "-crf", "21", "-g", "100", "-maxrate:v:0", "-maxrate:v:2", "-map", "0:a:0", "out/manifest.mpd"]))
+  })
+
+  it("forces keyframes at times ffmpeg rounds onto exactly the segments' first frames, at every common rate", () => {
+    for (const rate of ["24000/1001", "24/1", "25/1", "30000/1001", "30/1", "50/1", "60000/1001", "60/1", "29870/1000"]) {
+      const [num, den] = rate.split("/").map(Number) as [number, number]
+      for (const chunk of planChunks(300, 4, policy(3))) {
+        const args = chunkArguments({ input: "in.mp4", outputDir: "out", rungs: planLadder(longProbe), frameRate: rate, segmentSeconds: 4, chunk })
+        // ffmpeg reads the times to microseconds, then rounds them to the encoder's 1/fps time base.
+        const forced = args[args.indexOf("-force_key_frames") + 1]!.split(",").map((t) => Math.round((Math.round(Number(t) * 1e6) / 1e6) * num / den))
+        expect(forced, `${rate} chunk ${chunk.index}`).toEqual(spanFrames(chunk, 4, rate).segmentStarts)
+      }
+    }
   })
 
   it("run through workers and the finalizer into one continuous presentation (scripted encodes)", async () => {

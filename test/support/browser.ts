@@ -40,6 +40,8 @@ export interface PlayDashOptions {
   readonly representation?: string
   /** Player engine (`&engine=` on the page URL); the page defaults to dash.js. */
   readonly engine?: PlayerEngineName
+  /** Seek here (seconds) once the player is ready, and count `minAdvanceSeconds` from it. */
+  readonly startAt?: number
 }
 
 // The parts of window.__player (src/entry/http/playerPage.ts) used here.
@@ -89,15 +91,24 @@ export const playDash = async (playerUrl: string, options: PlayDashOptions = {})
   try {
     const page = await browser.newPage()
     await page.goto(withEngine(playerUrl, options.engine), { waitUntil: "load", timeout: timeoutMs })
-    const start = await page.evaluate(() => document.querySelector("video")?.currentTime ?? 0)
+    let start = await page.evaluate(() => document.querySelector("video")?.currentTime ?? 0)
     const representation = options.representation ?? null
     try {
-      if (representation !== null) {
+      if (representation !== null || options.startAt !== undefined) {
         await page.waitForFunction(() => {
           const state = (window as unknown as { __player?: PlayerHandle }).__player
           return state !== undefined && (state.ready || state.errors.length > 0)
         }, undefined, { timeout: timeoutMs, polling: 50 })
+      }
+      if (representation !== null) {
         await page.evaluate((id) => (window as unknown as { __player: PlayerHandle }).__player.select(id), representation)
+      }
+      if (options.startAt !== undefined) {
+        start = await page.evaluate((at) => {
+          const video = document.querySelector("video")
+          if (video !== null) video.currentTime = at
+          return at
+        }, options.startAt)
       }
       await page.waitForFunction(
         ({ target, representation }) => {

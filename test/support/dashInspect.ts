@@ -6,8 +6,8 @@
  */
 import { spawn } from "node:child_process"
 import { createReadStream } from "node:fs"
-import { readFile, stat } from "node:fs/promises"
-import { availableParallelism } from "node:os"
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises"
+import { availableParallelism, tmpdir } from "node:os"
 import * as path from "node:path"
 import type { Writable } from "node:stream"
 import { pipeline } from "node:stream/promises"
@@ -114,6 +114,7 @@ export interface FrameCountReport {
   readonly lastPts: number | undefined
   readonly steps: ReadonlyArray<number> // distinct pts deltas in presentation order, seconds
   readonly constantStep: boolean // deltas differ by at most one tick (timescale rounding)
+  readonly keyframeTimes: ReadonlyArray<number> // pts of the packets flagged as keyframes, seconds, ascending
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -141,6 +142,8 @@ const run = (cmd: string, args: ReadonlyArray<string>, stdinFiles: ReadonlyArray
 const feed = async (sink: Writable, files: ReadonlyArray<string>): Promise<void> => {
   // ffprobe stops reading once -read_intervals is satisfied: the broken pipe that follows is expected.
   sink.on("error", () => {})
+  // Each file's pipeline adds its own listeners to the one sink.
+  sink.setMaxListeners(files.length + 10)
   try {
     for (const file of files) await pipeline(createReadStream(file), sink, { end: false })
     sink.end()
@@ -159,6 +162,7 @@ interface ProbeEntry {
 }
 interface ProbeOutput {
   readonly streams?: ReadonlyArray<{
+    readonly start_time?: string
     readonly width?: number
     readonly height?: number
     readonly channels?: number
@@ -544,10 +548,10 @@ export const frameCount = async (mpdPath: string, rungId: string): Promise<Frame
   const rep = representationsOf(await readPresentation(mpdPath), "video").find((r) => r.id === rungId)
   if (!rep) throw new Error(`no video representation "${rungId}" in ${mpdPath}`)
   const first = rep.segments[0]
-  if (!first) return { rungId, frames: 0, firstPts: undefined, lastPts: undefined, steps: [], constantStep: true }
+  if (!first) return { rungId, frames: 0, firstPts: undefined, lastPts: undefined, steps: [], constantStep: true, keyframeTimes: [] }
   // Packets only (no decoding): integer pts avoid rounding noise when comparing steps.
   const out = await ffprobe(
-    ["-select_streams", "v:0", "-show_entries", "stream=time_base:packet=pts"],
+    ["-select_streams", "v:0", "-show_entries", "stream=time_base:packet=pts,flags"],
     [first.initUrl, ...rep.segments.map((s) => s.url)]
   )
   const [n = "1", d = "1"] = (out.streams?.[0]?.time_base ?? "1/1").split("/")
@@ -560,6 +564,58 @@ export const frameCount = async (mpdPath: string, rungId: string): Promise<Frame
     firstPts: pts.length > 0 ? (pts[0] as number) * tick : undefined,
     lastPts: pts.length > 0 ? (pts.at(-1) as number) * tick : undefined,
     steps: deltas.map((delta) => delta * tick),
-    constantStep: deltas.length === 0 || ((deltas[0] as number) > 0 && (deltas.at(-1) as number) - (deltas[0] as number) <= 1)
+    constantStep: deltas.length === 0 || ((deltas[0] as number) > 0 && (deltas.at(-1) as number) - (deltas[0] as number) <= 1),
+    keyframeTimes: (out.packets ?? [])
+      .filter((p) => p.flags?.startsWith("K") === true)
+      .map((p) => Number(p.pts) * tick)
+      .sort((a, b) => a - b)
   }
+}
+
+/**
+ * When the first representation of each kind starts, as ffprobe reads its init segment and first
+ * media segment (edit lists applied; an AAC track starts with its priming frame).
+ */
+export const firstPresentationTimes = async (mpdPath: string): Promise<{ readonly video: number | undefined; readonly audio: number | undefined }> => {
+  const presentation = await readPresentation(mpdPath)
+  const startOf = async (contentType: string) => {
+    const segment = representationsOf(presentation, contentType)[0]?.segments[0]
+    if (!segment) return undefined
+    const out = await ffprobe(["-show_entries", "stream=start_time"], [segment.initUrl, segment.url])
+    return num(out.streams?.[0]?.start_time)
+  }
+  return { video: await startOf("video"), audio: await startOf("audio") }
+}
+
+/**
+ * PSNR (dB, all planes) of every frame of one rung against a reference video of the same size,
+ * frames paired by timestamp: a frame shown at the wrong time (dropped, doubled or shifted) scores
+ * far lower than coding loss does. Identical frames score Infinity.
+ */
+export const framePsnr = async (mpdPath: string, rungId: string, reference: string): Promise<ReadonlyArray<number>> => {
+  const rep = representationsOf(await readPresentation(mpdPath), "video").find((r) => r.id === rungId)
+  if (!rep?.segments[0]) throw new Error(`no video representation "${rungId}" with segments in ${mpdPath}`)
+  const dir = await mkdtemp(path.join(tmpdir(), "vidpipe-psnr-"))
+  try {
+    const stats = path.join(dir, "psnr.log")
+    const result = await run(
+      "ffmpeg",
+      ["-v", "error", "-i", "pipe:0", "-i", reference, "-lavfi", `[0:v][1:v]psnr=stats_file=${stats}`, "-f", "null", "-"],
+      [rep.segments[0].initUrl, ...rep.segments.map((s) => s.url)]
+    )
+    if (result.code !== 0) throw new Error(`ffmpeg psnr exited ${result.code}: ${result.stderr.trim()}`)
+    return (await readFile(stats, "utf8")).split("\n").filter((line) => line.includes("psnr_avg:")).map((line) => {
+      const value = /psnr_avg:(\S+)/.exec(line)?.[1] ?? "nan"
+      return value === "inf" ? Infinity : Number(value)
+    })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** Frames of a file's first video stream, decoded and counted by ffprobe (`-count_frames`). */
+export const sourceFrameCount = async (file: string): Promise<number> => {
+  const result = await run("ffprobe", ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", file])
+  if (result.code !== 0) throw new Error(`ffprobe exited ${result.code}: ${result.stderr.trim()}`)
+  return Number(result.stdout.trim())
 }

@@ -135,7 +135,7 @@ const ladderVideoOutputs = (rungs: ReadonlyArray<Rung>, frameRate: string, segme
  * One chunk: every rung of frames `[startFrame, startFrame + frameCount)` of the source, from one
  * decode. The input is opened half a frame before the chunk's first frame (an exact seek: frames
  * before it are decoded and dropped), timestamps stay those of the whole presentation, keyframes
- * are forced half a frame before every segment start, and the muxer cuts a segment at every
+ * are forced on the frame that starts each segment, and the muxer cuts a segment at every
  * keyframe (`-seg_duration` of half a segment, which no GOP is shorter than). `frag_discont`
  * makes each fragment's decode time the global one, so the chunk's segments continue the
  * previous chunk's and share chunk 1's init segment.
@@ -150,7 +150,9 @@ export const chunkArguments = (spec: ChunkEncodeSpec, settings: EncoderSettings 
     "-i", spec.input,
     "-filter_complex", ladderGraph(spec.rungs, spec.frameRate, { seekSeconds, startFrame: frames.startFrame, frameCount: frames.frameCount }),
     ...ladderVideoOutputs(spec.rungs, spec.frameRate, spec.segmentSeconds, settings),
-    "-force_key_frames", frames.segmentStarts.map((frame) => seconds(frameTime(frame - 0.5, spec.frameRate))).join(","),
+    // A quarter of a frame early: ffmpeg rounds these times to the encoder's 1/fps time base,
+    // where a half-frame offset printed to microseconds can round down onto the previous frame.
+    "-force_key_frames", frames.segmentStarts.map((frame) => seconds(frameTime(frame - 0.25, spec.frameRate))).join(","),
     ...dashOutput({
       segmentSeconds: spec.segmentSeconds / 2,
       path: `${spec.outputDir}/${trackManifestName}`,
