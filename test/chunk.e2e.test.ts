@@ -8,9 +8,11 @@
  * `strategy` in the create-job body (a bad value is a 400 naming the field) reaching a ready
  * chunked job through `vidpipe serve`.
  */
+import { execFile } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { promisify } from "node:util"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startPresentationServer } from "../src/entry/http/presentationServer.ts"
@@ -154,6 +156,26 @@ describe("vidpipe process --strategy chunk", () => {
   it("29.97 fps without audio in two chunks: every frame once at a constant step", async () => {
     await processAndCheck(cases[1]!)
   }, 300_000)
+
+  it("a video stream shorter than the file: chunks past its end are empty and the video ends where the source's does", async () => {
+    // 10 s of video in a 20 s file: the second chunk (12–20 s) has no frames.
+    const clipped = path.join(workdir, "short-video.mp4")
+    await promisify(execFile)("ffmpeg", [
+      "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=10",
+      "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=20", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", clipped
+    ])
+    const out = path.join(workdir, "short-video-out")
+    const result = await runVidpipe(["process", clipped, "--out", out, "--json", "--strategy", "chunk", "--workers", "2"], {
+      env: { VIDPIPE_DATA_DIR: path.join(workdir, "data") }
+    })
+    expect(result.code, result.stderr).toBe(0)
+    const manifest = lastJsonLine(result.stdout).manifest as string
+    const report = await checkPresentation(manifest, { durationTolerance: 11 })
+    expect(report.problems).toEqual([])
+    expect(report.videoDuration).toBeCloseTo(10, 1)
+    expect(report.audio?.totalDuration).toBeGreaterThan(19.9)
+    expect((await frameCount(manifest, report.video[0]!.id)).frames).toBe(await sourceFrameCount(clipped))
+  }, 120_000)
 })
 
 describe("the API's strategy", () => {

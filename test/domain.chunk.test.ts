@@ -143,6 +143,14 @@ describe("stitching chunks", () => {
     expect(hd.bandwidth).toBe(3000)
   })
 
+  it("drops trailing chunks without video (the video stream ended before them), but no others", () => {
+    const empty = { index: 1, tracks: [] }
+    expect(Result.getOrThrow(stitchChunks([chunk0, empty], 2)).find((t) => t.id === "720p")!.timeline).toEqual([{ t: 0, d: 51200, r: 1 }])
+    const hollow = stitchChunks([chunk0, { index: 1, tracks: [] }, { index: 2, tracks: chunk1.tracks }], 3)
+    expect(Result.isFailure(hollow) && hollow.failure).toBe("chunk 2 has no video, but chunk 3 does")
+    expect(Result.isFailure(stitchChunks([{ index: 0, tracks: [] }], 1))).toBe(true)
+  })
+
   it("refuses chunks that are missing, leave a gap, overlap, are misnumbered or have another codec configuration", () => {
     const failure = (chunks: Parameters<typeof stitchChunks>[0], count = 2) => {
       const result = stitchChunks(chunks, count)

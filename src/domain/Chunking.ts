@@ -174,15 +174,22 @@ export const compactTimeline = (segments: ReadonlyArray<Segment>): ReadonlyArray
 /**
  * Joins the chunks of a job into one track per rung: the chunks must all be there, cover the
  * timeline without gap or overlap, number their segments consecutively and share the codec
- * configuration of chunk 1's init segment (which the presentation uses for every chunk).
+ * configuration of chunk 1's init segment (which the presentation uses for every chunk). Only
+ * trailing chunks may be empty (the video stream ended before them).
  * `@bandwidth` is the peak over the chunks, leaving out a last chunk whose only segment is the
  * presentation's (possibly short) last one, as a single encode would.
  */
 export const stitchChunks = (chunks: ReadonlyArray<Pick<ChunkResult, "index" | "tracks">>, expectedCount: number): Result.Result<ReadonlyArray<Track>, string> => {
-  const ordered = [...chunks].sort((a, b) => a.index - b.index)
-  if (ordered.length !== expectedCount || ordered.some((chunk, i) => chunk.index !== i)) {
-    return Result.fail(`expected chunks 1..${expectedCount}, have ${ordered.map((c) => c.index + 1).join(", ") || "none"}`)
+  const all = [...chunks].sort((a, b) => a.index - b.index)
+  if (all.length !== expectedCount || all.some((chunk, i) => chunk.index !== i)) {
+    return Result.fail(`expected chunks 1..${expectedCount}, have ${all.map((c) => c.index + 1).join(", ") || "none"}`)
   }
+  // Chunks past the end of a video stream shorter than the file have no tracks; only those may.
+  const withVideo = all.findLastIndex((chunk) => chunk.tracks.length > 0)
+  const ordered = all.slice(0, withVideo + 1)
+  const hollow = ordered.findIndex((chunk) => chunk.tracks.length === 0)
+  if (ordered.length === 0) return Result.fail("no chunk has video")
+  if (hollow >= 0) return Result.fail(`chunk ${hollow + 1} has no video, but chunk ${withVideo + 1} does`)
   const first = ordered[0]!
   const stitched: Array<Track> = []
   for (const reference of first.tracks) {

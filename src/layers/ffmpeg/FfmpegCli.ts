@@ -9,7 +9,7 @@ import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { NodeServices } from "@effect/platform-node"
 import { FfmpegFailed, UnusableInput } from "../../domain/Errors.ts"
 import { FfprobeOutput, interpretProbe } from "../../domain/Probe.ts"
-import type { Track } from "../../domain/Track.ts"
+import type { ChunkResult, Track } from "../../domain/Track.ts"
 import type { EncodeEvent } from "../../services/Ffmpeg.ts"
 import { Ffmpeg } from "../../services/Ffmpeg.ts"
 import type { EncoderSettings } from "./arguments.ts"
@@ -95,14 +95,20 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
           Stream.mapError(spawnFailed(operation, "ffmpeg"))
         )
         const finish = Effect.gen(function*() {
-          const exitCode = Number(yield* handle.exitCode.pipe(Effect.mapError(spawnFailed(operation, "ffmpeg"))))
+          const errors = Fiber.join(stderr).pipe(Effect.orElseSucceed(() => ""))
+          // No exit code: ffmpeg was ended by a signal (a crash, or the OOM killer).
+          const exitCode = Number(yield* handle.exitCode.pipe(Effect.catch(() =>
+            Effect.flatMap(errors, (text) =>
+              Effect.fail(new FfmpegFailed({ operation, reason: `ffmpeg stopped abnormally${tailOf(text) ? `: ${tailOf(text)}` : " (killed by a signal)"}`, retryable: true }))
+            )
+          )))
           if (exitCode === 0) return
-          const errors = yield* Fiber.join(stderr).pipe(Effect.orElseSucceed(() => ""))
+          const text = yield* errors
           return yield* new FfmpegFailed({
             operation,
             exitCode,
-            reason: tailOf(errors) || "no error output",
-            retryable: !permanentFailure.test(errors)
+            reason: tailOf(text) || "no error output",
+            retryable: !permanentFailure.test(text)
           })
         })
         return Stream.concat(progress, Stream.fromEffectDrain(finish))
@@ -124,6 +130,21 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
         if (Result.isFailure(track)) return yield* new FfmpegFailed({ operation, reason: track.failure, retryable: true })
         return { _tag: "Finished", track: track.success } satisfies EncodeEvent as EncodeEvent
       }))
+
+    /** Whether the video stream has a frame at or after `seconds` (demuxing a few seconds of packets, no decoding). */
+    const videoFramesFrom = (input: string, seconds: number, window: number) =>
+      collect("ffprobe", "probe", [
+        "-v", "error", "-select_streams", "v:0", "-read_intervals", `${seconds}%+${window}`,
+        "-show_entries", "format=start_time:packet=pts_time", "-of", "json", input
+      ]).pipe(
+        Effect.map((result) => {
+          const output = JSON.parse(result.stdout || "{}") as { packets?: ReadonlyArray<{ pts_time?: string }>; format?: { start_time?: string } }
+          const start = Number(output.format?.start_time ?? 0) || 0
+          return (output.packets ?? []).some((packet) => Number(packet.pts_time) - start >= seconds - 0.01)
+        }),
+        // When in doubt, report the encode's own failure.
+        Effect.orElseSucceed(() => true)
+      )
 
     const prepare = (outputDir: string) => Stream.fromEffectDrain(Effect.tryPromise({
       try: () => fs.mkdir(outputDir, { recursive: true }),
@@ -159,9 +180,19 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
         ),
       encodeChunk: (spec) => {
         const operation = `encode chunk ${spec.chunk.index + 1}/${spec.chunk.count}`
+        const finished = (result: ChunkResult): EncodeEvent => ({ _tag: "ChunkFinished", result })
         return prepare(spec.outputDir).pipe(
           Stream.concat(runFfmpeg(operation, chunkArguments(spec, settings), spec.chunk.endSeconds, spec.chunk.startSeconds)),
-          Stream.concat(Stream.fromEffect(Effect.map(collectChunk(spec), (result): EncodeEvent => ({ _tag: "ChunkFinished", result }))))
+          Stream.concat(Stream.fromEffect(Effect.map(collectChunk(spec), finished))),
+          // ffmpeg's dash muxer fails (even crashes) on an output without frames: a chunk past the
+          // end of a video stream shorter than the file. Only then does the chunk produce nothing.
+          Stream.catch((error) =>
+            spec.chunk.index === 0
+              ? Stream.fail(error)
+              : Stream.unwrap(Effect.map(videoFramesFrom(spec.input, spec.chunk.startSeconds, spec.segmentSeconds), (any) =>
+                any ? Stream.fail(error) : Stream.make(finished({ kind: "chunk", index: spec.chunk.index, tracks: [] }))
+              ))
+          )
         )
       },
       makeSample: Effect.fn("Ffmpeg.makeSample")(function*(spec) {

@@ -36,10 +36,12 @@ const rungTrack = Effect.fnUntraced(function*(spec: ChunkEncodeSpec, rung: Rung,
   const last = spec.chunk.index === spec.chunk.count - 1
   const segments = expandTimeline(written.timeline)
   const expected = spec.chunk.segmentCount
-  // The last chunk may end early (a video stream shorter than the file); no other may.
-  if (segments.length === 0 || segments.length > expected || (!last && segments.length !== expected)) {
+  // Fewer segments: the video stream ends early (it may be shorter than the file); the finalizer
+  // checks that no later chunk has video.
+  if (segments.length === 0 || segments.length > expected) {
     return yield* mismatch(spec, `${rung.id}: ffmpeg cut ${segments.length} segment(s) where the chunk has ${expected}`)
   }
+  const complete = !last && segments.length === expected
   const frameTicks = written.timescale * frameTime(1, spec.frameRate)
   const wrongStart = segments.findIndex((segment, i) => segment.start !== Math.round(frames.segmentStarts[i]! * frameTicks))
   if (wrongStart >= 0) {
@@ -74,7 +76,7 @@ const rungTrack = Effect.fnUntraced(function*(spec: ChunkEncodeSpec, rung: Rung,
     kind: "video",
     id: rung.id,
     codecs: written.codecs,
-    bandwidth: peakBandwidth(segments, sizes, written.timescale, !last),
+    bandwidth: peakBandwidth(segments, sizes, written.timescale, complete),
     timescale: written.timescale,
     startNumber: frames.firstNumber,
     timeline: compactTimeline(segments),
