@@ -7,7 +7,7 @@
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Stream } from "effect"
+import { Clock, Effect, Stream } from "effect"
 import { FfmpegFailed } from "../domain/Errors.ts"
 import type { Task } from "../domain/Task.ts"
 import { audioDirectory, videoDirectory } from "../domain/Task.ts"
@@ -44,6 +44,7 @@ const outputsOf = (result: TaskResult, workFolder: string): ReadonlyArray<Output
   return result.files.map((file) => ({ key: `${folder}/${file}`, file: path.join(workFolder, file), contentType }))
 }
 
+/** The task's result, and how long ffmpeg ran (the rest of a task's time is orchestration). */
 export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, onProgress: (fraction: number) => Effect.Effect<void>) {
   const ffmpeg = yield* Ffmpeg
   const storage = yield* Storage
@@ -57,6 +58,7 @@ export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, onProgre
     : ffmpeg.encodeChunk({ input, outputDir: workFolder, segmentSeconds: task.segmentSeconds, rungs: task.rungs, frameRate: task.frameRate, chunk: task.chunk })
 
   let result: TaskResult | undefined
+  const encodeStarted = yield* Clock.currentTimeMillis
   yield* Stream.runForEach(events, (event: EncodeEvent) => {
     switch (event._tag) {
       case "Progress":
@@ -69,6 +71,7 @@ export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, onProgre
         return Effect.void
     }
   })
+  const ffmpegMillis = (yield* Clock.currentTimeMillis) - encodeStarted
   if (result === undefined) {
     return yield* new FfmpegFailed({ operation: `encode ${task.taskId}`, reason: "ffmpeg finished without a track", retryable: true })
   }
@@ -77,5 +80,5 @@ export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, onProgre
     (output) => storage.putFile("outputs", `${task.outputPrefix}${output.key}`, output.file, { contentType: output.contentType }),
     { concurrency: 4, discard: true }
   )
-  return result
+  return { result, ffmpegMillis }
 }, Effect.scoped)

@@ -86,17 +86,18 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
       frameRate: probe.video.frameRate
     }))
   if (probe.audio === null) return video
-  // Stereo at most: a surround source is downmixed so every player can decode it.
-  const channels = Math.min(2, Math.max(1, probe.audio.channels))
-  const audio: Task = {
-    _tag: "audio",
-    ...common,
-    taskId: audioTaskId(job.id),
+  const audio: Task = { _tag: "audio", ...common, taskId: audioTaskId(job.id), ...audioEncodingFor(probe.audio) }
+  return [audio, ...video]
+}
+
+/** How the audio track is encoded: stereo at most (a surround source is downmixed so every player can decode it). */
+export const audioEncodingFor = (audio: NonNullable<MediaProbe["audio"]>) => {
+  const channels = Math.min(2, Math.max(1, audio.channels))
+  return {
     channels,
-    sampleRate: audioSampleRates.has(probe.audio.sampleRate) ? probe.audio.sampleRate : 48000,
+    sampleRate: audioSampleRates.has(audio.sampleRate) ? audio.sampleRate : 48000,
     bitrate: channels === 1 ? 96_000 : 128_000
   }
-  return [audio, ...video]
 }
 
 export const ingest = Effect.fn("ingest")(function*(jobId: string) {

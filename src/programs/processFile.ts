@@ -3,10 +3,11 @@
  * fibers over the queue, wait for the finalizer — through the same services and programs that
  * run distributed.
  */
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import type { Strategy } from "../domain/Chunking.ts"
 import { JobFailed } from "../domain/Errors.ts"
 import type { Job } from "../domain/Job.ts"
+import { JobQueue } from "../services/JobQueue.ts"
 import { Storage } from "../services/Storage.ts"
 import { awaitJob } from "./awaitJob.ts"
 import { ChunkPlanning } from "./ingest.ts"
@@ -26,6 +27,7 @@ export interface ProcessOptions {
 
 export const processFile = Effect.fn("processFile")(function*(options: ProcessOptions) {
   const storage = yield* Storage
+  const queue = yield* JobQueue
   const source = yield* storeLocalSource(options.input)
   const jobId = source.jobId
   // The source copy only lives as long as this run.
@@ -43,6 +45,12 @@ export const processFile = Effect.fn("processFile")(function*(options: ProcessOp
   return yield* Effect.gen(function*() {
     for (let i = 1; i <= options.workers; i++) yield* Effect.forkScoped(runWorker(`worker-${i}`))
     const job = yield* awaitJob(jobId, options.onUpdate)
+    // The finalizing worker still acknowledges its task (and logs its timings): let it, briefly.
+    yield* queue.depth.pipe(
+      Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (depth) => depth.inFlight === 0 }),
+      Effect.timeout("2 seconds"),
+      Effect.ignore
+    )
     if (job.status === "failed") {
       return yield* new JobFailed({ jobId, errorTag: job.error?._tag ?? "Unknown", reason: job.error?.message ?? "the job failed" })
     }

@@ -86,7 +86,7 @@ const runTask = Effect.fnUntraced(function*(workerId: string, task: Task, messag
     })
 
   const started = yield* Clock.currentTimeMillis
-  const track = yield* encodeTask(task, onProgress).pipe(
+  const { ffmpegMillis, result: track } = yield* encodeTask(task, onProgress).pipe(
     Effect.timeoutOrElse({
       duration: settings.taskTimeout,
       orElse: () => Effect.fail(new TaskTimedOut({ taskId: task.taskId, seconds: Duration.toSeconds(settings.taskTimeout) }))
@@ -100,6 +100,7 @@ const runTask = Effect.fnUntraced(function*(workerId: string, task: Task, messag
   yield* metrics.record("TaskSeconds", ((yield* Clock.currentTimeMillis) - started) / 1000, { kind: task._tag })
   yield* metrics.record("TasksCompleted")
   yield* completeAndMaybeFinalize(workerId, task)
+  return ffmpegMillis
 })
 
 /** Records the completion (idempotent) and finalizes if this call won the lease. */
@@ -142,6 +143,7 @@ const handleFailure = Effect.fnUntraced(function*(task: Task, message: ReceivedM
 })
 
 export const handleDelivery = Effect.fn("worker.handleDelivery")(function*(workerId: string, message: ReceivedMessage) {
+  const started = yield* Clock.currentTimeMillis
   const queue = yield* JobQueue
   const store = yield* JobStore
   const acknowledge = queue.delete(message.receipt).pipe(
@@ -163,9 +165,16 @@ export const handleDelivery = Effect.fn("worker.handleDelivery")(function*(worke
 
   // Redelivered after its outputs were stored (the worker died before deleting): only complete it.
   const alreadyDone = job.value.tasks.some((t) => t.taskId === task.taskId && t.status === "done")
-  const work = alreadyDone ? completeAndMaybeFinalize(workerId, task) : Effect.scoped(runTask(workerId, task, message))
+  const work = alreadyDone ? completeAndMaybeFinalize(workerId, task).pipe(Effect.as(0)) : Effect.scoped(runTask(workerId, task, message))
   const outcome = yield* Effect.exit(work)
-  if (outcome._tag === "Success") return yield* acknowledge
+  if (outcome._tag === "Success") {
+    yield* acknowledge
+    // What the pipeline itself costs per task: everything but ffmpeg (job records, storage, coordinator, queue).
+    const total = (yield* Clock.currentTimeMillis) - started
+    return yield* Effect.logDebug(`task ${task.taskId} took ${total} ms: ffmpeg ${outcome.value} ms, orchestration ${total - outcome.value} ms`).pipe(
+      Effect.annotateLogs({ taskId: task.taskId, totalMs: total, ffmpegMs: outcome.value, orchestrationMs: total - outcome.value })
+    )
+  }
   const failure = Cause.findErrorOption(outcome.cause)
   if (Option.isSome(failure)) return yield* handleFailure(task, message, failure.value)
   // Interrupted (shutdown) or a defect: leave the message; it is redelivered after its visibility.

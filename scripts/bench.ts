@@ -1,0 +1,186 @@
+/**
+ * `npm run bench`: vidpipe against one raw ffmpeg command, in the same run (this machine is shared
+ * and noisy, so only ratios measured side by side mean anything).
+ *
+ * On generated 1080p clips (an easy and a hard-to-encode one) it times, in rounds so that noise
+ * spreads evenly:
+ *   A  one ffmpeg command producing the same ladder (same graph, x264 settings, caps, segments)
+ *      and the audio, into DASH;
+ *   B  `vidpipe process --strategy rendition` with 1 and 2 workers;
+ *   C  `vidpipe process --strategy chunk` with 1 and 2 workers;
+ * and prints the median wall and CPU time of each with its ratio to A, the top rung's PSNR
+ * against the source and its size next to A's, and the orchestration time per task (everything
+ * a worker does for a task but run ffmpeg: job records, storage, coordinator, queue), from the
+ * workers' own per-task timing lines.
+ *
+ *   npm run bench -- [--runs 3] [--seconds 30] [--clips easy,hard] [--keep DIR]
+ */
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Result, Schema } from "effect"
+import { planLadder } from "../src/domain/Ladder.ts"
+import { FfprobeOutput, interpretProbe } from "../src/domain/Probe.ts"
+import type { MediaProbe } from "../src/domain/Probe.ts"
+import { ladderCommandArguments, probeArguments } from "../src/layers/ffmpeg/arguments.ts"
+import { audioEncodingFor } from "../src/programs/ingest.ts"
+import { measure, median, percentile } from "./bench/measure.ts"
+import type { RungQuality } from "./bench/quality.ts"
+import { topRungQuality } from "./bench/quality.ts"
+
+const cliEntry = fileURLToPath(new URL("../src/entry/cli/main.ts", import.meta.url))
+const segmentSeconds = 4
+const ladder = [1080, 720, 480, 360]
+
+const option = (name: string, fallback: string) => {
+  const at = process.argv.indexOf(`--${name}`)
+  return at === -1 ? fallback : process.argv[at + 1] ?? fallback
+}
+const runs = Number(option("runs", "3"))
+const seconds = Number(option("seconds", "30"))
+const clipNames = option("clips", "easy,hard").split(",")
+const keep = option("keep", "")
+if (!Number.isInteger(runs) || runs < 1 || !(seconds >= 8) || clipNames.some((c) => c !== "easy" && c !== "hard")) {
+  console.error("bench: --runs N (≥ 1), --seconds S (≥ 8), --clips easy,hard")
+  process.exit(2)
+}
+
+const say = (line: string) => process.stderr.write(`bench: ${line}\n`)
+
+// ---------------------------------------------------------------------------------------------
+// Clips: 1080p30 with stereo audio. Easy: a smooth test pattern. Hard: the same with strong
+// temporal noise and a moving hue, which costs x264 many times the bits and time.
+
+const makeClip = (kind: "easy" | "hard", output: string) => {
+  const video = kind === "easy"
+    ? `testsrc2=size=1920x1080:rate=30:duration=${seconds}`
+    : `testsrc2=size=1920x1080:rate=30:duration=${seconds},noise=alls=24:allf=t+u,hue=H=t/2`
+  execFileSync("ffmpeg", [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", video,
+    "-f", "lavfi", "-i", `sine=frequency=330:beep_factor=3:sample_rate=48000:duration=${seconds}`,
+    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12", "-pix_fmt", "yuv420p",
+    "-c:a", "aac", "-b:a", "192k", "-ac", "2",
+    output
+  ])
+  return output
+}
+
+const probe = (file: string): MediaProbe => {
+  const output = Schema.decodeUnknownSync(FfprobeOutput)(JSON.parse(execFileSync("ffprobe", probeArguments(file), { encoding: "utf8" })))
+  const probed = interpretProbe(output)
+  if (Result.isFailure(probed)) throw new Error(probed.failure.message)
+  return probed.success
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configurations
+
+interface Configuration {
+  readonly name: string
+  readonly strategy: "raw" | "rendition" | "chunk"
+  readonly workers: number
+}
+
+const configurations: ReadonlyArray<Configuration> = [
+  { name: "A  raw ffmpeg, one command", strategy: "raw", workers: 1 },
+  { name: "B  vidpipe rendition", strategy: "rendition", workers: 1 },
+  { name: "B  vidpipe rendition", strategy: "rendition", workers: 2 },
+  { name: "C  vidpipe chunk", strategy: "chunk", workers: 1 },
+  { name: "C  vidpipe chunk", strategy: "chunk", workers: 2 }
+]
+
+interface Sample {
+  readonly wallSeconds: number
+  readonly cpuSeconds: number
+  /** Per task, from the workers' timing lines (vidpipe only). */
+  readonly orchestrationMs: ReadonlyArray<number>
+}
+
+const runOnce = async (configuration: Configuration, clip: string, media: MediaProbe, out: string): Promise<{ sample: Sample; manifest: string }> => {
+  await fs.rm(out, { recursive: true, force: true })
+  await fs.mkdir(out, { recursive: true })
+  if (configuration.strategy === "raw") {
+    const args = ladderCommandArguments({
+      input: clip,
+      outputDir: out,
+      rungs: planLadder(media, ladder),
+      frameRate: media.video.frameRate,
+      segmentSeconds,
+      ...(media.audio === null ? {} : { audio: audioEncodingFor(media.audio) })
+    })
+    const measured = await measure("ffmpeg", args)
+    return { sample: { ...measured, orchestrationMs: [] }, manifest: path.join(out, "manifest.mpd") }
+  }
+  const measured = await measure(process.execPath, [
+    cliEntry, "process", clip, "--out", out, "--json",
+    "--ladder", ladder.join(","), "--strategy", configuration.strategy, "--workers", String(configuration.workers)
+  ], { VIDPIPE_LOG_LEVEL: "Debug", VIDPIPE_DATA_DIR: path.join(out, "..", "data") })
+  const orchestrationMs = [...measured.stderr.matchAll(/orchestrationMs=(\d+)/g)].map((m) => Number(m[1]))
+  return { sample: { ...measured, orchestrationMs }, manifest: path.join(out, "manifest.mpd") }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const machine = () => {
+  const cpus = os.cpus()
+  const ffmpeg = execFileSync("ffmpeg", ["-version"], { encoding: "utf8" }).split("\n")[0]!.replace(/ Copyright.*/, "")
+  return `${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GiB; ${os.type()} ${os.release()}; ${ffmpeg}; Node ${process.versions.node}`
+}
+
+const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "—")
+
+const main = async () => {
+  const work = keep !== "" ? path.resolve(keep) : await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-bench-"))
+  await fs.mkdir(work, { recursive: true })
+  say(`machine: ${machine()}`)
+  say(`${clipNames.length} clip(s) of ${seconds} s at 1920x1080 30 fps, ladder ${ladder.join("/")} + audio, ${runs} run(s) of ${configurations.length} configurations each, in ${work}`)
+
+  const rows: Array<string> = []
+  const orchestration = new Map<string, Array<number>>()
+  for (const kind of clipNames as ReadonlyArray<"easy" | "hard">) {
+    say(`making the ${kind} clip…`)
+    const clip = makeClip(kind, path.join(work, `${kind}.mp4`))
+    const media = probe(clip)
+    const samples = configurations.map(() => [] as Array<Sample>)
+    const quality: Array<RungQuality | undefined> = configurations.map(() => undefined)
+    for (let round = 1; round <= runs; round++) {
+      for (const [i, configuration] of configurations.entries()) {
+        const label = `${kind} round ${round}/${runs}: ${configuration.name}${configuration.strategy === "raw" ? "" : `, ${configuration.workers} worker(s)`}`
+        const { sample, manifest } = await runOnce(configuration, clip, media, path.join(work, `${kind}-${i}`, "out"))
+        samples[i]!.push(sample)
+        if (sample.orchestrationMs.length > 0) {
+          const key = configuration.strategy
+          orchestration.set(key, [...(orchestration.get(key) ?? []), ...sample.orchestrationMs])
+        }
+        if (quality[i] === undefined) quality[i] = await topRungQuality(manifest, clip)
+        say(`${label}: ${fixed(sample.wallSeconds)} s wall, ${fixed(sample.cpuSeconds)} s CPU`)
+      }
+    }
+    const baseWall = median(samples[0]!.map((s) => s.wallSeconds))
+    const baseCpu = median(samples[0]!.map((s) => s.cpuSeconds))
+    const baseQuality = quality[0]!
+    for (const [i, configuration] of configurations.entries()) {
+      const wall = median(samples[i]!.map((s) => s.wallSeconds))
+      const cpu = median(samples[i]!.map((s) => s.cpuSeconds))
+      const q = quality[i]!
+      rows.push(`| ${kind} | ${configuration.name} | ${configuration.strategy === "raw" ? "—" : configuration.workers} | ${fixed(wall)} | ${fixed(cpu)} | ${fixed(wall / baseWall, 2)} | ${fixed(cpu / baseCpu, 2)} | ${fixed(q.psnr, 2)} (${i === 0 ? "—" : `${q.psnr - baseQuality.psnr >= 0 ? "+" : ""}${fixed(q.psnr - baseQuality.psnr, 2)}`}) | ${fixed(q.bytes / 1024 ** 2, 2)} MiB (${i === 0 ? "—" : `${fixed((q.bytes / baseQuality.bytes - 1) * 100, 1)} %`}) |`)
+    }
+  }
+
+  console.log(`Machine: ${machine()}`)
+  console.log(`Clips: ${seconds} s, 1920x1080 30 fps, stereo; ladder ${ladder.join("/")} + AAC; medians of ${runs} run(s); ratios to A measured in the same run.`)
+  console.log("")
+  console.log("| clip | configuration | workers | wall (s) | CPU (s) | wall / A | CPU / A | top rung PSNR dB (vs A) | top rung size (vs A) |")
+  console.log("|---|---|---|---|---|---|---|---|---|")
+  for (const row of rows) console.log(row)
+  console.log("")
+  for (const [strategy, values] of orchestration) {
+    console.log(`Orchestration per ${strategy} task (everything but ffmpeg; ${values.length} tasks): median ${fixed(median(values), 0)} ms, p99 ${fixed(percentile(values, 0.99), 0)} ms`)
+  }
+  if (keep === "") await fs.rm(work, { recursive: true, force: true })
+}
+
+await main()
