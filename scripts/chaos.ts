@@ -108,7 +108,6 @@ const main = async (options: ChaosOptions) => {
     return id
   }
   const slotOf = (id: string) => Number(id.slice(1, id.indexOf(".")))
-  for (let slot = 1; slot <= options.workers; slot++) startWorker(slot)
 
   const serverLog = createWriteStream(path.join(logDir, "serve.log"))
   let server: RunningServer | undefined
@@ -133,7 +132,19 @@ const main = async (options: ChaosOptions) => {
     return { visible, inFlight, deadLettered }
   }
 
+  // Stopped by a signal (a timeout, Ctrl-C from elsewhere): take every process we started with us.
+  const abandon = () => {
+    for (const child of workers.values()) child.kill("SIGKILL")
+    server?.child.kill("SIGKILL")
+    const redisPid = redisServer.pid()
+    if (redisPid !== undefined) process.kill(redisPid, "SIGKILL")
+    console.error(`chaos: stopped; work folder kept: ${workdir}`)
+    process.exit(130)
+  }
+  process.once("SIGINT", abandon).once("SIGTERM", abandon)
+
   try {
+    for (let slot = 1; slot <= options.workers; slot++) startWorker(slot)
     server = await startServer(["--workers", "0"], env, 60_000)
     server.child.stdout?.pipe(serverLog)
     server.child.stderr?.pipe(serverLog)
@@ -267,6 +278,8 @@ const main = async (options: ChaosOptions) => {
     for (const child of workers.values()) child.kill("SIGKILL")
     await reapOrphanedEncoders()
     await server?.stop()
+    redis.disconnect()
+    await redisServer.stop("SIGTERM")
   }
 
   const logs = await Promise.all((await fs.readdir(logDir)).map((name) => fs.readFile(path.join(logDir, name), "utf8")))
@@ -275,9 +288,6 @@ const main = async (options: ChaosOptions) => {
     const n = logs.reduce((sum, log) => sum + log.split("\n").filter((line) => pattern.test(line)).length, 0)
     if (n > 0) recoveries[what] = n
   }
-  redis.disconnect()
-  await redisServer.stop("SIGTERM")
-
   const summary = summarizeChaos({
     options,
     elapsedSeconds: (Date.now() - started) / 1000,
