@@ -9,6 +9,7 @@
  * node scripts/load.ts [--requests 4000] [--concurrency 16] [--time-limit 60] [--warmup 100]
  *                      [--backend memory|redis] [--seed N]
  */
+import { rmSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -80,6 +81,15 @@ const main = async () => {
   const workdir = await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-load-"))
   let redis: PrivateRedis | undefined
   let server: RunningServer | undefined
+  // Stopped by a signal: take the server (and Redis) with us.
+  const abandon = () => {
+    server?.child.kill("SIGKILL")
+    const redisPid = redis?.pid()
+    if (redisPid !== undefined) process.kill(redisPid, "SIGKILL")
+    rmSync(workdir, { recursive: true, force: true })
+    process.exit(130)
+  }
+  process.once("SIGINT", abandon).once("SIGTERM", abandon)
   try {
     const env: Record<string, string> = { VIDPIPE_STORAGE: `file://${path.join(workdir, "storage")}`, VIDPIPE_API_KEYS: "load-key", VIDPIPE_LOG_LEVEL: "Error" }
     if (options.backend === "redis") {
