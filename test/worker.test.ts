@@ -8,7 +8,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Option, References, Schema } from "effect"
+import { Duration, Effect, Layer, Option, References, Schedule, Schema } from "effect"
 import { messageIdentity, TaskJson } from "../src/domain/Task.ts"
 import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
 import type { LocalFleetControlShape } from "../src/layers/local/LocalFleetControl.ts"
@@ -118,8 +118,11 @@ describe("worker", () => {
       assert.strictEqual(job.status, "failed")
       assert.match(job.error?.message ?? "", /scripted transient failure \(call 3\)/)
       assert.strictEqual(env.calls.get("audio"), 3, "one encode per receive, maxReceiveCount = 3")
-      const depth = yield* (yield* JobQueue).depth
-      assert.deepStrictEqual(depth, { visible: 0, inFlight: 0, deadLettered: 0 })
+      // It used up its receives: the queue moves it to the dead-letter queue on the next receive.
+      const depth = yield* (yield* JobQueue).depth.pipe(
+        Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (d) => d.deadLettered === 1, times: 100 })
+      )
+      assert.deepStrictEqual(depth, { visible: 0, inFlight: 0, deadLettered: 1 })
     })))
   })
 

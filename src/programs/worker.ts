@@ -120,7 +120,10 @@ export const completeAndMaybeFinalize = Effect.fnUntraced(function*(workerId: st
   yield* finalize(task.jobId, outcome.lease.value)
 })
 
-/** Records a failure: fails the job when retrying cannot help, otherwise leaves the task for redelivery. */
+/**
+ * Records a failure: fails the job when retrying cannot help (a permanent error, or the last
+ * allowed receive), otherwise leaves the task for redelivery.
+ */
 const handleFailure = Effect.fnUntraced(function*(task: Task, message: ReceivedMessage, error: Retryable) {
   const settings = yield* PipelineSettings
   const store = yield* JobStore
@@ -130,7 +133,8 @@ const handleFailure = Effect.fnUntraced(function*(task: Task, message: ReceivedM
   yield* metrics.record("TasksFailed")
   if (error.retryable && !lastChance) {
     yield* Effect.logWarning(`task ${task.taskId} attempt ${message.receiveCount} failed, will be retried: ${error.message}`)
-    yield* setTask(task.jobId, task.taskId, (state) => ({ ...state, status: "queued", error: errorInfo(error) }))
+    // A task whose outputs are already stored (it failed completing or finalizing) stays done.
+    yield* setTask(task.jobId, task.taskId, (state) => state.status === "done" ? state : { ...state, status: "queued", error: errorInfo(error) })
     // Make it visible again soon rather than after a whole visibility timeout.
     yield* queue.extendVisibility(message.receipt, `${Math.min(60, 2 ** message.receiveCount)} seconds`).pipe(Effect.ignore)
     return
@@ -139,7 +143,9 @@ const handleFailure = Effect.fnUntraced(function*(task: Task, message: ReceivedM
   const now = yield* Clock.currentTimeMillis
   yield* store.update(task.jobId, (job) => failJob(updateTask(job, task.taskId, (state) => ({ ...state, status: "failed", error: errorInfo(error) }), now), errorInfo(error), now))
   yield* metrics.record("JobsFailed")
-  yield* queue.delete(message.receipt).pipe(Effect.ignore)
+  // A permanent failure is gone for good; a task that used up its receives goes to the
+  // dead-letter queue (the queue moves it there on its next receive), where it can be inspected.
+  yield* (error.retryable ? queue.extendVisibility(message.receipt, 0) : queue.delete(message.receipt)).pipe(Effect.ignore)
 })
 
 export const handleDelivery = Effect.fn("worker.handleDelivery")(function*(workerId: string, message: ReceivedMessage) {
