@@ -176,6 +176,24 @@ describe("vidpipe process --strategy chunk", () => {
     expect(report.audio?.totalDuration).toBeGreaterThan(19.9)
     expect((await frameCount(manifest, report.video[0]!.id)).frames).toBe(await sourceFrameCount(clipped))
   }, 120_000)
+
+  it("29.97 fps past 32 s: rendition and chunk tasks cut the same segments, each one GOP", async () => {
+    // Every ninth GOP at 29.97 fps is 119 frames, a little under 4 s: it must still be a segment.
+    const input = await makeClip({ output: path.join(workdir, "ntsc.mp4"), durationSeconds: 44, width: 320, height: 240, frameRate: "30000/1001", audioChannels: 0 })
+    const timelines = await Promise.all(["rendition", "chunk"].map(async (strategy) => {
+      const out = path.join(workdir, `ntsc-${strategy}`)
+      const result = await runVidpipe(["process", input, "--out", out, "--json", "--strategy", strategy, "--workers", "2", "--ladder", "240"], {
+        env: { VIDPIPE_DATA_DIR: path.join(workdir, `data-${strategy}`) }
+      })
+      expect(result.code, result.stderr).toBe(0)
+      const report = await checkPresentation(path.join(out, "manifest.mpd"))
+      expect(report.problems).toEqual([])
+      return report.video[0]!.durations
+    }))
+    expect(timelines[1]).toEqual(timelines[0])
+    expect(Math.max(...timelines[0]!)).toBeLessThan(4.01)
+    expect(timelines[0]!.length).toBe(11)
+  }, 180_000)
 })
 
 describe("the API's strategy", () => {

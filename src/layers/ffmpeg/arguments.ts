@@ -85,7 +85,10 @@ export const videoArguments = (spec: VideoEncodeSpec, settings: EncoderSettings 
   ...x264Arguments(spec.frameRate, spec.segmentSeconds, settings),
   ...rateCap(spec.rung),
   ...boundaryKeyframes(spec.segmentSeconds),
-  ...dashOutput({ segmentSeconds: spec.segmentSeconds, path: `${spec.outputDir}/${trackManifestName}` })
+  // The muxer cuts at a keyframe once a segment lasts `-seg_duration`; at 29.97 fps some GOPs are
+  // a frame short of 4 s (119 frames), so ask for half a segment: it then cuts at every keyframe,
+  // and keyframes are only ever on boundaries (no GOP is longer than a segment).
+  ...dashOutput({ segmentSeconds: spec.segmentSeconds / 2, path: `${spec.outputDir}/${trackManifestName}` })
 ]
 
 const aacArguments = (audio: Pick<AudioEncodeSpec, "bitrate" | "channels" | "sampleRate">) => [
@@ -136,7 +139,7 @@ const ladderVideoOutputs = (rungs: ReadonlyArray<Rung>, frameRate: string, segme
  * decode. The input is opened half a frame before the chunk's first frame (an exact seek: frames
  * before it are decoded and dropped), timestamps stay those of the whole presentation, keyframes
  * are forced on the frame that starts each segment, and the muxer cuts a segment at every
- * keyframe (`-seg_duration` of half a segment, which no GOP is shorter than). `frag_discont`
+ * keyframe (`-seg_duration` of half a segment, as for a rendition task). `frag_discont`
  * makes each fragment's decode time the global one, so the chunk's segments continue the
  * previous chunk's and share chunk 1's init segment.
  */
