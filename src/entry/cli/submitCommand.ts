@@ -23,9 +23,9 @@ export const submitCommand = Command.make(
     ladder: Flag.String("ladder").pipe(Flag.withDescription("Rungs by short side"), Flag.withDefault("1080,720,480,360")),
     strategy: Flag.Literals("strategy", strategies).pipe(
       Flag.withDescription(
-        "rendition: a task per rung; chunk: a task per time span encoding every rung from one decode (every worker must run this version); auto: chunk when the source gives each of VIDPIPE_CHUNK_WORKERS (2) workers at least 8 s"
+        "rendition: a task per rung; chunk: a task per time span encoding every rung from one decode; auto: chunk when the source gives each of VIDPIPE_CHUNK_WORKERS (2) workers at least 8 s"
       ),
-      Flag.withDefault("rendition")
+      Flag.withDefault("auto")
     ),
     wait: Flag.Boolean("wait").pipe(Flag.withDescription("Wait for the job to finish and print its result"), Flag.withDefault(false)),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON on the last line of stdout"), Flag.withDefault(false))

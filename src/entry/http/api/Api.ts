@@ -25,9 +25,9 @@ export const CreateJobRequest = Schema.Struct({
   /** Rungs by their short side, e.g. [1080, 720, 480]. */
   ladder: Schema.optionalKey(Schema.Array(intBetween(16, 4320)).check(Schema.isBetweenLength(1, 8))),
   /**
-   * How the video is divided into tasks: "rendition" (default; a task per rung), "chunk" (a task
-   * per time span, every rung from one decode) or "auto" (chunk when the source is long enough to
-   * give every worker work).
+   * How the video is divided into tasks: "rendition" (a task per rung), "chunk" (a task per time
+   * span, every rung from one decode) or "auto" (the default: chunk when the source is long enough
+   * to give every worker work).
    */
   strategy: Schema.optionalKey(Strategy)
 })
