@@ -35,7 +35,7 @@ afterAll(async () => {
 })
 
 const submit = async (f: Fleet, input: string, ladder: string) => {
-  const result = await runVidpipe(["submit", input, "--json", "--ladder", ladder], { env: f.env })
+  const result = await runVidpipe(["submit", input, "--json", "--strategy", "rendition", "--ladder", ladder], { env: f.env })
   expect(result.code, result.stderr).toBe(0)
   return lastJsonLine(result.stdout).jobId as string
 }
@@ -61,7 +61,7 @@ describe("self-hosted fleet on Redis", () => {
   it("three vidpipe worker processes and vidpipe submit --wait complete a job", async () => {
     const f = (fleet = await startFleet())
     for (const id of ["w1", "w2", "w3"]) f.startWorker(id)
-    const result = await runVidpipe(["submit", medium, "--wait", "--json", "--ladder", "720,480,360"], { env: f.env })
+    const result = await runVidpipe(["submit", medium, "--wait", "--json", "--strategy", "rendition", "--ladder", "720,480,360"], { env: f.env })
     expect(result.code, result.stderr).toBe(0)
     const summary = lastJsonLine(result.stdout)
     expect(summary.status).toBe("ready")
@@ -143,7 +143,7 @@ describe("self-hosted fleet on Redis", () => {
       const url = `redis://127.0.0.1:${port}/0`
       const f = (fleet = await startFleet({ redisUrl: url }))
       const workers = [f.startWorker("w1"), f.startWorker("w2")]
-      const waiting = collect(startVidpipe(["submit", medium, "--wait", "--json", "--ladder", "720,480"], { env: f.env }), 170_000)
+      const waiting = collect(startVidpipe(["submit", medium, "--wait", "--json", "--strategy", "rendition", "--ladder", "720,480"], { env: f.env }), 170_000)
       await waitFor(workerRunning(workers), 60_000, "a worker to be encoding")
       await f.redis.script("FLUSH")
       await new Promise((resolve) => setTimeout(resolve, 1500))

@@ -42,7 +42,7 @@ const chunkPolicy = Effect.gen(function*() {
 
 /** The job's plan: its rungs, whether it has audio, and how the video is divided into tasks. */
 export const planJob = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung>, policy: ChunkPolicy = defaultChunkPolicy): JobPlan => {
-  const strategy = resolveStrategy(job.strategy ?? "auto", probe.durationSeconds, job.segmentSeconds, policy)
+  const strategy = resolveStrategy(job.strategy ?? "rendition", probe.durationSeconds, job.segmentSeconds, policy)
   return {
     segmentSeconds: job.segmentSeconds,
     rungs,

@@ -61,7 +61,7 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
             outputPrefix: `${jobId}/`,
             segmentSeconds: 4,
             requestedLadder: payload.ladder,
-            strategy: payload.strategy,
+            strategy: payload.strategy ?? "auto",
             now: yield* Clock.currentTimeMillis,
             status: "awaiting-upload"
           })).pipe(Effect.catch(unavailable))
