@@ -7,8 +7,8 @@
  * The shape is the same as SST's: one `ANY /v1/{proxy+}` route with a Lambda proxy integration.
  *
  * The key's value also goes to the Lambda (VIDPIPE_API_KEYS), whose routes check it again; a
- * request without a valid key is refused by API Gateway itself (403 `{"message":"Forbidden"}`)
- * before the Lambda runs.
+ * request without a valid key is refused by API Gateway itself before the Lambda runs, with a body
+ * in the API's own error shape (gateway responses below) rather than `{"message":"Forbidden"}`.
  */
 import * as aws from "@pulumi/aws"
 import * as pulumi from "@pulumi/pulumi"
@@ -56,12 +56,28 @@ export const restApi = (settings: DeploySettings, handler: LambdaHandle, key: aw
     sourceArn: pulumi.interpolate`${api.executionArn}/*/*/v1/*`
   })
   const methods = [method]
+  // API Gateway's own refusals, in the shape every other API error has: {"error":{"_tag","message"}}.
+  // It cannot tell a missing key from a wrong one (both are INVALID_API_KEY), so both are 403.
+  const gatewayError = (name: string, responseType: string, statusCode: string, tag: string, message: string) =>
+    new aws.apigateway.Response(name, {
+      restApiId: api.id,
+      responseType,
+      statusCode,
+      responseTemplates: { "application/json": JSON.stringify({ error: { _tag: tag, message } }) },
+      responseParameters: { "gatewayresponse.header.Access-Control-Allow-Origin": "'*'" }
+    })
+  const gatewayResponses = [
+    gatewayError("ApiKeyRefused", "INVALID_API_KEY", "403", "InvalidApiKey", "a valid API key is required in the x-api-key header"),
+    gatewayError("ApiUnknownRoute", "MISSING_AUTHENTICATION_TOKEN", "404", "NotFound", "no such route; the API is under /v1"),
+    gatewayError("ApiThrottled", "THROTTLED", "429", "Throttled", "too many requests for this API key; slow down and retry"),
+    gatewayError("ApiQuotaExceeded", "QUOTA_EXCEEDED", "429", "QuotaExceeded", "this API key's daily quota is used up")
+  ]
   const deployment = new aws.apigateway.Deployment("ApiDeployment", {
     restApi: api.id,
     description: "vidpipe API",
     // A new deployment whenever a method or integration changes.
     triggers: { redeployment: pulumi.jsonStringify([v1.id, proxy.id, method.id, method.apiKeyRequired, integration.id, integration.uri]) }
-  }, { dependsOn: [method, integration] })
+  }, { dependsOn: [method, integration, ...gatewayResponses] })
   const stage = new aws.apigateway.Stage("ApiStage", {
     restApi: api.id,
     deployment: deployment.id,
@@ -79,5 +95,5 @@ export const restApi = (settings: DeploySettings, handler: LambdaHandle, key: aw
     keyType: "API_KEY",
     usagePlanId: usagePlan.id
   })
-  return { api, v1, proxy, methods, integration, invoke, deployment, stage, usagePlan, usagePlanKey, url: stage.invokeUrl }
+  return { api, v1, proxy, methods, gatewayResponses, integration, invoke, deployment, stage, usagePlan, usagePlanKey, url: stage.invokeUrl }
 }

@@ -207,6 +207,7 @@ describe("api", () => {
         assert.strictEqual(answer.json.status, "awaiting-upload")
         assert.strictEqual(answer.json.fileName, "clip.mp4")
         assert.strictEqual(answer.json.progress, 0)
+        assert.strictEqual(answer.json.strategy, "auto", "the default, until ingest plans it")
         assert.deepStrictEqual(answer.json.tasks, [])
         assert.isString(answer.json.createdAt)
       }))

@@ -175,6 +175,17 @@ describe("API Gateway REST API", () => {
     expect(named("aws:apigateway/restApi:RestApi", "Api").inputs["apiKeySource"]).toBe("HEADER")
   })
 
+  it("refuses a missing or wrong key, an unknown route and throttling in the API's own error shape", () => {
+    const responses: Record<string, any> = Object.fromEntries(ofType("aws:apigateway/response:Response").map((r) => [r.inputs["responseType"], r.inputs]))
+    expect(Object.keys(responses).sort()).toEqual(["INVALID_API_KEY", "MISSING_AUTHENTICATION_TOKEN", "QUOTA_EXCEEDED", "THROTTLED"])
+    expect(responses["INVALID_API_KEY"]!["statusCode"]).toBe("403")
+    for (const response of Object.values(responses)) {
+      const body = JSON.parse(response["responseTemplates"]["application/json"])
+      expect(Object.keys(body.error).sort()).toEqual(["_tag", "message"])
+    }
+    expect(JSON.parse(responses["INVALID_API_KEY"]!["responseTemplates"]["application/json"]).error._tag).toBe("InvalidApiKey")
+  })
+
   it("proxies /v1/* to the API Lambda, which gets the key too", () => {
     const integration = named("aws:apigateway/integration:Integration", "ApiV1ProxyLambda").inputs
     expect(integration).toMatchObject({ type: "AWS_PROXY", integrationHttpMethod: "POST" })

@@ -4,6 +4,7 @@
  */
 import { Schema } from "effect"
 import type { Job } from "./Job.ts"
+import { Strategy } from "./Chunking.ts"
 import { ErrorInfo, JobStatus, renditionsOf, taskProgressFields } from "./Job.ts"
 
 export const TaskView = Schema.Struct(taskProgressFields)
@@ -22,6 +23,8 @@ export const JobView = Schema.Struct({
   createdAt: Schema.String,
   updatedAt: Schema.String,
   progress: Schema.Number,
+  /** As asked, then (once the source is probed) as planned: `rendition` or `chunk`. */
+  strategy: Strategy,
   renditions: Schema.Array(Schema.Struct({ width: Schema.Int, height: Schema.Int, bitrate: Schema.Int })),
   tasks: Schema.Array(TaskView),
   error: Schema.optional(ErrorInfo),
@@ -42,6 +45,7 @@ export const toJobView = (job: Job, deliveryBase: string): JobView => {
     createdAt: new Date(job.createdAt).toISOString(),
     updatedAt: new Date(job.updatedAt).toISOString(),
     progress: job.status === "ready" ? 1 : Math.min(0.999, progress),
+    strategy: job.plan?.strategy ?? job.strategy ?? "rendition",
     renditions: renditionsOf(job),
     tasks: job.tasks.map(({ attempts, error, kind, label, progress: p, status, taskId }) => ({
       taskId, kind, label, status, progress: p, attempts, ...(error === undefined ? {} : { error })

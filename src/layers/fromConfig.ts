@@ -32,10 +32,6 @@ import { redisCoordinatorLayer } from "./redis/RedisCoordinator.ts"
 import { redisIdleRegistryLayer } from "./redis/RedisIdleRegistry.ts"
 import { redisJobQueueLayer } from "./redis/RedisJobQueue.ts"
 import { redisJobStoreLayer } from "./redis/RedisJobStore.ts"
-import { autoScalingFleetControlLayer } from "./aws/AutoScalingFleetControl.ts"
-import { cloudWatchMetricsLayer } from "./aws/CloudWatchMetrics.ts"
-import { s3StorageLayer } from "./aws/S3Storage.ts"
-import { sqsJobQueueLayer } from "./aws/SqsJobQueue.ts"
 
 export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguration>()("InvalidConfiguration", {
   variable: Schema.String,
@@ -86,6 +82,12 @@ const oneOf = <const A extends string>(variable: string, value: string, allowed:
   allowed.includes(value.trim() as A)
     ? Effect.succeed(value.trim() as A)
     : Effect.fail(new InvalidConfiguration({ variable, value, expected: allowed.join(" or ") }))
+
+/**
+ * The AWS layers are loaded only when configuration picks them: the AWS SDK clients take most of
+ * a second to load, which every `vidpipe` command on one machine would otherwise pay.
+ */
+const lazyLayer = <A, E, R>(load: () => Promise<Layer.Layer<A, E, R>>): Layer.Layer<A, E, R> => Layer.unwrap(Effect.promise(load))
 
 export interface Deployment {
   readonly queue: Backend
@@ -178,24 +180,28 @@ const awsClientConfig = (region: string, endpoint: string | undefined) => ({
 const storageLayer = (deployment: Deployment) => {
   const { aws, storage } = deployment
   if (storage.kind !== "s3") return folderStorageLayer(areaFoldersUnder(storage.kind === "file" ? storage.dir : "data"))
-  return s3StorageLayer({
-    buckets: { uploads: storage.bucket, outputs: aws.outputsBucket ?? storage.bucket },
-    clientConfig: {
-      ...awsClientConfig(aws.region, aws.s3Endpoint),
-      forcePathStyle: aws.s3Endpoint !== undefined,
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED"
-    }
-  })
+  return lazyLayer(async () =>
+    (await import("./aws/S3Storage.ts")).s3StorageLayer({
+      buckets: { uploads: storage.bucket, outputs: aws.outputsBucket ?? storage.bucket },
+      clientConfig: {
+        ...awsClientConfig(aws.region, aws.s3Endpoint),
+        forcePathStyle: aws.s3Endpoint !== undefined,
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED"
+      }
+    })
+  )
 }
 
 const fleetControlLayer = ({ aws, fleet }: Deployment) =>
   fleet === "autoscaling" && aws.autoScalingGroup !== undefined
-    ? autoScalingFleetControlLayer({
-      autoScalingGroupName: aws.autoScalingGroup,
-      clientConfig: { region: aws.region },
-      ...(aws.metadataEndpoint === undefined ? {} : { metadata: { baseUrl: aws.metadataEndpoint } })
-    })
+    ? lazyLayer(async () =>
+      (await import("./aws/AutoScalingFleetControl.ts")).autoScalingFleetControlLayer({
+        autoScalingGroupName: aws.autoScalingGroup!,
+        clientConfig: { region: aws.region },
+        ...(aws.metadataEndpoint === undefined ? {} : { metadata: { baseUrl: aws.metadataEndpoint } })
+      })
+    )
     : localFleetControlLayer(`${os.hostname()}-${process.pid}`)
 
 /** The QueueName dimension: the SQS queue's name, or the backend's kind elsewhere. */
@@ -203,24 +209,28 @@ const queueName = (queue: Backend) => queue.kind === "sqs" ? queue.queueUrl.spli
 
 const metricsLayer = ({ aws, metrics, queue }: Deployment) =>
   metrics === "cloudwatch" && aws.autoScalingGroup !== undefined
-    ? cloudWatchMetricsLayer({
-      autoScalingGroupName: aws.autoScalingGroup,
-      queueName: queueName(queue),
-      namespace: aws.metricsNamespace,
-      clientConfig: { region: aws.region }
-    })
+    ? lazyLayer(async () =>
+      (await import("./aws/CloudWatchMetrics.ts")).cloudWatchMetricsLayer({
+        autoScalingGroupName: aws.autoScalingGroup!,
+        queueName: queueName(queue),
+        namespace: aws.metricsNamespace,
+        clientConfig: { region: aws.region }
+      })
+    )
     : logMetricsLayer
 
 export const layerFor = (deployment: Deployment, settings: typeof defaultPipelineSettings) => {
   const queueOptions = { maxReceiveCount: settings.maxReceiveCount, defaultVisibility: settings.visibility }
   const { queue: queueBackend } = deployment
   const nonRedisQueue = queueBackend.kind === "sqs"
-    ? sqsJobQueueLayer({
-      queueUrl: queueBackend.queueUrl,
-      ...(deployment.aws.deadLetterQueueUrl === undefined ? {} : { deadLetterQueueUrl: deployment.aws.deadLetterQueueUrl }),
-      defaultVisibility: settings.visibility,
-      clientConfig: awsClientConfig(deployment.aws.region, deployment.aws.sqsEndpoint)
-    })
+    ? lazyLayer(async () =>
+      (await import("./aws/SqsJobQueue.ts")).sqsJobQueueLayer({
+        queueUrl: queueBackend.queueUrl,
+        ...(deployment.aws.deadLetterQueueUrl === undefined ? {} : { deadLetterQueueUrl: deployment.aws.deadLetterQueueUrl }),
+        defaultVisibility: settings.visibility,
+        clientConfig: awsClientConfig(deployment.aws.region, deployment.aws.sqsEndpoint)
+      })
+    )
     : memoryJobQueueLayer(queueOptions)
   const memoryCoordination = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer)
   const common = Layer.mergeAll(

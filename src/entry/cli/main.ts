@@ -1,7 +1,7 @@
 /**
  * The `vidpipe` command line.
  */
-import { NodeServices } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Exit, Layer, Logger, type LogLevel, References } from "effect"
 import { Command } from "effect/cli"
 import { demoCommand } from "./demoCommand.ts"

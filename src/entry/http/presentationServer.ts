@@ -1,6 +1,6 @@
 // Read-only HTTP server for a folder of finished DASH presentations, plus a
 // player page (dash.js, or Shaka Player with ?engine=shaka). Binds 127.0.0.1 unless a host is given.
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Effect, FileSystem, Layer, Option, Path, type PlatformError } from "effect"
 import {
   HttpPlatform,

@@ -5,7 +5,7 @@
  */
 import { createServer } from "node:http"
 import * as path from "node:path"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Duration, Effect, Layer } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { signedUploadSlotsLayer } from "../../layers/local/SignedUploadSlots.ts"
