@@ -21,7 +21,10 @@ export interface ObjectInfo {
 
 export interface StorageShape {
   readonly put: (area: StorageArea, key: string, body: Uint8Array | string, options?: PutOptions) => Effect.Effect<void, StorageFailed | ObjectExists>
-  /** Stores a local file (streamed, not read into memory). */
+  /**
+   * Stores a local file (streamed, not read into memory). The caller must not change the file
+   * afterwards: a folder store may keep it as a hard link rather than a copy.
+   */
   readonly putFile: (area: StorageArea, key: string, path: string, options?: PutOptions) => Effect.Effect<void, StorageFailed | ObjectExists>
   /**
    * Stores a stream of exactly `contentLength` bytes without holding it in memory; a stream that

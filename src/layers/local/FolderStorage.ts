@@ -14,6 +14,20 @@ import { Storage } from "../../services/Storage.ts"
 
 const isErrno = (error: unknown, code: string) => (error as NodeJS.ErrnoException | undefined)?.code === code
 
+/**
+ * A file's bytes at `target`: a hard link when both are on one file system (a source of gigabytes
+ * or a task's segments then cost nothing to store), else a copy (a reflink where supported).
+ * Callers hand over files they do not change afterwards: an upload being processed, an encoder's
+ * finished output.
+ */
+const linkOrCopy = async (source: string, target: string) => {
+  try {
+    await fs.link(source, target)
+  } catch {
+    await fs.copyFile(source, target, fs.constants.COPYFILE_FICLONE)
+  }
+}
+
 /** Removes `folder` and its parents while they are empty, stopping at the area root (folders are implicit in keys). */
 const pruneEmptyFolders = async (areaRoot: string, folder: string) => {
   let current = folder
@@ -113,7 +127,7 @@ export const makeFolderStorage = (folders: AreaFolders) => {
       write("put", area, key, options, (temporary) => fs.writeFile(temporary, body))
     ),
     putFile: Effect.fn("Storage.putFile")((area, key, source, options) =>
-      write("putFile", area, key, options, (temporary) => fs.copyFile(source, temporary, fs.constants.COPYFILE_FICLONE))
+      write("putFile", area, key, options, (temporary) => linkOrCopy(source, temporary))
     ),
     putStream: <E>(area: StorageArea, key: string, body: Stream.Stream<Uint8Array, E>, options: PutOptions & { readonly contentLength: number }) =>
       Effect.gen(function*() {
