@@ -193,11 +193,11 @@ const storageLayer = (deployment: Deployment) => {
   )
 }
 
-const fleetControlLayer = ({ aws, fleet }: Deployment) =>
-  fleet === "autoscaling" && aws.autoScalingGroup !== undefined
+const fleetControlLayer = ({ aws, fleet }: Deployment, group = aws.autoScalingGroup) =>
+  fleet === "autoscaling" && group !== undefined
     ? lazyLayer(async () =>
       (await import("./aws/AutoScalingFleetControl.ts")).autoScalingFleetControlLayer({
-        autoScalingGroupName: aws.autoScalingGroup!,
+        autoScalingGroupName: group,
         clientConfig: { region: aws.region },
         ...(aws.metadataEndpoint === undefined ? {} : { metadata: { baseUrl: aws.metadataEndpoint } })
       })
@@ -207,11 +207,11 @@ const fleetControlLayer = ({ aws, fleet }: Deployment) =>
 /** The QueueName dimension: the SQS queue's name, or the backend's kind elsewhere. */
 const queueName = (queue: Backend) => queue.kind === "sqs" ? queue.queueUrl.split("/").at(-1) ?? "" : queue.kind
 
-const metricsLayer = ({ aws, metrics, queue }: Deployment) =>
-  metrics === "cloudwatch" && aws.autoScalingGroup !== undefined
+const metricsLayer = ({ aws, metrics, queue }: Deployment, group = aws.autoScalingGroup) =>
+  metrics === "cloudwatch" && group !== undefined
     ? lazyLayer(async () =>
       (await import("./aws/CloudWatchMetrics.ts")).cloudWatchMetricsLayer({
-        autoScalingGroupName: aws.autoScalingGroup!,
+        autoScalingGroupName: group,
         queueName: queueName(queue),
         namespace: aws.metricsNamespace,
         clientConfig: { region: aws.region }
