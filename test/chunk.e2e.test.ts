@@ -1,6 +1,7 @@
 /**
  * The chunk strategy end to end with real ffmpeg: `vidpipe process --strategy chunk` on a 25 fps
- * stereo clip and a 29.97 fps clip without audio. The stitched presentation must be seamless —
+ * stereo clip, a 29.97 fps clip without audio, and a 24 fps mono 44.1 kHz clip with one worker
+ * (whose audio rides in chunk 1). The stitched presentation must be seamless —
  * every source frame exactly once, where the source has it, at a constant step; keyframes
  * exactly on the segment boundaries; one segment timeline for every rung; audio and video
  * starting together — valid against the DASH schema, and playable in dash.js across chunk
@@ -45,6 +46,7 @@ interface Case {
   readonly frameRate: string
   readonly durationSeconds: number
   readonly audioChannels: number
+  readonly sampleRate: number
   readonly ladder: string
   readonly workers: number
   readonly rungs: ReadonlyArray<string>
@@ -54,12 +56,17 @@ interface Case {
 
 const cases: ReadonlyArray<Case> = [
   {
-    name: "720p25-stereo", width: 1280, height: 720, frameRate: "25", durationSeconds: 24, audioChannels: 2,
+    name: "720p25-stereo", width: 1280, height: 720, frameRate: "25", durationSeconds: 24, audioChannels: 2, sampleRate: 48000,
     ladder: "720,480,360", workers: 3, rungs: ["720p", "480p", "360p"], chunkStarts: [0, 8, 16]
   },
   {
-    name: "540p29.97-silent", width: 960, height: 540, frameRate: "30000/1001", durationSeconds: 25, audioChannels: 0,
+    name: "540p29.97-silent", width: 960, height: 540, frameRate: "30000/1001", durationSeconds: 25, audioChannels: 0, sampleRate: 48000,
     ladder: "540,360", workers: 2, rungs: ["540p", "360p"], chunkStarts: [0, 12]
+  },
+  {
+    // One worker: the audio rides in chunk 1's ffmpeg (no audio task), read from a second opening of the source.
+    name: "240p24-mono44k-one-worker", width: 426, height: 240, frameRate: "24", durationSeconds: 38, audioChannels: 1, sampleRate: 44100,
+    ladder: "240", workers: 1, rungs: ["240p"], chunkStarts: [0, 20]
   }
 ]
 
@@ -72,7 +79,7 @@ const processAndCheck = async (clip: Case) => {
     height: clip.height,
     frameRate: clip.frameRate,
     audioChannels: clip.audioChannels,
-    sampleRate: 48000
+    sampleRate: clip.sampleRate
   })
   const out = path.join(workdir, `${clip.name}-out`)
   const started = Date.now()
@@ -126,9 +133,14 @@ const processAndCheck = async (clip: Case) => {
   const starts = await firstPresentationTimes(manifest)
   expect(starts.video).toBe(0)
   if (clip.audioChannels > 0) {
-    expect(report.audio).toMatchObject({ channels: clip.audioChannels, sampleRate: 48000 })
+    expect(report.audio).toMatchObject({ channels: clip.audioChannels, sampleRate: clip.sampleRate })
     // Audio starts within one AAC frame (1024 samples) of the video.
-    expect(Math.abs(starts.audio! - starts.video!)).toBeLessThanOrEqual(1024 / 48000 + 1e-6)
+    expect(Math.abs(starts.audio! - starts.video!)).toBeLessThanOrEqual(1024 / clip.sampleRate + 1e-6)
+    // The whole track, however the video was cut.
+    expect(report.audio?.totalDuration).toBeGreaterThan(clip.durationSeconds - 0.05)
+    // Planned for one worker, audio is no task of its own: chunk 1 encodes it.
+    expect(/^\s*audio: queued/m.test(result.stderr), "an audio task").toBe(clip.workers > 1)
+    expect(result.stderr.includes("+ audio: queued"), "audio riding with chunk 1").toBe(clip.workers === 1)
   } else {
     expect(report.audio).toBeUndefined()
   }
@@ -155,6 +167,28 @@ describe("vidpipe process --strategy chunk", () => {
 
   it("29.97 fps without audio in two chunks: every frame once at a constant step", async () => {
     await processAndCheck(cases[1]!)
+  }, 300_000)
+
+  it("one worker, mono 44.1 kHz in two chunks: chunk 1 encodes the audio, the same bytes an audio task writes", async () => {
+    const clip = cases[2]!
+    const { out } = await processAndCheck(clip)
+    // The same source with two workers has an audio task of its own: its output is identical.
+    const apart = path.join(workdir, `${clip.name}-audio-task`)
+    const result = await runVidpipe(
+      ["process", path.join(workdir, `${clip.name}.mp4`), "--out", apart, "--json", "--strategy", "chunk", "--workers", "2", "--ladder", clip.ladder],
+      { env: { VIDPIPE_DATA_DIR: path.join(workdir, "data") } }
+    )
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toMatch(/^\s*audio: queued/m)
+    const files = async (folder: string) => {
+      const names = (await fs.readdir(folder)).sort()
+      return Promise.all(names.map(async (name) => [name, (await fs.readFile(path.join(folder, name))).toString("base64")]))
+    }
+    const riding = await files(path.join(out, "audio"))
+    expect(riding.length).toBe(11) // init + ceil(38 / 4) segments
+    expect(riding).toEqual(await files(path.join(apart, "audio")))
+    const audioSet = (mpd: string) => mpd.slice(mpd.indexOf(`contentType="audio"`))
+    expect(audioSet(await fs.readFile(path.join(out, "manifest.mpd"), "utf8"))).toEqual(audioSet(await fs.readFile(path.join(apart, "manifest.mpd"), "utf8")))
   }, 300_000)
 
   it("a video stream shorter than the file: chunks past its end are empty and the video ends where the source's does", async () => {

@@ -7,7 +7,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { Clock, Effect, Fiber, Layer, References, Result, Schema } from "effect"
+import { Effect, Fiber, Layer, References, Result, Schema } from "effect"
 import type { ChunkPolicy, ChunkSpan } from "../src/domain/Chunking.ts"
 import { chunkLabel, compactTimeline, defaultChunkPolicy, planChunks, resolveStrategy, spanFrames, stitchChunks } from "../src/domain/Chunking.ts"
 import { renditionsOf } from "../src/domain/Job.ts"
@@ -199,6 +199,49 @@ describe("chunked jobs", () => {
     expect(planJob({ ...job, strategy: "auto" }, { ...longProbe, durationSeconds: 12 }, rungs, policy(2)).strategy).toBe("rendition")
   })
 
+  it("planned for one worker, the audio rides in chunk 1's ffmpeg instead of a task of its own", () => {
+    const job = newJob({ id: "j3", fileName: "a.mp4", sourceKey: "j3/a.mp4", outputPrefix: "j3/", segmentSeconds: 4, strategy: "chunk", now: 0 })
+    const rungs = planLadder(longProbe)
+    const plan = planJob(job, { ...longProbe, durationSeconds: 60 }, rungs, policy(1))
+    expect(plan.audioInFirstChunk).toBe(true)
+    const tasks = planTasks({ ...job, plan }, { ...longProbe, durationSeconds: 60 }, rungs)
+    expect(tasks.map((t) => t.taskId)).toEqual(["j3.chunk.0", "j3.chunk.1"])
+    expect(tasks.every((t) => t.totalTasks === 2)).toBe(true)
+    expect(tasks.map(taskLabel)).toEqual(["chunk 1/2 00:00–00:32 + audio", "chunk 2/2 00:32–01:00"])
+    const [first, second] = tasks as ReadonlyArray<ChunkTask>
+    expect(first!.audio).toEqual({ channels: 2, sampleRate: 48000, bitrate: 128_000 })
+    expect(second!.audio).toBeUndefined()
+    expect(Schema.decodeUnknownSync(TaskJson)(Schema.encodeSync(TaskJson)(first!))).toEqual(first)
+    // Two or more workers, a rendition plan, or a silent source: audio is not folded in.
+    expect(planJob(job, longProbe, rungs, policy(2)).audioInFirstChunk).toBeUndefined()
+    expect(planJob({ ...job, strategy: "rendition" }, longProbe, rungs, policy(1)).audioInFirstChunk).toBeUndefined()
+    expect(planJob(job, { ...longProbe, audio: null }, rungs, policy(1)).audioInFirstChunk).toBeUndefined()
+  })
+
+  it("chunk 1 encodes the whole audio track beside its span, from a second, uncut opening of the source when its input is cut", () => {
+    const rungs = planLadder(longProbe)
+    const audio = { channels: 1, sampleRate: 44100, bitrate: 96_000 }
+    const audioOutput = (args: ReadonlyArray<string>) => args.slice(args.lastIndexOf("-map"))
+    // The only chunk: one input, its audio stream, to the end.
+    const [whole] = planChunks(30, 4, policy(1))
+    const single = chunkArguments({ input: "in.mp4", outputDir: "out", rungs, frameRate: "25/1", segmentSeconds: 4, chunk: whole!, audio })
+    expect(single.filter((a) => a === "-i")).toHaveLength(1)
+    expect(single).not.toContain("-t")
+    expect(audioOutput(single)).toEqual(["-map", "0:a:0", "-c:a", "aac", "-b:a", "96000", "-ac", "1", "-ar", "44100", "-f", "dash", "-seg_duration", "4",
+      "-use_template", "1", "-use_timeline", "1", "-init_seg_name", "init.mp4", "-media_seg_name", "seg-$Number%05d$.m4s", "out/audio/track.mpd"])
+    // Chunk 1 of 2: the video input stops at the chunk's end, the audio comes from input 1.
+    const [first] = planChunks(60, 4, policy(1))
+    const cut = chunkArguments({ input: "in.mp4", outputDir: "out", rungs, frameRate: "25/1", segmentSeconds: 4, chunk: first!, audio })
+    expect(cut.filter((a) => a === "-i")).toHaveLength(2)
+    expect(cut.indexOf("-t")).toBeLessThan(cut.indexOf("-i"))
+    expect(cut.slice(cut.lastIndexOf("-i") - 2, cut.lastIndexOf("-i") + 2)).toEqual(["-i", "in.mp4", "-i", "in.mp4"])
+    expect(audioOutput(cut).slice(0, 2)).toEqual(["-map", "1:a:0"])
+    // Without audio nothing changes.
+    const plain = chunkArguments({ input: "in.mp4", outputDir: "out", rungs, frameRate: "25/1", segmentSeconds: 4, chunk: first! })
+    expect(plain.filter((a) => a === "-i")).toHaveLength(1)
+    expect(plain).not.toContain("out/audio/track.mpd")
+  })
+
   it("the single-command ladder uses one decode and the chunk tasks' x264 settings for every rung", () => {
     const args = ladderCommandArguments({
       input: "in.mp4", outputDir: "out", rungs: planLadder(longProbe), frameRate: "25/1", segmentSeconds: 4,
@@ -222,7 +265,8 @@ describe("chunked jobs", () => {
     }
   })
 
-  it("run through workers and the finalizer into one continuous presentation (scripted encodes)", async () => {
+  /** A 30 s 25 fps chunked job through ingest, worker fibers and the finalizer, with scripted encodes. */
+  const runScriptedChunkJob = async (options: { readonly plannedWorkers: number; readonly workers: ReadonlyArray<string> }) => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-chunk-domain-"))
     const scripted = makeScriptedFfmpeg({ probe: longProbe, encodeMillis: 20 })
     const layer = Layer.mergeAll(
@@ -235,29 +279,45 @@ describe("chunked jobs", () => {
         const storage = yield* Storage
         yield* storage.put("uploads", "c1/clip.mp4", "not really a video")
         yield* createAndIngest({ jobId: "c1", fileName: "clip.mp4", sourceKey: "c1/clip.mp4", outputPrefix: "c1/", strategy: "chunk" }).pipe(
-          Effect.provideService(ChunkPlanning, { workers: 3 })
+          Effect.provideService(ChunkPlanning, { workers: options.plannedWorkers })
         )
-        const workers = yield* Effect.forEach(["w1", "w2"], (id) => Effect.forkChild(runWorker(id)))
-        const started = yield* Clock.currentTimeMillis
+        const workers = yield* Effect.forEach(options.workers, (id) => Effect.forkChild(runWorker(id)))
         const job = yield* awaitJob("c1", undefined, 20)
         yield* Effect.forEach(workers, Fiber.interrupt)
         const mpd = yield* storage.get("outputs", "c1/manifest.mpd")
         const keys = (yield* storage.list("outputs", "c1/video/720p/")).map((o) => o.key).sort()
-        return { job, mpd: new TextDecoder().decode(mpd), keys, took: (yield* Clock.currentTimeMillis) - started }
+        const audioKeys = (yield* storage.list("outputs", "c1/audio/")).map((o) => o.key).sort()
+        return { job, mpd: new TextDecoder().decode(mpd), keys, audioKeys }
       })
-      const { job, keys, mpd } = await Effect.runPromise(program.pipe(Effect.provide(layer)))
-      expect(job.status, JSON.stringify(job.error)).toBe("ready")
-      expect(job.plan?.chunks?.length).toBe(3)
-      expect(job.tasks.map((t) => t.kind)).toEqual(["audio", "chunk", "chunk", "chunk"])
-      expect([...scripted.calls.keys()].sort()).toEqual(["audio", "chunk-0", "chunk-1", "chunk-2"])
-      expect(job.manifestWrites).toBe(1)
-      // 30 s at 25 fps in 4 s segments, at 90 kHz: seven full segments and a 2 s one, numbered 1..8.
-      expect(mpd).toContain(`<S t="0" d="360000" r="6"/>`)
-      expect(mpd).toContain(`<S d="180000"/>`)
-      expect(keys).toEqual(["init.mp4", ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `seg-0000${n}.m4s`)].map((f) => `c1/video/720p/${f}`))
-      expect(renditionsOf(job).map((r) => `${r.width}x${r.height}`)).toEqual(["1280x720", "854x480", "640x360"])
+      return { ...(await Effect.runPromise(program.pipe(Effect.provide(layer)))), calls: [...scripted.calls.keys()].sort() }
     } finally {
       await fs.rm(root, { recursive: true, force: true })
     }
+  }
+
+  it("run through workers and the finalizer into one continuous presentation (scripted encodes)", async () => {
+    const { job, keys, mpd, calls, audioKeys } = await runScriptedChunkJob({ plannedWorkers: 3, workers: ["w1", "w2"] })
+    expect(job.status, JSON.stringify(job.error)).toBe("ready")
+    expect(job.plan?.chunks?.length).toBe(3)
+    expect(job.tasks.map((t) => t.kind)).toEqual(["audio", "chunk", "chunk", "chunk"])
+    expect(calls).toEqual(["audio", "chunk-0", "chunk-1", "chunk-2"])
+    expect(job.manifestWrites).toBe(1)
+    // 30 s at 25 fps in 4 s segments, at 90 kHz: seven full segments and a 2 s one, numbered 1..8.
+    expect(mpd).toContain(`<S t="0" d="360000" r="6"/>`)
+    expect(mpd).toContain(`<S d="180000"/>`)
+    expect(keys).toEqual(["init.mp4", ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `seg-0000${n}.m4s`)].map((f) => `c1/video/720p/${f}`))
+    expect(audioKeys).toEqual(["c1/audio/init.mp4", "c1/audio/seg-00001.m4s"])
+    expect(renditionsOf(job).map((r) => `${r.width}x${r.height}`)).toEqual(["1280x720", "854x480", "640x360"])
+  })
+
+  it("planned for one worker: no audio task, and the audio chunk 1 brings is in the presentation (scripted encodes)", async () => {
+    const { job, mpd, calls, audioKeys } = await runScriptedChunkJob({ plannedWorkers: 1, workers: ["w1"] })
+    expect(job.status, JSON.stringify(job.error)).toBe("ready")
+    expect(job.tasks.map((t) => t.label)).toEqual(["chunk 1/1 00:00–00:30 + audio"])
+    expect(calls).toEqual(["chunk-0"])
+    expect(audioKeys).toEqual(["c1/audio/init.mp4", "c1/audio/seg-00001.m4s"])
+    expect(mpd).toContain(`contentType="audio"`)
+    expect(mpd).toContain(`media="audio/seg-$Number%05d$.m4s"`)
+    expect(job.finalizeRuns).toBe(1)
   })
 })

@@ -73,6 +73,14 @@ export const resolveStrategy = (
 }
 
 /**
+ * Whether the audio track is encoded inside chunk 1's ffmpeg instead of by a task of its own.
+ * With one worker every task runs one after another, so a separate audio task only adds its
+ * own decode and a second ffmpeg to the wall time (one ffmpeg muxes audio beside the video
+ * encode for almost nothing); with more workers it is one more task to run in parallel.
+ */
+export const audioRidesWithFirstChunk = (policy: Pick<ChunkPolicy, "workers">) => policy.workers <= 1
+
+/**
  * Splits a source into chunks of whole segments: about one chunk per worker, each between
  * `minChunkSeconds` and `maxChunkSeconds`, evened out so the last is not a sliver. A trailing
  * partial segment belongs to the last chunk, so every chunk starts at least one segment before

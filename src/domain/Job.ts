@@ -45,7 +45,9 @@ export const JobPlan = Schema.Struct({
   /** How the video was divided into tasks; absent in records from before strategies (rendition). */
   strategy: Schema.optional(PlannedStrategy),
   /** The chunks, for the chunk strategy. */
-  chunks: Schema.optional(Schema.Array(ChunkSpan))
+  chunks: Schema.optional(Schema.Array(ChunkSpan)),
+  /** The audio is encoded by chunk 1's ffmpeg rather than by an audio task (`audioRidesWithFirstChunk`). */
+  audioInFirstChunk: Schema.optional(Schema.Boolean)
 })
 export type JobPlan = typeof JobPlan.Type
 
@@ -91,6 +93,15 @@ export const videoTracksOf = (job: Pick<Job, "tasks">): Result.Result<ReadonlyAr
   const chunks = results.filter((r): r is ChunkResult => r.kind === "chunk")
   if (chunks.length === 0) return Result.succeed(results.filter((r): r is Track => r.kind === "video"))
   return stitchChunks(chunks, job.tasks.filter((t) => t.kind === "chunk").length)
+}
+
+/** The audio track of a job's results: the audio task's, or the one that rode in a chunk. */
+export const audioTrackOf = (job: Pick<Job, "tasks">): Track | undefined => {
+  for (const { result } of job.tasks) {
+    if (result?.kind === "audio") return result
+    if (result?.kind === "chunk" && result.audio !== undefined) return result.audio
+  }
+  return undefined
 }
 
 /** The video rungs a finished job has, largest first, with their peak bitrates. */

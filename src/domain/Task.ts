@@ -27,11 +27,17 @@ export const VideoTask = Schema.TaggedStruct("video", {
 })
 export type VideoTask = typeof VideoTask.Type
 
-export const AudioTask = Schema.TaggedStruct("audio", {
-  ...TaskCommon,
+/** How the audio track is encoded (AAC), wherever it is encoded. */
+export const AudioEncoding = Schema.Struct({
   channels: Schema.Int,
   sampleRate: Schema.Int,
   bitrate: Schema.Int
+})
+export type AudioEncoding = typeof AudioEncoding.Type
+
+export const AudioTask = Schema.TaggedStruct("audio", {
+  ...TaskCommon,
+  ...AudioEncoding.fields
 })
 export type AudioTask = typeof AudioTask.Type
 
@@ -40,7 +46,9 @@ export const ChunkTask = Schema.TaggedStruct("chunk", {
   ...TaskCommon,
   chunk: ChunkSpan,
   rungs: Schema.Array(Rung),
-  frameRate: Schema.String
+  frameRate: Schema.String,
+  /** The audio track rides in this chunk's ffmpeg instead of a task of its own (a job planned for one worker). */
+  audio: Schema.optional(AudioEncoding)
 })
 export type ChunkTask = typeof ChunkTask.Type
 

@@ -43,7 +43,9 @@ export type Track = typeof Track.Type
 export const ChunkResult = Schema.Struct({
   kind: Schema.Literal("chunk"),
   index: Schema.Int,
-  tracks: Schema.Array(Track)
+  tracks: Schema.Array(Track),
+  /** The whole audio track, when it rode in this chunk (see `ChunkTask.audio`). */
+  audio: Schema.optional(Track)
 })
 export type ChunkResult = typeof ChunkResult.Type
 

@@ -35,9 +35,12 @@ interface Output {
 const outputsOf = (result: TaskResult, workFolder: string): ReadonlyArray<Output> => {
   if (result.kind === "chunk") {
     // The encoder left one folder per rung, files already under their presentation names.
-    return result.tracks.flatMap((track) =>
+    const video = result.tracks.flatMap((track) =>
       track.files.map((file) => ({ key: `${videoDirectory(track.id)}/${file}`, file: path.join(workFolder, track.id, file), contentType: "video/mp4" }))
     )
+    // Audio that rode with the chunk is in its own folder (chunkAudioFolder).
+    const audio = (result.audio?.files ?? []).map((file) => ({ key: `${audioDirectory}/${file}`, file: path.join(workFolder, audioDirectory, file), contentType: "audio/mp4" }))
+    return [...video, ...audio]
   }
   const folder = result.kind === "video" ? videoDirectory(result.id) : audioDirectory
   const contentType = result.kind === "video" ? "video/mp4" : "audio/mp4"
@@ -55,7 +58,7 @@ export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, onProgre
     ? ffmpeg.encodeVideo({ ...common, rung: task.rung, frameRate: task.frameRate })
     : task._tag === "audio"
     ? ffmpeg.encodeAudio({ ...common, channels: task.channels, sampleRate: task.sampleRate, bitrate: task.bitrate })
-    : ffmpeg.encodeChunk({ input, outputDir: workFolder, segmentSeconds: task.segmentSeconds, rungs: task.rungs, frameRate: task.frameRate, chunk: task.chunk })
+    : ffmpeg.encodeChunk({ input, outputDir: workFolder, segmentSeconds: task.segmentSeconds, rungs: task.rungs, frameRate: task.frameRate, chunk: task.chunk, audio: task.audio })
 
   let result: TaskResult | undefined
   const encodeStarted = yield* Clock.currentTimeMillis

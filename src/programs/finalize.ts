@@ -9,7 +9,7 @@
 import { Clock, Effect, Option, Result } from "effect"
 import { JobStoreFailed, ManifestInvalid } from "../domain/Errors.ts"
 import type { Job } from "../domain/Job.ts"
-import { manifestKeyOf, videoTracksOf } from "../domain/Job.ts"
+import { audioTrackOf, manifestKeyOf, videoTracksOf } from "../domain/Job.ts"
 import { buildMpd } from "../domain/Mpd.ts"
 import { audioDirectory, videoDirectory } from "../domain/Task.ts"
 import type { Track } from "../domain/Track.ts"
@@ -31,7 +31,7 @@ const tracksOf = (job: Job) =>
     }
     const video = videoTracksOf(job)
     if (Result.isFailure(video)) return yield* new ManifestInvalid({ reason: `chunks cannot be stitched: ${video.failure}` })
-    return { video: video.success, audio: results.find((t): t is Track => t.kind === "audio") }
+    return { video: video.success, audio: audioTrackOf(job) }
   })
 
 export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: FinalizeLease) {

@@ -6,13 +6,13 @@
  */
 import { Clock, Config, Context, Effect } from "effect"
 import type { ChunkPolicy } from "../domain/Chunking.ts"
-import { defaultChunkPolicy, planChunks, resolveStrategy } from "../domain/Chunking.ts"
+import { audioRidesWithFirstChunk, defaultChunkPolicy, planChunks, resolveStrategy } from "../domain/Chunking.ts"
 import type { Job, JobPlan } from "../domain/Job.ts"
 import { errorInfo } from "../domain/Job.ts"
 import type { Rung } from "../domain/Ladder.ts"
 import { planLadder } from "../domain/Ladder.ts"
 import type { MediaProbe } from "../domain/Probe.ts"
-import type { Task } from "../domain/Task.ts"
+import type { AudioEncoding, Task } from "../domain/Task.ts"
 import { audioTaskId, chunkTaskId, videoTaskId } from "../domain/Task.ts"
 import { Ffmpeg } from "../services/Ffmpeg.ts"
 import { JobStore } from "../services/JobStore.ts"
@@ -48,18 +48,20 @@ export const planJob = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung>,
     rungs,
     audio: probe.audio !== null,
     strategy,
-    ...(strategy === "chunk" ? { chunks: planChunks(probe.durationSeconds, job.segmentSeconds, policy) } : {})
+    ...(strategy === "chunk" ? { chunks: planChunks(probe.durationSeconds, job.segmentSeconds, policy) } : {}),
+    ...(strategy === "chunk" && probe.audio !== null && audioRidesWithFirstChunk(policy) ? { audioInFirstChunk: true } : {})
   }
 }
 
 /**
  * The tasks of a job, from its recorded plan (a job planned before strategies existed, or not
  * yet planned, is divided per rendition), in the order a single worker would best take them
- * (audio is quickest).
+ * (audio is quickest). Audio is a task of its own unless the plan has it ride in chunk 1.
  */
 export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung>): ReadonlyArray<Task> => {
   const chunks = job.plan?.strategy === "chunk" ? job.plan.chunks ?? [] : []
   const videoTaskCount = chunks.length > 0 ? chunks.length : rungs.length
+  const audioInFirstChunk = chunks.length > 0 && probe.audio !== null && job.plan?.audioInFirstChunk === true
   const common = {
     jobId: job.id,
     attempt: 1,
@@ -67,7 +69,7 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
     outputPrefix: job.outputPrefix,
     segmentSeconds: job.segmentSeconds,
     durationSeconds: probe.durationSeconds,
-    totalTasks: videoTaskCount + (probe.audio === null ? 0 : 1)
+    totalTasks: videoTaskCount + (probe.audio === null || audioInFirstChunk ? 0 : 1)
   }
   const video = chunks.length > 0
     ? chunks.map((chunk): Task => ({
@@ -76,7 +78,8 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
       taskId: chunkTaskId(job.id, chunk.index),
       chunk,
       rungs,
-      frameRate: probe.video.frameRate
+      frameRate: probe.video.frameRate,
+      ...(audioInFirstChunk && chunk.index === 0 && probe.audio !== null ? { audio: audioEncodingFor(probe.audio) } : {})
     }))
     : rungs.map((rung): Task => ({
       _tag: "video",
@@ -85,13 +88,13 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
       rung,
       frameRate: probe.video.frameRate
     }))
-  if (probe.audio === null) return video
+  if (probe.audio === null || audioInFirstChunk) return video
   const audio: Task = { _tag: "audio", ...common, taskId: audioTaskId(job.id), ...audioEncodingFor(probe.audio) }
   return [audio, ...video]
 }
 
 /** How the audio track is encoded: stereo at most (a surround source is downmixed so every player can decode it). */
-export const audioEncodingFor = (audio: NonNullable<MediaProbe["audio"]>) => {
+export const audioEncodingFor = (audio: NonNullable<MediaProbe["audio"]>): AudioEncoding => {
   const channels = Math.min(2, Math.max(1, audio.channels))
   return {
     channels,
@@ -136,6 +139,7 @@ export const ingest = Effect.fn("ingest")(function*(jobId: string) {
   yield* metrics.record("TasksEnqueued", tasks.length)
   yield* metrics.record("ScaleOut", tasks.length)
   const video = plan.strategy === "chunk" ? `${tasks.filter((t) => t._tag === "chunk").length} chunk(s) of ${plan.rungs.map((r) => r.id).join(", ")}` : plan.rungs.map((r) => r.id).join(", ")
-  yield* Effect.logInfo(`job ${jobId}: ${video}${probe.audio === null ? "" : " + audio"} enqueued`)
+  const audio = probe.audio === null ? "" : plan.audioInFirstChunk === true ? " + audio (in chunk 1)" : " + audio"
+  yield* Effect.logInfo(`job ${jobId}: ${video}${audio} enqueued`)
   return { probe, tasks }
 })

@@ -46,7 +46,7 @@ export const taskLabel = (task: Task) => {
     case "audio":
       return "audio"
     case "chunk":
-      return chunkLabel(task.chunk)
+      return `${chunkLabel(task.chunk)}${task.audio === undefined ? "" : " + audio"}`
   }
 }
 

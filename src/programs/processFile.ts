@@ -44,7 +44,8 @@ export const processFile = Effect.fn("processFile")(function*(options: ProcessOp
   )
   return yield* Effect.gen(function*() {
     for (let i = 1; i <= options.workers; i++) yield* Effect.forkScoped(runWorker(`worker-${i}`))
-    const job = yield* awaitJob(jobId, options.onUpdate)
+    // The job store is in this process: reading it often costs nothing and ends the run sooner.
+    const job = yield* awaitJob(jobId, options.onUpdate, 50)
     // The finalizing worker still acknowledges its task (and logs its timings): let it, briefly.
     yield* queue.depth.pipe(
       Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (depth) => depth.inFlight === 0 }),

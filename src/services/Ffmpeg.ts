@@ -10,6 +10,7 @@ import type { ChunkSpan } from "../domain/Chunking.ts"
 import type { FfmpegFailed, UnusableInput } from "../domain/Errors.ts"
 import type { Rung } from "../domain/Ladder.ts"
 import type { MediaProbe } from "../domain/Probe.ts"
+import type { AudioEncoding } from "../domain/Task.ts"
 import type { ChunkResult, Track } from "../domain/Track.ts"
 
 export interface VideoEncodeSpec {
@@ -41,6 +42,8 @@ export interface ChunkEncodeSpec {
   readonly frameRate: string
   readonly segmentSeconds: number
   readonly chunk: ChunkSpan
+  /** Also encode the whole audio track (into `audio/` of `outputDir`); the result's `audio`. */
+  readonly audio?: AudioEncoding | undefined
 }
 
 export type EncodeEvent =

@@ -88,7 +88,19 @@ export const makeScriptedFfmpeg = (script: Script = {}) => {
             initDigest: `scripted ${rung.id}`
           }
         }))
-      const result: ChunkResult = { kind: "chunk", index: spec.chunk.index, tracks }
+      // Audio riding with the chunk: the whole track, in the chunk's audio folder (as FfmpegCli writes it).
+      const audio = spec.audio === undefined ? undefined : yield* Effect.promise(async (): Promise<Track> => {
+        const folder = path.join(spec.outputDir, "audio")
+        await fs.mkdir(folder, { recursive: true })
+        await fs.writeFile(path.join(folder, "init.mp4"), "init audio")
+        await fs.writeFile(path.join(folder, "seg-00001.m4s"), "segment audio")
+        return {
+          kind: "audio", id: "audio", codecs: "mp4a.40.2", bandwidth: spec.audio!.bitrate, timescale: spec.audio!.sampleRate, startNumber: 1,
+          timeline: [{ t: 0, d: spec.audio!.sampleRate * 4 }], initialization: "init.mp4", media: "seg-$Number%05d$.m4s",
+          files: ["init.mp4", "seg-00001.m4s"], sampleRate: spec.audio!.sampleRate, channels: spec.audio!.channels
+        }
+      })
+      const result: ChunkResult = { kind: "chunk", index: spec.chunk.index, tracks, ...(audio === undefined ? {} : { audio }) }
       return { _tag: "ChunkFinished", result } satisfies EncodeEvent
     }))
   return {

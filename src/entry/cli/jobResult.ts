@@ -2,7 +2,7 @@
  * The result of a finished job as the CLI reports it (the `--json` line, or a short summary).
  */
 import type { Job } from "../../domain/Job.ts"
-import { renditionsOf } from "../../domain/Job.ts"
+import { audioTrackOf, renditionsOf } from "../../domain/Job.ts"
 
 /** The summary printed as the last stdout line with `--json`. */
 export const resultJson = (job: Job, manifest: string, elapsedMs: number) => ({
@@ -10,7 +10,7 @@ export const resultJson = (job: Job, manifest: string, elapsedMs: number) => ({
   status: "ready" as const,
   manifest,
   renditions: renditionsOf(job),
-  audio: job.tasks.some((t) => t.kind === "audio"),
+  audio: audioTrackOf(job) !== undefined,
   elapsedMs
 })
 

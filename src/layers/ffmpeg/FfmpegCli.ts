@@ -13,7 +13,7 @@ import type { ChunkResult, Track } from "../../domain/Track.ts"
 import type { EncodeEvent } from "../../services/Ffmpeg.ts"
 import { Ffmpeg } from "../../services/Ffmpeg.ts"
 import type { EncoderSettings } from "./arguments.ts"
-import { audioArguments, chunkArguments, defaultEncoderSettings, probeArguments, sampleArguments, trackManifestName, videoArguments } from "./arguments.ts"
+import { audioArguments, chunkArguments, chunkAudioFolder, defaultEncoderSettings, probeArguments, sampleArguments, trackManifestName, videoArguments } from "./arguments.ts"
 import { collectChunk } from "./chunkOutput.ts"
 import { makeProgressParser } from "./progress.ts"
 import type { HeaderKind } from "./sniff.ts"
@@ -114,9 +114,9 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
         return Stream.concat(progress, Stream.fromEffectDrain(finish))
       }))
 
-    /** Reads the finished track folder back into a `Track`. */
-    const finishedTrack = (operation: string, outputDir: string, build: (xml: string, sizes: ReadonlyMap<string, number>) => Result.Result<Track, string>) =>
-      Stream.fromEffect(Effect.gen(function*() {
+    /** Reads a finished track folder back into a `Track`. */
+    const readTrack = (operation: string, outputDir: string, build: (xml: string, sizes: ReadonlyMap<string, number>) => Result.Result<Track, string>) =>
+      Effect.gen(function*() {
         const read = yield* Effect.tryPromise({
           try: async () => {
             const xml = await fs.readFile(path.join(outputDir, trackManifestName), "utf8")
@@ -128,8 +128,13 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
         })
         const track = build(read.xml, read.sizes)
         if (Result.isFailure(track)) return yield* new FfmpegFailed({ operation, reason: track.failure, retryable: true })
-        return { _tag: "Finished", track: track.success } satisfies EncodeEvent as EncodeEvent
-      }))
+        return track.success
+      })
+
+    const finishedTrack = (...args: Parameters<typeof readTrack>) =>
+      Stream.fromEffect(Effect.map(readTrack(...args), (track): EncodeEvent => ({ _tag: "Finished", track })))
+
+    const audioTrack = (xml: string, sizes: ReadonlyMap<string, number>) => readTrackManifest("audio", "audio", xml, { sizes })
 
     /** Whether the video stream has a frame at or after `seconds` (demuxing a few seconds of packets, no decoding). */
     const videoFramesFrom = (input: string, seconds: number, window: number) =>
@@ -176,14 +181,18 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
       encodeAudio: (spec) =>
         prepare(spec.outputDir).pipe(
           Stream.concat(runFfmpeg("encode audio", audioArguments(spec), spec.durationSeconds)),
-          Stream.concat(finishedTrack("encode audio", spec.outputDir, (xml, sizes) => readTrackManifest("audio", "audio", xml, { sizes })))
+          Stream.concat(finishedTrack("encode audio", spec.outputDir, audioTrack))
         ),
       encodeChunk: (spec) => {
         const operation = `encode chunk ${spec.chunk.index + 1}/${spec.chunk.count}`
         const finished = (result: ChunkResult): EncodeEvent => ({ _tag: "ChunkFinished", result })
-        return prepare(spec.outputDir).pipe(
+        const withAudio = (result: ChunkResult) =>
+          spec.audio === undefined
+            ? Effect.succeed(result)
+            : Effect.map(readTrack(operation, chunkAudioFolder(spec.outputDir), audioTrack), (audio): ChunkResult => ({ ...result, audio }))
+        return prepare(spec.audio === undefined ? spec.outputDir : chunkAudioFolder(spec.outputDir)).pipe(
           Stream.concat(runFfmpeg(operation, chunkArguments(spec, settings), spec.chunk.endSeconds, spec.chunk.startSeconds)),
-          Stream.concat(Stream.fromEffect(Effect.map(collectChunk(spec), finished))),
+          Stream.concat(Stream.fromEffect(Effect.map(Effect.flatMap(collectChunk(spec), withAudio), finished))),
           // ffmpeg's dash muxer fails (even crashes) on an output without frames: a chunk past the
           // end of a video stream shorter than the file. Only then does the chunk produce nothing.
           Stream.catch((error) =>

@@ -7,6 +7,8 @@
  * command that produces the whole ladder (`ladderCommandArguments`, the benchmark's reference).
  */
 import type { Rung } from "../../domain/Ladder.ts"
+import type { AudioEncoding } from "../../domain/Task.ts"
+import { audioDirectory } from "../../domain/Task.ts"
 import type { AudioEncodeSpec, ChunkEncodeSpec, SampleSpec, VideoEncodeSpec } from "../../services/Ffmpeg.ts"
 import { frameTime, spanFrames } from "../../domain/Chunking.ts"
 import { frameRateValue } from "../../domain/Probe.ts"
@@ -91,17 +93,25 @@ export const videoArguments = (spec: VideoEncodeSpec, settings: EncoderSettings 
   ...dashOutput({ segmentSeconds: spec.segmentSeconds / 2, path: `${spec.outputDir}/${trackManifestName}` })
 ]
 
-const aacArguments = (audio: Pick<AudioEncodeSpec, "bitrate" | "channels" | "sampleRate">) => [
+const aacArguments = (audio: AudioEncoding) => [
   "-c:a", "aac", "-b:a", String(audio.bitrate), "-ac", String(audio.channels), "-ar", String(audio.sampleRate)
+]
+
+/** One output holding the audio track as DASH, in `folder`: what the audio task writes, and what chunk 1 adds when audio rides with it. */
+const audioTrackOutput = (audio: AudioEncoding, stream: string, segmentSeconds: number, folder: string) => [
+  "-map", stream,
+  ...aacArguments(audio),
+  ...dashOutput({ segmentSeconds, path: `${folder}/${trackManifestName}` })
 ]
 
 export const audioArguments = (spec: AudioEncodeSpec) => [
   ...common,
   "-i", spec.input,
-  "-map", "0:a:0", "-vn", "-sn", "-dn",
-  ...aacArguments(spec),
-  ...dashOutput({ segmentSeconds: spec.segmentSeconds, path: `${spec.outputDir}/${trackManifestName}` })
+  ...audioTrackOutput(spec, "0:a:0", spec.segmentSeconds, spec.outputDir)
 ]
+
+/** Where chunk 1 writes the audio track that rides with it (a folder beside the rungs' folders). */
+export const chunkAudioFolder = (outputDir: string) => `${outputDir}/${audioDirectory}`
 
 const seconds = (value: number) => Math.max(0, value).toFixed(6)
 
@@ -146,11 +156,17 @@ const ladderVideoOutputs = (rungs: ReadonlyArray<Rung>, frameRate: string, segme
 export const chunkArguments = (spec: ChunkEncodeSpec, settings: EncoderSettings = defaultEncoderSettings) => {
   const frames = spanFrames(spec.chunk, spec.segmentSeconds, spec.frameRate)
   const seekSeconds = frames.startFrame > 0 ? frameTime(frames.startFrame - 0.5, spec.frameRate) : 0
+  const windowed = seekSeconds > 0 || frames.frameCount !== undefined
+  // Riding audio is the whole track: a chunk whose input is cut to its span reads it from a second, uncut opening of the source.
+  const audio = spec.audio === undefined
+    ? []
+    : audioTrackOutput(spec.audio, windowed ? "1:a:0" : "0:a:0", spec.segmentSeconds, chunkAudioFolder(spec.outputDir))
   return [
     ...common,
     ...(seekSeconds > 0 ? ["-ss", seconds(seekSeconds)] : []),
     ...(frames.frameCount === undefined ? [] : ["-t", seconds(frameTime(frames.frameCount + 1, spec.frameRate))]),
     "-i", spec.input,
+    ...(spec.audio !== undefined && windowed ? ["-i", spec.input] : []),
     "-filter_complex", ladderGraph(spec.rungs, spec.frameRate, { seekSeconds, startFrame: frames.startFrame, frameCount: frames.frameCount }),
     ...ladderVideoOutputs(spec.rungs, spec.frameRate, spec.segmentSeconds, settings),
     // A quarter of a frame early: ffmpeg rounds these times to the encoder's 1/fps time base,
@@ -162,7 +178,8 @@ export const chunkArguments = (spec: ChunkEncodeSpec, settings: EncoderSettings 
       initName: ladderInitName,
       mediaName: ladderMediaPattern,
       extra: ["-format_options", "movflags=+frag_discont"]
-    })
+    }),
+    ...audio
   ]
 }
 
