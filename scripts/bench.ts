@@ -139,6 +139,7 @@ const main = async () => {
   say(`${clipNames.length} clip(s) of ${seconds} s at 1920x1080 30 fps, ladder ${ladder.join("/")} + audio, ${runs} run(s) of ${configurations.length} configurations each, in ${work}`)
 
   const rows: Array<string> = []
+  const perRound: Array<string> = []
   const orchestration = new Map<string, Array<number>>()
   for (const kind of clipNames as ReadonlyArray<"easy" | "hard">) {
     say(`making the ${kind} clip…`)
@@ -159,6 +160,12 @@ const main = async () => {
         say(`${label}: ${fixed(sample.wallSeconds)} s wall, ${fixed(sample.cpuSeconds)} s CPU`)
       }
     }
+    // Each round's own ratios too: a slow or fast moment of this shared machine shows up as one odd round.
+    for (const [i, configuration] of configurations.entries()) {
+      if (i === 0) continue
+      const ratios = samples[i]!.map((s, round) => fixed(s.wallSeconds / samples[0]![round]!.wallSeconds, 2))
+      perRound.push(`${kind}, ${configuration.name.slice(3)} with ${configuration.workers} worker(s): ${ratios.join(", ")}`)
+    }
     const baseWall = median(samples[0]!.map((s) => s.wallSeconds))
     const baseCpu = median(samples[0]!.map((s) => s.cpuSeconds))
     const baseQuality = quality[0]!
@@ -176,6 +183,9 @@ const main = async () => {
   console.log("| clip | configuration | workers | wall (s) | CPU (s) | wall / A | CPU / A | top rung PSNR dB (vs A) | top rung size (vs A) |")
   console.log("|---|---|---|---|---|---|---|---|---|")
   for (const row of rows) console.log(row)
+  console.log("")
+  console.log("Wall time / A of the same round, round by round:")
+  for (const line of perRound) console.log(`  ${line}`)
   console.log("")
   for (const [strategy, values] of orchestration) {
     console.log(`Orchestration per ${strategy} task (everything but ffmpeg; ${values.length} tasks): median ${fixed(median(values), 0)} ms, p99 ${fixed(percentile(values, 0.99), 0)} ms`)
