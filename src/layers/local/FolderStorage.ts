@@ -193,6 +193,8 @@ export const makeFolderStorage = (folders: AreaFolders) => {
           await Promise.all(objects.map((o) => fs.rm(path.join(areaRoot, o.key), { force: true })))
           const folders = [...new Set(objects.map((o) => path.dirname(path.join(areaRoot, o.key))))]
           for (const folder of folders.sort((a, b) => b.length - a.length)) await pruneEmptyFolders(areaRoot, folder)
+          // A folder prefix left empty (a write interrupted between creating its folder and its file) goes too.
+          if (prefix.endsWith("/")) await pruneEmptyFolders(areaRoot, path.join(areaRoot, prefix))
         },
         catch: fail("deletePrefix", prefix)
       })
