@@ -11,7 +11,7 @@ import { Clock, Effect, Stream } from "effect"
 import { FfmpegFailed } from "../domain/Errors.ts"
 import type { Task } from "../domain/Task.ts"
 import { audioDirectory, videoDirectory } from "../domain/Task.ts"
-import type { TaskResult } from "../domain/Track.ts"
+import type { TaskResult, Track } from "../domain/Track.ts"
 import type { EncodeEvent } from "../services/Ffmpeg.ts"
 import { Ffmpeg } from "../services/Ffmpeg.ts"
 import { Storage } from "../services/Storage.ts"
@@ -31,20 +31,21 @@ interface Output {
   readonly contentType: string
 }
 
+/** A track's files, from `folder` of the work folder to the track's place in the outputs area. */
+const trackOutputs = (track: Track, folder: string): ReadonlyArray<Output> => {
+  const [key, contentType] = track.kind === "video" ? [videoDirectory(track.id), "video/mp4"] : [audioDirectory, "audio/mp4"]
+  return track.files.map((file) => ({ key: `${key}/${file}`, file: path.join(folder, file), contentType }))
+}
+
 /** Where each file of a result comes from (in the work folder) and goes (in the outputs area). */
 const outputsOf = (result: TaskResult, workFolder: string): ReadonlyArray<Output> => {
-  if (result.kind === "chunk") {
-    // The encoder left one folder per rung, files already under their presentation names.
-    const video = result.tracks.flatMap((track) =>
-      track.files.map((file) => ({ key: `${videoDirectory(track.id)}/${file}`, file: path.join(workFolder, track.id, file), contentType: "video/mp4" }))
-    )
-    // Audio that rode with the chunk is in its own folder (chunkAudioFolder).
-    const audio = (result.audio?.files ?? []).map((file) => ({ key: `${audioDirectory}/${file}`, file: path.join(workFolder, audioDirectory, file), contentType: "audio/mp4" }))
-    return [...video, ...audio]
-  }
-  const folder = result.kind === "video" ? videoDirectory(result.id) : audioDirectory
-  const contentType = result.kind === "video" ? "video/mp4" : "audio/mp4"
-  return result.files.map((file) => ({ key: `${folder}/${file}`, file: path.join(workFolder, file), contentType }))
+  if (result.kind !== "chunk") return trackOutputs(result, workFolder)
+  // The encoder left one folder per rung, files already under their presentation names, and
+  // audio that rode with the chunk in its own folder.
+  return [
+    ...result.tracks.flatMap((track) => trackOutputs(track, path.join(workFolder, track.id))),
+    ...(result.audio === undefined ? [] : trackOutputs(result.audio, path.join(workFolder, audioDirectory)))
+  ]
 }
 
 /** The task's result, and how long ffmpeg ran (the rest of a task's time is orchestration). */

@@ -61,7 +61,8 @@ export const planJob = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung>,
 export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung>): ReadonlyArray<Task> => {
   const chunks = job.plan?.strategy === "chunk" ? job.plan.chunks ?? [] : []
   const videoTaskCount = chunks.length > 0 ? chunks.length : rungs.length
-  const audioInFirstChunk = chunks.length > 0 && probe.audio !== null && job.plan?.audioInFirstChunk === true
+  // How chunk 1 encodes the audio, when the plan has it ride there.
+  const ridingAudio = chunks.length > 0 && probe.audio !== null && job.plan?.audioInFirstChunk === true ? audioEncodingFor(probe.audio) : undefined
   const common = {
     jobId: job.id,
     attempt: 1,
@@ -69,7 +70,7 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
     outputPrefix: job.outputPrefix,
     segmentSeconds: job.segmentSeconds,
     durationSeconds: probe.durationSeconds,
-    totalTasks: videoTaskCount + (probe.audio === null || audioInFirstChunk ? 0 : 1)
+    totalTasks: videoTaskCount + (probe.audio === null || ridingAudio !== undefined ? 0 : 1)
   }
   const video = chunks.length > 0
     ? chunks.map((chunk): Task => ({
@@ -79,7 +80,7 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
       chunk,
       rungs,
       frameRate: probe.video.frameRate,
-      ...(audioInFirstChunk && chunk.index === 0 && probe.audio !== null ? { audio: audioEncodingFor(probe.audio) } : {})
+      ...(chunk.index === 0 && ridingAudio !== undefined ? { audio: ridingAudio } : {})
     }))
     : rungs.map((rung): Task => ({
       _tag: "video",
@@ -88,7 +89,7 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
       rung,
       frameRate: probe.video.frameRate
     }))
-  if (probe.audio === null || audioInFirstChunk) return video
+  if (probe.audio === null || ridingAudio !== undefined) return video
   const audio: Task = { _tag: "audio", ...common, taskId: audioTaskId(job.id), ...audioEncodingFor(probe.audio) }
   return [audio, ...video]
 }
