@@ -152,12 +152,20 @@ export const jobQueueContract = (
         assert.strictEqual(new Set(seen).size, count)
       })))
 
-    it.live("deleting twice with the same receipt is harmless", () =>
+    it.live("deleting twice with the same receipt is harmless: the message is gone and never comes back", () =>
       run(Effect.gen(function*() {
         const queue = yield* JobQueue
+        const empty = { visible: 0, inFlight: 0, deadLettered: 0 }
         yield* queue.send(message("twice"))
-        const [received] = yield* queue.receive({ waitSeconds: 1 })
+        // A short visibility: a delivery that was not really deleted would be visible again after 1 s.
+        const [received] = yield* queue.receive({ waitSeconds: 1, visibility: "1 second" })
+        assert.strictEqual(received!.body, "body-twice")
         yield* queue.delete(received!.receipt)
+        assert.deepStrictEqual(yield* queue.depth, empty, "after the first delete")
         yield* queue.delete(received!.receipt)
+        assert.deepStrictEqual(yield* queue.depth, empty, "after the second delete")
+        // Long-poll well past that visibility timeout: a message still queued (or re-queued) returns.
+        assert.deepStrictEqual(yield* queue.receive({ waitSeconds: 3, maxMessages: 10 }), [], "the message never comes back")
+        assert.deepStrictEqual(yield* queue.depth, empty, "after the visibility timeout")
       })))
   })
