@@ -11,7 +11,8 @@ import type { MetricDatum } from "@aws-sdk/client-cloudwatch"
 import { CloudWatchClient, CloudWatchServiceException, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
-import { ConfigProvider, Effect, Exit, Layer, References } from "effect"
+import { ConfigProvider, Effect, Exit, Fiber, Layer, Logger, References } from "effect"
+import { TestClock } from "effect/testing"
 import { autoScalingFleetControlLayer } from "../src/layers/aws/AutoScalingFleetControl.ts"
 import type { CloudWatchMetricsOptions } from "../src/layers/aws/CloudWatchMetrics.ts"
 import { cloudWatchMetricsLayer } from "../src/layers/aws/CloudWatchMetrics.ts"
@@ -117,15 +118,35 @@ afterEach(() => {
 
 const quiet = Layer.succeed(References.MinimumLogLevel, "None")
 
-/** Polls a condition on the mocks' call history (the flush fiber sends in the background). */
-const waitUntil = (check: () => boolean, what: string, withinMs = 5000) =>
+/**
+ * One turn of the real event loop, with no timer involved: promise callbacks run, and so do the
+ * fibers they resume (Effect schedules fibers with setImmediate). The CloudWatch mock answers at
+ * once and nothing here does I/O, so what a turn lets happen does not depend on how busy the
+ * machine is; the flush timer itself is on the TestClock.
+ */
+const turn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+/**
+ * Turns the event loop until `check` holds. A flush woken by the TestClock or by a full batch
+ * reaches PutMetricData (which the mock records at the call) and handles its answer within a few
+ * turns; 1000 is only there so a check that never holds fails instead of hanging.
+ */
+const settleUntil = (check: () => boolean, what: string) =>
   Effect.gen(function*() {
-    const deadline = Date.now() + withinMs
-    while (!check()) {
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out waiting for ${what}`))
-      yield* Effect.sleep("20 millis")
+    for (let turns = 0; !check(); turns++) {
+      if (turns >= 1000) return yield* Effect.die(new Error(`still waiting for ${what} after 1000 event-loop turns`))
+      yield* turn
     }
   })
+
+/**
+ * For checks that something did *not* happen: 50 turns, far more than the few a flush needs to go
+ * from its wake-up to PutMetricData and back to sleep, so a send the code should not make would
+ * have been made (and recorded by the mock) by then.
+ */
+const settle = Effect.gen(function*() {
+  for (let turns = 0; turns < 50; turns++) yield* turn
+})
 
 const sentBatches = () => cloudWatch.commandCalls(PutMetricDataCommand).map((call) => call.args[0].input)
 
@@ -139,20 +160,22 @@ const points = (data: ReadonlyArray<MetricDatum> | undefined) =>
 
 const base = [{ Name: "AutoScalingGroupName", Value: "vidpipe-workers" }, { Name: "QueueName", Value: "vidpipe-tasks.fifo" }]
 
-const metricsLayer = (options: Partial<CloudWatchMetricsOptions> = {}) =>
+const metricsLayer = (options: Partial<CloudWatchMetricsOptions> = {}, logging: Layer.Layer<never> = quiet) =>
   cloudWatchMetricsLayer({
     autoScalingGroupName: "vidpipe-workers",
     queueName: "vidpipe-tasks.fifo",
     clientConfig: { region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } },
     flushEvery: "1 hour",
     ...options
-  }).pipe(Layer.provideMerge(quiet))
+  }).pipe(Layer.provideMerge(logging))
 
 const throttling = () =>
   new CloudWatchServiceException({ name: "Throttling", $fault: "client", $metadata: { httpStatusCode: 400 }, message: "Rate exceeded" })
 
+// The flush timer runs on Effect's Clock: these tests use the TestClock (`it.effect`), so "a flush
+// period passed" and "it had not yet" are exact, whatever else the machine is doing.
 describe("CloudWatchMetrics", () => {
-  it.live("buffers several records into one PutMetricData, sent when the layer's scope closes", () =>
+  it.effect("buffers several records into one PutMetricData, sent when the layer's scope closes", () =>
     Effect.gen(function*() {
       cloudWatch.on(PutMetricDataCommand).resolves({})
       const totals = yield* Effect.gen(function*() {
@@ -161,7 +184,9 @@ describe("CloudWatchMetrics", () => {
         yield* metrics.record("TasksCompleted", 2)
         yield* metrics.record("TaskSeconds", 12.5, { kind: "Video" })
         yield* metrics.record("ScaleIn", 1, { worker: "i-1", QueueName: "ignored: the layer's own wins" })
-        yield* Effect.sleep("100 millis")
+        // Just short of the hour flushEvery: nothing goes out before it.
+        yield* TestClock.adjust("59 minutes")
+        yield* settle
         assert.strictEqual(sentBatches().length, 0, "nothing is sent before the flush")
         return yield* metrics.totals
       }).pipe(Effect.provide(metricsLayer()))
@@ -181,7 +206,7 @@ describe("CloudWatchMetrics", () => {
       ])
     }))
 
-  it.live("flushes every flushEvery in the namespace given, and sends nothing when there is nothing new", () =>
+  it.effect("flushes every flushEvery in the namespace given, and sends nothing when there is nothing new", () =>
     Effect.gen(function*() {
       cloudWatch.on(PutMetricDataCommand).resolves({})
       yield* Effect.gen(function*() {
@@ -189,8 +214,18 @@ describe("CloudWatchMetrics", () => {
         yield* metrics.record("TasksEnqueued", 5)
         yield* metrics.record("JobsFinalized")
         yield* metrics.record("TasksFailed", 1, { worker: "w1" })
-        yield* waitUntil(() => sentBatches().length === 1, "the periodic flush")
-        yield* Effect.sleep("700 millis")
+        yield* TestClock.adjust("199 millis")
+        yield* settle
+        assert.strictEqual(sentBatches().length, 0, "not before flushEvery")
+        yield* TestClock.adjust("1 millis")
+        yield* settleUntil(() => sentBatches().length === 1, "the periodic flush")
+        // Three more periods, each flush back asleep before the next: none sends anything.
+        for (let period = 0; period < 3; period++) {
+          yield* settle
+          yield* TestClock.adjust("200 millis")
+        }
+        yield* settle
+        assert.strictEqual(sentBatches().length, 1, "nothing new, nothing sent")
       }).pipe(Effect.provide(metricsLayer({ namespace: "VidpipeTest", flushEvery: "200 millis", rollup: false })))
 
       const batches = sentBatches()
@@ -203,29 +238,34 @@ describe("CloudWatchMetrics", () => {
       ])
     }))
 
-  it.live("sends a full batch at once, oldest first, and the rest on close", () =>
+  it.effect("sends a full batch at once, oldest first, and the rest on close", () =>
     Effect.gen(function*() {
       cloudWatch.on(PutMetricDataCommand).resolves({})
       yield* Effect.gen(function*() {
         const metrics = yield* PipelineMetrics
         for (let value = 1; value <= 7; value++) yield* metrics.record("TasksEnqueued", value)
-        yield* waitUntil(() => sentBatches().length === 2, "two full batches")
-        yield* Effect.sleep("200 millis")
+        // No time passes: the full batches go out on their own.
+        yield* settleUntil(() => sentBatches().length === 2, "two full batches")
+        yield* TestClock.adjust("59 minutes")
+        yield* settle
         assert.strictEqual(sentBatches().length, 2, "an incomplete batch waits for the timer or the close")
       }).pipe(Effect.provide(metricsLayer({ maxBatch: 3 })))
 
       assert.deepStrictEqual(sentBatches().map((batch) => batch.MetricData?.map((datum) => datum.Value)), [[1, 2, 3], [4, 5, 6], [7]])
     }))
 
-  it.live("a failing PutMetricData does not fail record; its points go out with the next flush", () =>
+  it.effect("a failing PutMetricData does not fail record; its points go out with the next flush", () =>
     Effect.gen(function*() {
       cloudWatch.on(PutMetricDataCommand).rejectsOnce(throttling()).resolves({})
       yield* Effect.gen(function*() {
         const metrics = yield* PipelineMetrics
         yield* metrics.record("ScaleOut", 1)
-        yield* waitUntil(() => sentBatches().length === 1, "the first (failing) flush")
+        yield* TestClock.adjust("200 millis")
+        yield* settleUntil(() => sentBatches().length === 1, "the first (failing) flush")
         yield* metrics.record("ScaleOut", 2)
-        yield* waitUntil(() => sentBatches().length === 2, "the next flush")
+        yield* settle
+        yield* TestClock.adjust("200 millis")
+        yield* settleUntil(() => sentBatches().length === 2, "the next flush")
       }).pipe(Effect.provide(metricsLayer({ flushEvery: "200 millis" })))
 
       const [failed, retried] = sentBatches()
@@ -233,64 +273,75 @@ describe("CloudWatchMetrics", () => {
       assert.deepStrictEqual(retried!.MetricData?.map((datum) => datum.Value), [1, 2])
     }))
 
-  it.live("a batch CloudWatch refuses as invalid is dropped rather than resent forever", () =>
+  it.effect("a batch CloudWatch refuses as invalid is dropped rather than resent forever", () =>
     Effect.gen(function*() {
       const invalid = new CloudWatchServiceException({ name: "InvalidParameterValue", $fault: "client", $metadata: { httpStatusCode: 400 }, message: "bad" })
       cloudWatch.on(PutMetricDataCommand).rejectsOnce(invalid).resolves({})
       yield* Effect.gen(function*() {
         const metrics = yield* PipelineMetrics
         yield* metrics.record("JobsFailed", 1)
-        yield* waitUntil(() => sentBatches().length === 1, "the refused flush")
+        yield* TestClock.adjust("200 millis")
+        yield* settleUntil(() => sentBatches().length === 1, "the refused flush")
         yield* metrics.record("JobsFailed", 2)
-        yield* waitUntil(() => sentBatches().length === 2, "the next flush")
+        yield* settle
+        yield* TestClock.adjust("200 millis")
+        yield* settleUntil(() => sentBatches().length === 2, "the next flush")
       }).pipe(Effect.provide(metricsLayer({ flushEvery: "200 millis" })))
 
       assert.deepStrictEqual(sentBatches()[1]!.MetricData?.map((datum) => datum.Value), [2])
     }))
 
-  it.live("keeps at most maxBuffered points while CloudWatch fails, dropping the oldest", () =>
+  it.effect("keeps at most maxBuffered points while CloudWatch fails, dropping the oldest", () =>
     Effect.gen(function*() {
       cloudWatch.on(PutMetricDataCommand).rejectsOnce(throttling()).resolves({})
+      const warnings: Array<string> = []
+      const capture = Logger.make(({ logLevel, message }) => {
+        if (logLevel === "Warn") warnings.push(String(message))
+      })
       yield* Effect.gen(function*() {
         const metrics = yield* PipelineMetrics
         yield* metrics.record("TasksEnqueued", 1)
         yield* metrics.record("TasksEnqueued", 2) // a full batch: sent at once, throttled, kept
-        yield* waitUntil(() => sentBatches().length === 1, "the throttled batch")
-        yield* Effect.sleep("50 millis")
+        // The layer is backing off once it has put the batch back, which it then logs.
+        yield* settleUntil(() => warnings.some((w) => w.includes("kept for the next flush")), "the throttled batch to be kept")
+        assert.strictEqual(sentBatches().length, 1)
         for (let value = 3; value <= 10; value++) yield* metrics.record("TasksEnqueued", value)
-        yield* Effect.sleep("100 millis")
+        yield* settle
         assert.strictEqual(sentBatches().length, 1, "while backing off, full batches wait for the timer")
         assert.deepStrictEqual((yield* metrics.totals)["TasksEnqueued"], 55, "totals count every record")
-      }).pipe(Effect.provide(metricsLayer({ maxBatch: 2, maxBuffered: 4 })))
+      }).pipe(Effect.provide(
+        metricsLayer({ maxBatch: 2, maxBuffered: 4 }, Layer.mergeAll(Logger.layer([capture]), Layer.succeed(References.MinimumLogLevel, "Warn")))
+      ))
 
       assert.deepStrictEqual(sentBatches().map((batch) => batch.MetricData?.map((datum) => datum.Value)), [[1, 2], [7, 8], [9, 10]])
     }))
 
-  it.live("a send cut short by the scope closing is sent again by the final flush", () =>
+  it.effect("a send cut short by the scope closing is sent again by the final flush", () =>
     Effect.gen(function*() {
       cloudWatch.on(PutMetricDataCommand).callsFakeOnce(() => new Promise(() => {})).resolves({})
       yield* Effect.gen(function*() {
         const metrics = yield* PipelineMetrics
         yield* metrics.record("TasksCompleted", 3) // a full batch of one: sent at once, never answered
-        yield* waitUntil(() => sentBatches().length === 1, "the hanging send")
+        yield* settleUntil(() => sentBatches().length === 1, "the hanging send")
       }).pipe(Effect.provide(metricsLayer({ maxBatch: 1 })))
 
       assert.deepStrictEqual(sentBatches().map((batch) => batch.MetricData?.map((datum) => datum.Value)), [[3], [3]])
     }))
 
-  it.live("closes promptly without failing when CloudWatch keeps failing", () =>
+  it.effect("closes promptly without failing when CloudWatch keeps failing", () =>
     Effect.gen(function*() {
       cloudWatch.on(PutMetricDataCommand).rejects(
         new CloudWatchServiceException({ name: "ServiceUnavailable", $fault: "server", $metadata: { httpStatusCode: 503 }, message: "down" })
       )
-      const started = Date.now()
-      const exit = yield* Effect.exit(Effect.gen(function*() {
+      const closing = yield* Effect.forkChild(Effect.exit(Effect.gen(function*() {
         const metrics = yield* PipelineMetrics
         yield* metrics.record("ScaleIn")
         yield* metrics.record("TaskSeconds", Number.NaN) // never sent: CloudWatch refuses a whole request over one NaN
-      }).pipe(Effect.provide(metricsLayer())))
-      assert.isTrue(Exit.isSuccess(exit))
-      assert.isBelow(Date.now() - started, 2000)
+      }).pipe(Effect.provide(metricsLayer()))))
+      // "Promptly": the close ends without the TestClock moving at all, so it waited on no timer
+      // (not the flush period, not a retry back-off, not the 5 s close timeout).
+      yield* settleUntil(() => closing.pollUnsafe() !== undefined, "the layer to close")
+      assert.isTrue(Exit.isSuccess(yield* Fiber.join(closing)))
       assert.deepStrictEqual(sentBatches().map((batch) => batch.MetricData?.map((datum) => datum.MetricName)), [["ScaleIn"]])
     }))
 })
@@ -444,25 +495,33 @@ describe("instance metadata (IMDSv2)", () => {
       assert.isTrue(refused.retryable)
     }))
 
-  it.live("gives up after the 1 s timeout when the address accepts but never answers", () =>
+  // The request timeout is Effect's (timeoutOrElse), so the TestClock decides when it runs out.
+  it.effect("gives up after the 1 s timeout when the address accepts but never answers", () =>
     Effect.gen(function*() {
       const hole = yield* Effect.acquireRelease(Effect.promise(startBlackHole), (h) => Effect.promise(h.close))
-      const started = Date.now()
-      const error = yield* Effect.flip(readInstanceId({ baseUrl: hole.url }))
-      const elapsed = Date.now() - started
+      const reading = yield* Effect.forkChild(Effect.flip(readInstanceId({ baseUrl: hole.url })))
+      yield* settle // the request is under way and its timeout armed
+      yield* TestClock.adjust("999 millis")
+      yield* settle
+      assert.isUndefined(reading.pollUnsafe(), "still waiting 1 ms before the timeout")
+      yield* TestClock.adjust("1 millis")
+      yield* settleUntil(() => reading.pollUnsafe() !== undefined, "the timeout")
+      const error = yield* Fiber.join(reading)
       assert.strictEqual(error._tag, "InstanceMetadataFailed")
       assert.include(error.reason, "no answer")
       assert.isTrue(error.retryable)
-      assert.isAtLeast(elapsed, 900)
-      assert.isBelow(elapsed, 2000)
     }))
 
-  it.live("fails at once when nothing listens", () =>
+  it.effect("fails at once when nothing listens", () =>
     Effect.gen(function*() {
       const url = yield* Effect.promise(closedPort)
-      const started = Date.now()
-      const error = yield* Effect.flip(readInstanceId({ baseUrl: url, timeout: "5 seconds" }))
+      const reading = yield* Effect.forkChild(Effect.flip(readInstanceId({ baseUrl: url, timeout: "5 seconds" })))
+      // The refused connection is real I/O, so this waits in real time (up to 30 s, only so a hang
+      // fails) — but the TestClock never moves: a failure that comes at all did not wait for the
+      // 5 s timeout, however long the loaded machine took to refuse the connection.
+      const error = yield* Fiber.join(reading).pipe(Effect.timeout("30 seconds"), TestClock.withLive)
       assert.strictEqual(error._tag, "InstanceMetadataFailed")
-      assert.isBelow(Date.now() - started, 1000)
+      assert.notInclude(error.reason, "no answer")
+      assert.isTrue(error.retryable)
     }))
 })
