@@ -4,6 +4,13 @@
  * Availability Zone than it asked for; a malformed event, a Redis that is down and a Redis that
  * answers too slowly each answer "keep everything" within the 2 s budget; the warm-up schedule is
  * answered at once.
+ *
+ * Time: Auto Scaling gives the Lambda 2 s, so "answered within 2 s" is the behaviour itself and is
+ * measured in real time. What makes it hold is the budget: past it the handler answers "keep
+ * everything" (its own timer fires at budget + 50 ms). Each check says which budget bounds it and
+ * keeps at least ~400 ms between that bound and 2 s for a machine whose cores are all busy; the
+ * checks that are not about speed (the open connection is reused, a malformed event never reaches
+ * Redis) count connections and commands at a proxy instead of timing them.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -20,11 +27,20 @@ import { chooseInstancesToTerminate } from "../src/programs/protector.ts"
 import { IdleRegistry } from "../src/services/IdleRegistry.ts"
 import { deletePrefix, testRedisUrl, uniquePrefix } from "./support/redis.ts"
 import { freePort as closedPort } from "./support/redisServer.ts"
+import type { ProxiedConnection, TcpProxy } from "./support/tcpProxy.ts"
 import { startTcpProxy } from "./support/tcpProxy.ts"
 
 const fixture: unknown = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "fixtures/aws/autoscaling-termination-policy.json"), "utf8"))
+/** The deployed default budget: with real Redis behind it the answer comes from Redis, well inside it. */
 const options: ProtectorOptions = { budget: "1500 millis", minIdle: "60 seconds", freshWithin: "60 seconds" }
-const budgetMs = 2_000
+/**
+ * Where Redis is down or slow the answer is the fallback, and what bounds *when* is the budget:
+ * 600 ms (+50 ms for the handler's own timer) leaves 1.35 s of the 2 s for a loaded machine to
+ * run that timer, so the 2 s check fails only if the budget does not bound the answer.
+ */
+const failingOptions: ProtectorOptions = { ...options, budget: "600 millis" }
+/** Auto Scaling's limit for the termination-policy Lambda's answer. */
+const lambdaLimitMs = 2_000
 const quiet = Layer.succeed(References.MinimumLogLevel, process.env["PROTECTOR_TEST_LOGS"] ? "Debug" : "None")
 const minute = 60_000
 
@@ -114,23 +130,43 @@ describe("protector on real Redis", () => {
     await raw.zadd(seen, now - seenAgo, instanceId)
   }
   const withRegistry = <A, E>(effect: Effect.Effect<A, E, IdleRegistry>) => Effect.runPromise(Effect.provide(effect, registryOn(testRedisUrl, prefix)))
+  // The protector reaches Redis through a pass-through proxy that counts its connections and the
+  // chunks it sends: what it does with Redis is observed there rather than guessed from timings.
+  const connections = new Set<ProxiedConnection>()
+  let requests = 0
+  let proxy: TcpProxy
 
-  beforeAll(() => {
-    protector = makeProtectorHandler(registryOn(testRedisUrl, prefix), options)
+  beforeAll(async () => {
+    const target = new URL(testRedisUrl)
+    proxy = await startTcpProxy({ hostname: target.hostname, port: Number(target.port || 6379) }, {
+      request: (_chunk, connection) => {
+        connections.add(connection)
+        requests++
+      }
+    })
+    protector = makeProtectorHandler(registryOn(`redis://127.0.0.1:${proxy.port}${target.pathname}`, prefix), options)
   })
   afterAll(async () => {
     await protector.dispose()
+    await proxy.close()
     await deletePrefix(testRedisUrl, prefix)
     raw.disconnect()
   })
 
   it("answers the warm-up event at once, and later events over the open connection", async () => {
+    // Cold: the Redis connection is opened, all within the 1.5 s budget (bounded by it: past it the
+    // answer would be redis: false).
     const warm = await timed("warm-up (cold, real Redis)", () => protector(warmUpEvent))
     assert.deepStrictEqual(warm.answer, { warm: true, redis: true })
-    assert.isBelow(warm.ms, budgetMs)
+    assert.isBelow(warm.ms, lambdaLimitMs)
+    assert.strictEqual(connections.size, 1)
+    const sent = requests
     const again = await timed("warm-up (warm)", () => protector(warmUpEvent))
     assert.deepStrictEqual(again.answer, { warm: true, redis: true })
-    assert.isBelow(again.ms, 100)
+    assert.isBelow(again.ms, lambdaLimitMs)
+    // Warm: the same connection, no new one (what keeps a warm invocation fast).
+    assert.strictEqual(connections.size, 1, "the open connection is reused")
+    assert.isAbove(requests, sent, "the warm-up does read the idle set")
   })
 
   it("returns idle instances up to each zone's capacity, longest idle first; never busy, too recently idle or stale ones", async () => {
@@ -153,7 +189,7 @@ describe("protector on real Redis", () => {
     const event = policyEvent([["us-east-1b", 2], ["us-east-1c", 3]], [...zoneB, ...zoneC])
     const { answer, ms } = await timed("scale-in on real Redis", () => protector(event))
     assert.deepStrictEqual(ids(answer), ["i-b1", "i-b2", "i-c1"])
-    assert.isBelow(ms, budgetMs)
+    assert.isBelow(ms, lambdaLimitMs)
     // The stale entry was dropped from the set by the read.
     assert.isNull(await raw.zscore(killMe, "i-b6"))
     // More capacity in zone b: the next one in line, still nothing busy or too fresh.
@@ -184,7 +220,7 @@ describe("protector on real Redis", () => {
     }
   })
 
-  it("answers no instances, quickly, to malformed events", async () => {
+  it("answers no instances, quickly and without asking Redis, to malformed events", async () => {
     const malformed: Array<[string, unknown]> = [
       ["undefined", undefined],
       ["null", null],
@@ -196,11 +232,16 @@ describe("protector on real Redis", () => {
       ["no HasMoreInstances", { ...policyEvent([["a", 1]], [{ id: "i-1", zone: "a" }]), HasMoreInstances: undefined }]
     ]
     await seedIdle("i-1", 10 * minute)
+    await protector(warmUpEvent) // the connection is open: anything sent from here on is the events'
+    const sent = requests
     for (const [label, event] of malformed) {
       const { answer, ms } = await timed(`malformed (${label})`, () => protector(event))
       assert.deepStrictEqual(answer, { InstanceIDs: [] }, label)
-      assert.isBelow(ms, 200, label)
+      // Answered by the decoding alone, not by the 1.5 s budget running out: 1 s is well short of
+      // the budget and far above what decoding takes on a loaded machine.
+      assert.isBelow(ms, 1_000, label)
     }
+    assert.strictEqual(requests, sent, "no malformed event reached Redis")
   })
 
   it("the configured default handler reads VIDPIPE_COORDINATOR and VIDPIPE_REDIS_PREFIX", async () => {
@@ -211,7 +252,7 @@ describe("protector on real Redis", () => {
     const event = policyEvent([["a", 1]], [{ id: "i-d1", zone: "a" }, { id: "i-d2", zone: "a" }])
     const { answer, ms } = await timed("default handler", () => configuredHandler(event))
     assert.deepStrictEqual(ids(answer), ["i-d1"])
-    assert.isBelow(ms, budgetMs)
+    assert.isBelow(ms, lambdaLimitMs)
   })
 })
 
@@ -227,16 +268,17 @@ describe("protector when Redis fails", () => {
 
   it("Redis down: no instances within the budget, and the warm-up still answers", async () => {
     const port = await closedPort()
-    const protector = makeProtectorHandler(registryOn(`redis://127.0.0.1:${port}/0`, prefix), options)
+    // Each answer here is the fallback; when it comes is bounded by the 600 ms budget (failingOptions).
+    const protector = makeProtectorHandler(registryOn(`redis://127.0.0.1:${port}/0`, prefix), failingOptions)
     try {
       for (const label of ["cold", "again"]) {
         const { answer, ms } = await timed(`Redis down (${label})`, () => protector(event))
         assert.deepStrictEqual(answer, { InstanceIDs: [] })
-        assert.isBelow(ms, budgetMs)
+        assert.isBelow(ms, lambdaLimitMs)
       }
       const warm = await timed("warm-up, Redis down", () => protector(warmUpEvent))
       assert.deepStrictEqual(warm.answer, { warm: true, redis: false })
-      assert.isBelow(warm.ms, budgetMs)
+      assert.isBelow(warm.ms, lambdaLimitMs)
     } finally {
       await protector.dispose()
     }
@@ -260,16 +302,18 @@ describe("protector when Redis fails", () => {
     })
 
     it("replies delayed by 3 s: no instances within the budget", async () => {
-      const protector = makeProtectorHandler(registryOn(`redis://127.0.0.1:${proxy.port}/0`, slowPrefix), options)
+      // A reply 3 s late would miss the 2 s limit: what keeps the answers inside it is the 300 ms
+      // command timeout, and behind that the 600 ms budget (failingOptions).
+      const protector = makeProtectorHandler(registryOn(`redis://127.0.0.1:${proxy.port}/0`, slowPrefix), failingOptions)
       try {
         for (const label of ["cold", "again"]) {
           const { answer, ms } = await timed(`slow Redis (${label})`, () => protector(event))
           assert.deepStrictEqual(answer, { InstanceIDs: [] })
-          assert.isBelow(ms, budgetMs)
+          assert.isBelow(ms, lambdaLimitMs)
         }
         const warm = await timed("warm-up, slow Redis", () => protector(warmUpEvent))
         assert.deepStrictEqual(warm.answer, { warm: true, redis: false })
-        assert.isBelow(warm.ms, budgetMs)
+        assert.isBelow(warm.ms, lambdaLimitMs)
       } finally {
         await protector.dispose()
       }
