@@ -3,6 +3,10 @@
  * queue, permanent failures, heartbeats that outlast the visibility timeout, and duplicate
  * deliveries that must not finalize twice. Encoding is scripted (see scriptedFfmpeg.ts) so the
  * timing of failures is exact; real ffmpeg runs in the end-to-end suites.
+ *
+ * Real time, with margins for a loaded machine: a heartbeat every 300 ms keeps a 2 s visibility
+ * (1.7 s of slack for a late timer), and the tests wait for what they assert on (the queue drained,
+ * both workers in the idle set) instead of sleeping for a guessed while.
  */
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -34,7 +38,7 @@ import { makeScriptedFfmpeg, submitScriptedJob } from "./support/scriptedFfmpeg.
 const fastSettings: PipelineSettingsShape = {
   ...defaultPipelineSettings,
   pollSeconds: 1,
-  visibility: Duration.seconds(1),
+  visibility: Duration.seconds(2),
   heartbeatEvery: Duration.millis(300),
   finalizeLease: Duration.seconds(2),
   maxReceiveCount: 3,
@@ -69,6 +73,14 @@ const startJob = (workers: number) =>
   })
 
 const finish = (jobId: string) => awaitJob(jobId, undefined, 50).pipe(Effect.timeout("30 seconds"))
+
+/** Polls `check` every 50 ms until it holds; the deadline is generous, it only turns a hang into a failure. */
+const eventually = <A, E, R>(check: Effect.Effect<A | undefined, E, R>, what: string, within: Duration.Input = "30 seconds") =>
+  check.pipe(
+    Effect.flatMap((value) => value === undefined ? Effect.fail(`not yet: ${what}` as const) : Effect.succeed(value)),
+    Effect.retry(Schedule.spaced("50 millis")),
+    Effect.timeoutOrElse({ duration: within, orElse: () => Effect.die(new Error(`timed out waiting for ${what}`)) })
+  )
 
 describe("worker", () => {
   it.live("retries a transient failure in place and completes the job", () => {
@@ -119,17 +131,20 @@ describe("worker", () => {
       assert.match(job.error?.message ?? "", /scripted transient failure \(call 3\)/)
       assert.strictEqual(env.calls.get("audio"), 3, "one encode per receive, maxReceiveCount = 3")
       // It used up its receives: the queue moves it to the dead-letter queue on the next receive.
-      const depth = yield* (yield* JobQueue).depth.pipe(
-        Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (d) => d.deadLettered === 1, times: 100 })
-      )
+      const queue = yield* JobQueue
+      const depth = yield* eventually(Effect.map(queue.depth, (d) => (d.deadLettered === 1 ? d : undefined)), "the dead letter")
       assert.deepStrictEqual(depth, { visible: 0, inFlight: 0, deadLettered: 1 })
     })))
   })
 
   it.live("keeps a task longer than the visibility timeout invisible with heartbeats: encoded once", () => {
-    const env = environment({ encodeMillis: 2500 })
+    // Each encode outlasts the 2 s visibility by a second, and two workers more than tasks stand
+    // idle: a delivery whose heartbeats did not hold it would be received again, and encoded a
+    // second time, while the first encode still runs.
+    const env = environment({ encodeMillis: 3000 })
     return env.provide(Effect.scoped(Effect.gen(function*() {
-      const { id, tasks } = yield* startJob(4)
+      const { id, tasks } = yield* startJob(6)
+      assert.isAtMost(tasks.length, 4)
       const job = yield* finish(id)
       assert.strictEqual(job.status, "ready")
       assert.deepStrictEqual([...env.calls.values()], tasks.map(() => 1))
@@ -148,11 +163,12 @@ describe("worker", () => {
       }
       const job = yield* finish(id)
       assert.strictEqual(job.status, "ready")
-      yield* Effect.sleep("1500 millis") // let the duplicates drain
+      // Every duplicate handled: a worker deletes a message only after its delivery is done
+      // (finalizing included), so once the queue is empty a second finalization would have happened.
+      yield* eventually(Effect.map(queue.depth, (d) => (d.visible + d.inFlight === 0 ? true : undefined)), "the duplicates to drain")
       const totals = yield* (yield* PipelineMetrics).totals
       assert.strictEqual(totals["JobsFinalized"], 1)
       assert.isTrue(Option.isSome(yield* (yield* Storage).head("outputs", `${id}/manifest.mpd`)))
-      assert.deepStrictEqual((yield* queue.depth).visible + (yield* queue.depth).inFlight, 0)
     })))
   })
 
@@ -161,17 +177,23 @@ describe("worker", () => {
     return env.provide(Effect.scoped(Effect.gen(function*() {
       // The embedded layer's fleet is the local one: its remembered protection is readable.
       const fleet = (yield* FleetControl) as LocalFleetControlShape
+      const registry = yield* IdleRegistry
       const { id } = yield* startJob(2)
-      yield* Effect.sleep("200 millis")
+      // Encoding has started (each encode takes 400 ms, and there are more tasks than workers).
+      yield* eventually(Effect.sync(() => (env.calls.size > 0 ? true : undefined)), "the first encode")
       assert.isTrue(yield* fleet.protectedNow, "protected while encoding")
-      assert.deepStrictEqual(yield* (yield* IdleRegistry).idle("1 minute"), [])
+      assert.deepStrictEqual(yield* registry.idle("1 minute"), [])
       const job = yield* finish(id)
       assert.strictEqual(job.status, "ready")
-      yield* Effect.sleep("2500 millis") // both workers find the queue empty
+      // Both workers found the queue empty: each empty poll releases (if it is the last busy one)
+      // before it registers idle, so with both registered the release has happened.
+      const idle = yield* eventually(
+        Effect.map(registry.idle("1 minute"), (entries) => (entries.length === 2 ? entries : undefined)),
+        "both workers in the idle set"
+      )
+      assert.deepStrictEqual(idle.map((e) => e.instanceId).sort(), ["w1", "w2"])
       assert.isFalse(yield* fleet.protectedNow, "released once idle")
       assert.strictEqual(yield* fleet.changes, 2, "one protect, one release: never released while a worker still held a task")
-      const idle = yield* (yield* IdleRegistry).idle("1 minute")
-      assert.deepStrictEqual(idle.map((e) => e.instanceId).sort(), ["w1", "w2"])
       assert.isAtLeast((yield* (yield* PipelineMetrics).totals)["ScaleIn"] ?? 0, 2)
     })))
   })
@@ -188,6 +210,7 @@ describe("worker", () => {
           lost++
         }
       }
+      // Past staleAfter (500 ms): a lower bound, which a slow machine only widens.
       yield* Effect.sleep("700 millis")
       yield* sweepOnce("sweeper")
       for (let i = 1; i <= 2; i++) yield* Effect.forkScoped(runWorker(`w${i}`))
