@@ -156,7 +156,8 @@ describe("worker idle/busy protocol", () => {
       yield* pollOnce("w1")
       assert.deepStrictEqual(env.log, ["ScaleIn=1", "markIdle w1"])
 
-      // Stale idle entries expire: not refreshed within the window, no longer counted.
+      // Stale idle entries expire: not refreshed within the window, no longer counted. The entry is
+      // at least 300 ms old against a 100 ms window; a slow machine only makes it older.
       yield* Effect.sleep("300 millis")
       assert.deepStrictEqual((yield* (yield* IdleRegistry).idle("100 millis")).map((e) => e.instanceId), [])
       assert.deepStrictEqual(yield* idleIds, ["w1"])

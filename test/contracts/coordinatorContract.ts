@@ -1,6 +1,9 @@
 /**
  * The Coordinator contract: idempotent completions, exactly one finalizer at a time, fencing,
- * and re-election when a finalizer's lease runs out. Real time, so network backends can run it.
+ * and re-election when a finalizer's lease runs out. Real time, so network backends can run it
+ * (Redis leases run on Redis's clock). The margins: a 1 s lease must still be live one call after
+ * it was granted (one in-process or Redis call, far under 1 s on a loaded machine), and the waits
+ * for a lease to run out are 1.5 s, half a lease more than needed; sleeping longer only helps them.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
@@ -63,8 +66,8 @@ export const coordinatorContract = (name: string, makeLayer: () => Layer.Layer<C
         assert.isFalse(yield* coordinator.renewLease(firstLease, "30 seconds"))
         assert.isTrue(yield* coordinator.markFinalized(secondLease))
         assert.isTrue((yield* coordinator.state(jobId)).finalized)
-        // A finalized job never grants a lease again.
-        yield* Effect.sleep("100 millis")
+        // A finalized job never grants a lease again (marking it finalized dropped the lease, so
+        // only the finalized flag stands in the way).
         assert.isTrue(Option.isNone(yield* coordinator.claimFinalize({ jobId, owner: "third", leaseFor: "1 second" })))
         const after = yield* coordinator.complete({ jobId, taskId: "only", total: 1, owner: "third", leaseFor: "1 second" })
         assert.isTrue(Option.isNone(after.lease))
@@ -93,6 +96,7 @@ export const coordinatorContract = (name: string, makeLayer: () => Layer.Layer<C
         const won = yield* coordinator.complete({ jobId, taskId: "a", total: 1, owner: "w", leaseFor: "1 second" })
         const lease = Option.getOrThrow(won.lease)
         assert.isTrue(yield* coordinator.renewLease(lease, "5 seconds"))
+        // Past the first 1 s lease, 3.5 s inside the renewed one.
         yield* Effect.sleep("1500 millis")
         assert.isTrue(Option.isNone(yield* coordinator.claimFinalize({ jobId, owner: "x", leaseFor: "1 second" })), "renewed lease still live")
         yield* coordinator.forget(jobId)
