@@ -6,12 +6,11 @@
  * group's first termination policy and who may invoke it, a private outputs bucket behind
  * CloudFront, IMDSv2, and a worker role that names its resources.
  */
-import * as fs from "node:fs"
 import * as path from "node:path"
 import * as pulumi from "@pulumi/pulumi"
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch"
 import { mockClient } from "aws-sdk-client-mock"
-import { Effect } from "effect"
+import { ConfigProvider, Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { makeCloudWatchMetrics } from "../src/layers/aws/CloudWatchMetrics.ts"
 import { defaultPipelineSettings } from "../src/programs/PipelineSettings.ts"
@@ -356,18 +355,38 @@ describe("worker instances", () => {
   })
 })
 
-describe("Lambda functions", () => {
-  const source = fs.readdirSync("src", { recursive: true, encoding: "utf8" })
-    .filter((f) => f.endsWith(".ts"))
-    .map((f) => fs.readFileSync(path.join("src", f), "utf8"))
-    .join("\n")
+/**
+ * A provider over `environment` (as Lambda would see it) that records every variable asked for,
+ * found or not.
+ */
+const recordingProvider = (environment: Record<string, string>) => {
+  const requested = new Set<string>()
+  const source = ConfigProvider.fromEnvRecord(environment)
+  const provider = ConfigProvider.make((configPath) => {
+    requested.add(configPath.join("_"))
+    return source.load(configPath)
+  })
+  return { provider, requested }
+}
 
-  it("point at handlers that exist, with only environment variables the code reads", () => {
+describe("Lambda functions", () => {
+  it("point at handlers that exist, with only environment variables their own configuration reads", async () => {
     expect([...specs.keys()].sort()).toEqual(["Api", "Ingest", "Protector", "Sweeper"])
     for (const [name, spec] of specs) {
       const [file, exported] = [spec.handler.slice(0, spec.handler.lastIndexOf(".")), spec.handler.slice(spec.handler.lastIndexOf(".") + 1)]
-      expect(fs.readFileSync(`${file}.ts`, "utf8"), name).toContain(`export const ${exported} =`)
-      for (const variable of Object.keys(spec.environment)) expect(source, `${name}: ${variable}`).toContain(`"${variable}"`)
+      const module = await import(path.resolve(`${file}.ts`))
+      expect(typeof module[exported], `${name}: ${spec.handler}`).toBe("function")
+      // Each handler module exports, beside the handler, the effect that reads everything it reads.
+      const config = module[`${exported}Config`] as Effect.Effect<unknown, unknown> | undefined
+      expect(Effect.isEffect(config), `${name}: ${file}.ts exports ${exported}Config`).toBe(true)
+      const environment = await resolve(pulumi.output(spec.environment))
+      const { provider, requested } = recordingProvider(environment)
+      const read = await Effect.runPromise(Effect.result(Effect.provideService(config!, ConfigProvider.ConfigProvider, provider)))
+      expect(read._tag === "Success" ? "read" : String(read.failure), `${name}: its configuration reads from its environment`).toBe("read")
+      // The protector answers a refusal (a string) when its configuration cannot work.
+      if (read._tag === "Success") expect(typeof read.success, `${name}: ${String(read.success)}`).not.toBe("string")
+      const unread = Object.keys(environment).filter((variable) => !requested.has(variable))
+      expect(unread, `${name}: set in its environment but never read by its configuration`).toEqual([])
     }
     expect(specs.get("Ingest")?.layers).toEqual([`arn:aws:lambda:${region}:${account}:layer:ffprobe:3`])
     expect(specs.get("Api")?.environment["VIDPIPE_API_KEYS"]).toBeDefined()

@@ -249,9 +249,10 @@ export const layerFor = (deployment: Deployment, settings: typeof defaultPipelin
   return Layer.mergeAll(queue, coordination, common).pipe(Layer.provide(redisConnectionLayer(redis.url, deployment.redisPrefix)))
 }
 
-export const configuredLayer = Layer.unwrap(Effect.gen(function*() {
-  return layerFor(yield* deploymentConfig, yield* pipelineSettingsFromConfig)
-}))
+/** Everything `configuredLayer` reads from configuration: the deployment, then the pipeline timings. */
+export const configuredLayerConfig = Effect.all({ deployment: deploymentConfig, settings: pipelineSettingsFromConfig })
+
+export const configuredLayer = Layer.unwrap(Effect.map(configuredLayerConfig, ({ deployment, settings }) => layerFor(deployment, settings)))
 
 /** One line naming each backend, for logs. */
 export const describeBackend = (backend: Backend) => {

@@ -31,7 +31,8 @@ export const ChunkPlanning = Context.Reference<{ readonly workers: number | unde
   defaultValue: () => ({ workers: undefined })
 })
 
-const chunkPolicy = Effect.gen(function*() {
+/** The chunk policy ingest plans with; reads VIDPIPE_CHUNK_WORKERS unless `ChunkPlanning` says. */
+export const chunkPolicy = Effect.gen(function*() {
   const planning = yield* ChunkPlanning
   const workers = planning.workers ?? (yield* Config.Int("VIDPIPE_CHUNK_WORKERS").pipe(
     Config.withDefault(defaultChunkPolicy.workers),

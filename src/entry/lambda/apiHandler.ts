@@ -9,7 +9,7 @@
  */
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
-import { configuredLayer } from "../../layers/fromConfig.ts"
+import { configuredLayer, configuredLayerConfig } from "../../layers/fromConfig.ts"
 import type { Coordinator } from "../../services/Coordinator.ts"
 import type { JobQueue } from "../../services/JobQueue.ts"
 import type { JobStore } from "../../services/JobStore.ts"
@@ -19,7 +19,7 @@ import type { ApiRoutesOptions } from "../http/api/routes.ts"
 import { apiRoutes } from "../http/api/routes.ts"
 import type { ApiGatewayProxyEvent, ApiGatewayProxyResult } from "./apiGatewayProxy.ts"
 import { fromResponse, toRequest } from "./apiGatewayProxy.ts"
-import { apiOptionsConfig, uploadSlotsLayer } from "./lambdaConfig.ts"
+import { apiOptionsConfig, uploadSlotsConfig, uploadSlotsLayer } from "./lambdaConfig.ts"
 
 /** What the API's handlers use; the HTTP platform services are added here. */
 export type ApiServices = JobStore | Storage | JobQueue | Coordinator | UploadSlots
@@ -55,6 +55,13 @@ export const makeApiHandler = <E>(servicesLayer: Layer.Layer<ApiServices, E>, op
 }
 
 let configured: Promise<ApiHandler> | undefined
+
+/**
+ * Everything `handler` reads from its environment: its options, then what its two layers read
+ * when they are built (`configuredLayer`, `uploadSlotsLayer`). The infrastructure test runs it
+ * against the function's deployed environment.
+ */
+export const handlerConfig = Effect.all([apiOptionsConfig, configuredLayerConfig, uploadSlotsConfig])
 
 /**
  * The deployed entry point: backends from `configuredLayer`, options and upload slots (S3 presigned

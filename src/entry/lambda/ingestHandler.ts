@@ -7,9 +7,10 @@
  * are then reported as duplicates.
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Schema } from "effect"
-import { configuredLayer } from "../../layers/fromConfig.ts"
+import { configuredLayer, configuredLayerConfig } from "../../layers/fromConfig.ts"
 import type { AcceptUploadServices } from "../../programs/acceptUpload.ts"
 import { acceptUpload } from "../../programs/acceptUpload.ts"
+import { chunkPolicy } from "../../programs/ingest.ts"
 import { JobStore } from "../../services/JobStore.ts"
 import { describeSchemaError, ObjectCreatedRecord, rawKeyOf, S3EventEnvelope } from "./s3Event.ts"
 
@@ -117,6 +118,13 @@ export const makeIngestHandler = <E>(servicesLayer: Layer.Layer<IngestServices, 
 }
 
 let configured: IngestHandler | undefined
+
+/**
+ * Everything `handler` reads from its environment: what `configuredLayer` reads when it is built,
+ * and what each ingest reads (its chunk policy). The infrastructure test runs it against the
+ * function's deployed environment.
+ */
+export const handlerConfig = Effect.all([configuredLayerConfig, chunkPolicy])
 
 /** The deployed entry point: backends (and ffprobe) from `configuredLayer`, built on the first event. */
 export const handler = (event: unknown, context?: unknown): Promise<IngestResult> => {

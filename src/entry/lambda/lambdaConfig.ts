@@ -35,20 +35,33 @@ export const apiOptionsConfig = Effect.gen(function*() {
  * shares VIDPIPE_UPLOAD_SECRET and the storage — both required, since a Lambda cannot receive
  * uploads itself and a random secret would match no server.
  */
-export const uploadSlotsLayer = Layer.unwrap(Effect.gen(function*() {
+export type UploadSlotsConfig =
+  | { readonly kind: "s3"; readonly bucket: string; readonly region: string; readonly endpoint: string | undefined; readonly expiresIn: Duration.Duration }
+  | { readonly kind: "signed"; readonly publicBase: string; readonly secret: string; readonly expiresIn: Duration.Duration }
+
+/** What `uploadSlotsLayer` reads from configuration. */
+export const uploadSlotsConfig = Effect.gen(function*() {
   const deployment = yield* deploymentConfig
   const expiresIn = Duration.seconds(yield* Config.Number("VIDPIPE_UPLOAD_EXPIRY_SECONDS").pipe(Config.withDefault(5)))
   if (deployment.storage.kind === "s3") {
-    const endpoint = deployment.aws.s3Endpoint
-    return s3UploadSlotsLayer({
-      bucket: deployment.storage.bucket,
-      expiresIn,
-      clientConfig: { region: deployment.aws.region, ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }) }
-    })
+    const config: UploadSlotsConfig = { kind: "s3", bucket: deployment.storage.bucket, region: deployment.aws.region, endpoint: deployment.aws.s3Endpoint, expiresIn }
+    return config
   }
-  return signedUploadSlotsLayer({
+  const config: UploadSlotsConfig = {
+    kind: "signed",
     publicBase: yield* Config.String("VIDPIPE_PUBLIC_URL").pipe(Config.map(trimSlashes)),
     secret: yield* Config.String("VIDPIPE_UPLOAD_SECRET"),
     expiresIn
-  })
-}))
+  }
+  return config
+})
+
+export const uploadSlotsLayer = Layer.unwrap(Effect.map(uploadSlotsConfig, (config) =>
+  config.kind === "s3"
+    ? s3UploadSlotsLayer({
+      bucket: config.bucket,
+      expiresIn: config.expiresIn,
+      clientConfig: { region: config.region, ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint, forcePathStyle: true }) }
+    })
+    : signedUploadSlotsLayer({ publicBase: config.publicBase, secret: config.secret, expiresIn: config.expiresIn })
+))

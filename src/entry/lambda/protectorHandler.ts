@@ -81,14 +81,24 @@ export const protectorOptionsConfig = Effect.gen(function*() {
   return options
 })
 
+/**
+ * Everything `handler` reads from its environment: the deployment (only its Redis is used), then
+ * the protector's options; or why that configuration cannot work. The infrastructure test runs
+ * it against the function's deployed environment.
+ */
+export const handlerConfig = Effect.gen(function*() {
+  const deployment = yield* deploymentConfig
+  if (deployment.coordinator.kind !== "redis") return `VIDPIPE_COORDINATOR must be redis://…, not ${deployment.coordinator.kind}`
+  const options = yield* protectorOptionsConfig
+  return { redisUrl: deployment.coordinator.url, redisPrefix: deployment.redisPrefix, options }
+})
+
 /** The configured handler, or why there is none (the answer is then always "keep everything"). */
 const configure = (): ProtectorHandler | string => {
-  const result = Effect.runSync(Effect.result(Effect.gen(function*() {
-    const deployment = yield* deploymentConfig
-    if (deployment.coordinator.kind !== "redis") return `VIDPIPE_COORDINATOR must be redis://…, not ${deployment.coordinator.kind}`
-    const options = yield* protectorOptionsConfig
-    const layer = redisIdleRegistryLayer.pipe(Layer.provide(protectorRedisConnectionLayer(deployment.coordinator.url, deployment.redisPrefix)))
-    return makeProtectorHandler(layer, options)
+  const result = Effect.runSync(Effect.result(Effect.map(handlerConfig, (config) => {
+    if (typeof config === "string") return config
+    const layer = redisIdleRegistryLayer.pipe(Layer.provide(protectorRedisConnectionLayer(config.redisUrl, config.redisPrefix)))
+    return makeProtectorHandler(layer, config.options)
   })))
   return result._tag === "Success" ? result.success : `invalid configuration: ${String(result.failure)}`
 }

@@ -10,7 +10,7 @@
 import * as os from "node:os"
 import type { Effect, Layer } from "effect"
 import { ManagedRuntime } from "effect"
-import { configuredLayer } from "../../layers/fromConfig.ts"
+import { configuredLayer, configuredLayerConfig } from "../../layers/fromConfig.ts"
 import { sweepOnce } from "../../programs/sweeper.ts"
 
 /** What one sweep uses: the job store, queue, coordinator, storage, metrics and settings. */
@@ -41,6 +41,13 @@ export const makeSweeperHandler = <E>(
 }
 
 let configured: SweeperHandler | undefined
+
+/**
+ * Everything `handler` reads from configuration: what `configuredLayer` reads when it is built
+ * (the owner's AWS_LAMBDA_LOG_STREAM_NAME is Lambda's own). The infrastructure test runs it
+ * against the function's deployed environment.
+ */
+export const handlerConfig = configuredLayerConfig
 
 /** The deployed entry point: backends from `configuredLayer` (VIDPIPE_QUEUE, VIDPIPE_COORDINATOR, VIDPIPE_STORAGE, …). */
 export const handler = (event?: unknown, context?: unknown): Promise<SweepResult> => {
