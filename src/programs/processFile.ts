@@ -11,6 +11,7 @@ import { JobQueue } from "../services/JobQueue.ts"
 import { Storage } from "../services/Storage.ts"
 import { awaitJob } from "./awaitJob.ts"
 import { ChunkPlanning } from "./ingest.ts"
+import { newJobId } from "./jobRecords.ts"
 import { createAndIngest, storeLocalSource } from "./submitFile.ts"
 import { runWorker } from "./worker.ts"
 
@@ -28,20 +29,18 @@ export interface ProcessOptions {
 export const processFile = Effect.fn("processFile")(function*(options: ProcessOptions) {
   const storage = yield* Storage
   const queue = yield* JobQueue
-  const source = yield* storeLocalSource(options.input)
-  const jobId = source.jobId
-  // The source copy only lives as long as this run.
-  yield* Effect.addFinalizer(() => storage.delete("uploads", source.sourceKey).pipe(Effect.ignore))
+  const jobId = newJobId()
+  // The source copy only lives as long as this run. Registered before it is stored, so that an
+  // interrupt at any moment of the store still removes what the store created.
+  yield* Effect.addFinalizer(() => storage.deletePrefix("uploads", `${jobId}/`).pipe(Effect.ignore))
+  const source = yield* storeLocalSource(options.input, jobId)
   yield* createAndIngest({ ...source, outputPrefix: options.outputPrefix, ladder: options.ladder, strategy: options.strategy }).pipe(
     Effect.provideService(ChunkPlanning, { workers: options.workers })
   )
 
-  // Leave no half-written presentation behind when the job fails or is interrupted.
-  const removePartialOutputs = Effect.forEach(
-    ["video/", "audio/"],
-    (folder) => storage.deletePrefix("outputs", `${options.outputPrefix}${folder}`).pipe(Effect.ignore),
-    { discard: true }
-  )
+  // Leave nothing of the presentation behind when the job fails or is interrupted (a manifest
+  // published just before an interrupt included): the prefix is this run's alone.
+  const removePartialOutputs = storage.deletePrefix("outputs", options.outputPrefix).pipe(Effect.ignore)
   return yield* Effect.gen(function*() {
     for (let i = 1; i <= options.workers; i++) yield* Effect.forkScoped(runWorker(`worker-${i}`))
     // The job store is in this process: reading it often costs nothing and ends the run sooner.

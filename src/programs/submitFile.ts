@@ -29,11 +29,10 @@ export interface SubmitOptions {
   readonly outputPrefix?: (jobId: string) => string
 }
 
-/** Copies a local file into the uploads area under a new job id. */
-export const storeLocalSource = Effect.fn("storeLocalSource")(function*(input: string) {
+/** Copies a local file into the uploads area under the job's id (a new one unless given). */
+export const storeLocalSource = Effect.fn("storeLocalSource")(function*(input: string, jobId: string = newJobId()) {
   const storage = yield* Storage
   yield* checkInput(input)
-  const jobId = newJobId()
   const fileName = safeFileName(input)
   const sourceKey = `${jobId}/${fileName}`
   yield* storage.putFile("uploads", sourceKey, input)

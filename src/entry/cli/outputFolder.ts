@@ -17,16 +17,26 @@ export class OutputFolderInUse extends Schema.TaggedError<OutputFolderInUse>()("
 
 const presentationEntries = new Set(["manifest.mpd", "video", "audio"])
 
+const entriesOf = (folder: string) => Effect.promise(() => fs.readdir(folder).catch(() => [] as Array<string>))
+
+const removeEntries = (folder: string, entries: ReadonlyArray<string>) =>
+  Effect.promise(() => Promise.all(entries.map((entry) => fs.rm(path.join(folder, entry), { recursive: true, force: true }))))
+
+/** Removes a presentation from `folder` (what a failed or interrupted run had written). */
+export const removePresentation = (folder: string) =>
+  Effect.flatMap(entriesOf(folder), (entries) => removeEntries(folder, entries.filter((entry) => presentationEntries.has(entry))))
+
+/** Uninterruptible: a `rm` or `mkdir` cut off by Ctrl-C would otherwise finish after the cleanup. */
 export const prepareOutputFolder = (folder: string) =>
   Effect.gen(function*() {
     const absolute = path.resolve(folder)
-    const entries = yield* Effect.promise(() => fs.readdir(absolute).catch(() => [] as Array<string>))
+    const entries = yield* entriesOf(absolute)
     if (entries.length > 0) {
       if (!entries.every((entry) => presentationEntries.has(entry))) {
         return yield* new OutputFolderInUse({ folder: absolute })
       }
-      yield* Effect.promise(() => Promise.all(entries.map((entry) => fs.rm(path.join(absolute, entry), { recursive: true, force: true }))))
+      yield* removeEntries(absolute, entries)
     }
     yield* Effect.promise(() => fs.mkdir(absolute, { recursive: true }))
     return absolute
-  })
+  }).pipe(Effect.uninterruptible)

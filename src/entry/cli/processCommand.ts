@@ -2,16 +2,17 @@
  * `vidpipe process <input>`: one video file in, one DASH presentation out, on this machine.
  */
 import * as path from "node:path"
-import { Clock, Console, Effect, Option } from "effect"
+import { Clock, Console, Effect, Exit, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import type { Strategy } from "../../domain/Chunking.ts"
 import { strategies } from "../../domain/Chunking.ts"
 import { parseLadder } from "../../domain/Ladder.ts"
 import { embeddedLayer } from "../../layers/embedded.ts"
 import { processFile } from "../../programs/processFile.ts"
+import { removingCreatedFolders } from "./createdFolders.ts"
 import { InvalidOption } from "./InvalidOption.ts"
 import { resultJson, summaryLines } from "./jobResult.ts"
-import { prepareOutputFolder } from "./outputFolder.ts"
+import { prepareOutputFolder, removePresentation } from "./outputFolder.ts"
 import { makeProgressView } from "./progressView.ts"
 import { reportingFailures } from "./runCommand.ts"
 
@@ -32,23 +33,35 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
   if (!Number.isInteger(options.workers) || options.workers < 1 || options.workers > 64) {
     return yield* new InvalidOption({ reason: `--workers must be between 1 and 64 (got ${options.workers})` })
   }
-  const outDir = yield* prepareOutputFolder(options.out)
-  const view = makeProgressView()
-  const job = yield* processFile({
-    input: options.input,
-    workers: options.workers,
-    ladder: options.ladder,
-    strategy: options.strategy ?? "auto",
-    outputPrefix: "",
-    onUpdate: view.update
+  const uploads = path.join(dataDirectory(), "uploads")
+  return yield* Effect.gen(function*() {
+    const outDir = yield* prepareOutputFolder(options.out)
+    return yield* Effect.gen(function*() {
+      const view = makeProgressView()
+      const job = yield* processFile({
+        input: options.input,
+        workers: options.workers,
+        ladder: options.ladder,
+        strategy: options.strategy ?? "auto",
+        outputPrefix: "",
+        onUpdate: view.update
+      }).pipe(
+        Effect.ensuring(view.close),
+        Effect.provide(embeddedLayer({ folders: { uploads, outputs: outDir } }))
+      )
+      const manifest = path.join(outDir, job.manifestKey ?? "manifest.mpd")
+      const result = resultJson(job, manifest, (yield* Clock.currentTimeMillis) - started)
+      yield* Effect.forEach(options.json ? [JSON.stringify(result)] : summaryLines(result), (line) => Console.log(line), { discard: true })
+      return result
+    }).pipe(
+      // processFile removes what a failed run wrote; a run interrupted later, while its result is
+      // printed, ends as interrupted (exit 130) and so must not leave a presentation either.
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : removePresentation(outDir)))
+    )
   }).pipe(
-    Effect.ensuring(view.close),
-    Effect.provide(embeddedLayer({ folders: { uploads: path.join(dataDirectory(), "uploads"), outputs: outDir } }))
+    // The source copy is gone after the run; a failed or interrupted run leaves no output folder either.
+    removingCreatedFolders({ always: [uploads], keepOnSuccess: [options.out] })
   )
-  const manifest = path.join(outDir, job.manifestKey ?? "manifest.mpd")
-  const result = resultJson(job, manifest, (yield* Clock.currentTimeMillis) - started)
-  yield* Effect.forEach(options.json ? [JSON.stringify(result)] : summaryLines(result), (line) => Console.log(line), { discard: true })
-  return result
 })
 
 export const processCommand = Command.make(

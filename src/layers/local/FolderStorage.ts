@@ -11,6 +11,7 @@ import { Effect, Layer, Option, Stream } from "effect"
 import { ObjectExists, ObjectNotFound, StorageFailed } from "../../domain/Errors.ts"
 import type { ObjectInfo, PutOptions, StorageArea } from "../../services/Storage.ts"
 import { Storage } from "../../services/Storage.ts"
+import { settledPromise } from "./settledPromise.ts"
 
 const isErrno = (error: unknown, code: string) => (error as NodeJS.ErrnoException | undefined)?.code === code
 
@@ -41,6 +42,22 @@ const pruneEmptyFolders = async (areaRoot: string, folder: string) => {
   }
 }
 
+/**
+ * Removes the empty folders under `folder` whose keys fall under `prefix`, deepest first. Folders
+ * are implicit in keys, and a write that failed or was interrupted after creating its folder
+ * leaves one that holds no object.
+ */
+const pruneEmptyFoldersUnder = async (areaRoot: string, folder: string, prefix: string): Promise<void> => {
+  const entries = await fs.readdir(folder, { withFileTypes: true }).catch(() => [])
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue
+    const child = path.join(folder, entry.name)
+    await pruneEmptyFoldersUnder(areaRoot, child, prefix)
+    const key = `${path.relative(areaRoot, child).split(path.sep).join("/")}/`
+    if (key.startsWith(prefix)) await fs.rmdir(child).catch(() => undefined)
+  }
+}
+
 export type AreaFolders = Readonly<Record<StorageArea, string>>
 
 export const makeFolderStorage = (folders: AreaFolders) => {
@@ -61,7 +78,7 @@ export const makeFolderStorage = (folders: AreaFolders) => {
 
   /** Moves a finished temporary file into place, atomically. */
   const publish = (temporary: string, file: string, key: string, options: PutOptions | undefined) =>
-    Effect.tryPromise({
+    settledPromise({
       try: async () => {
         if (options?.ifNoneMatch) {
           // link() fails if the target exists: an atomic create-if-absent.
@@ -77,14 +94,14 @@ export const makeFolderStorage = (folders: AreaFolders) => {
       catch: (error) => (isErrno(error, "EEXIST") ? new ObjectExists({ key }) : fail("put", key)(error))
     })
 
-  const write = (operation: string, area: StorageArea, key: string, options: PutOptions | undefined, fill: (temporary: string) => Promise<void>) =>
+  const write = (operation: string, area: StorageArea, key: string, options: PutOptions | undefined, fill: (temporary: string, signal: AbortSignal) => Promise<void>) =>
     Effect.gen(function*() {
       const file = yield* fileOf(operation, area, key)
       const temporary = `${file}.${randomUUID()}.partial`
-      yield* Effect.tryPromise({
-        try: async () => {
+      yield* settledPromise({
+        try: async (signal) => {
           await fs.mkdir(path.dirname(file), { recursive: true })
-          await fill(temporary)
+          await fill(temporary, signal)
         },
         catch: fail(operation, key)
       }).pipe(Effect.onError(() => Effect.promise(() => fs.rm(temporary, { force: true }))))
@@ -104,12 +121,15 @@ export const makeFolderStorage = (folders: AreaFolders) => {
     return nested.flat()
   }
 
+  /** The deepest folder a prefix names: where a walk for its keys starts. */
+  const folderOfPrefix = (areaRoot: string, prefix: string) =>
+    path.join(areaRoot, prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "")
+
   const list = Effect.fn("Storage.list")(function*(area: StorageArea, prefix: string) {
     const areaRoot = areaRootOf(area)
-    // Start the walk at the deepest folder the prefix names.
-    const start = path.join(areaRoot, prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "")
+    const start = folderOfPrefix(areaRoot, prefix)
     if (!start.startsWith(areaRoot)) return []
-    return yield* Effect.tryPromise({
+    return yield* settledPromise({
       try: async () => {
         const files = await walk(start)
         const infos = await Promise.all(files.map(async (file): Promise<ObjectInfo> => ({
@@ -124,7 +144,7 @@ export const makeFolderStorage = (folders: AreaFolders) => {
 
   return Storage.of({
     put: Effect.fn("Storage.put")((area, key, body, options) =>
-      write("put", area, key, options, (temporary) => fs.writeFile(temporary, body))
+      write("put", area, key, options, (temporary, signal) => fs.writeFile(temporary, body, { signal }))
     ),
     putFile: Effect.fn("Storage.putFile")((area, key, source, options) =>
       write("putFile", area, key, options, (temporary) => linkOrCopy(source, temporary))
@@ -134,12 +154,12 @@ export const makeFolderStorage = (folders: AreaFolders) => {
         const file = yield* fileOf("putStream", area, key)
         const temporary = `${file}.${randomUUID()}.partial`
         const removeTemporary = Effect.promise(() => fs.rm(temporary, { force: true }))
-        yield* Effect.tryPromise({ try: () => fs.mkdir(path.dirname(file), { recursive: true }), catch: fail("putStream", key) })
+        yield* settledPromise({ try: () => fs.mkdir(path.dirname(file), { recursive: true }), catch: fail("putStream", key) })
         const sink = createWriteStream(temporary)
         const written = yield* Stream.runFoldEffect(body, () => 0, (total, chunk) =>
           total + chunk.length > options.contentLength
             ? Effect.fail(new StorageFailed({ operation: "putStream", key, reason: `more than the declared ${options.contentLength} bytes`, retryable: false }))
-            : Effect.tryPromise({
+            : settledPromise({
               try: () => new Promise<number>((resolve, reject) => sink.write(chunk, (error) => (error ? reject(error) : resolve(total + chunk.length)))),
               catch: fail("putStream", key)
             })
@@ -155,14 +175,14 @@ export const makeFolderStorage = (folders: AreaFolders) => {
       }),
     get: Effect.fn("Storage.get")(function*(area, key) {
       const file = yield* fileOf("get", area, key)
-      return yield* Effect.tryPromise({
+      return yield* settledPromise({
         try: () => fs.readFile(file).then((buffer) => new Uint8Array(buffer)),
         catch: (error) => (isErrno(error, "ENOENT") ? new ObjectNotFound({ key }) : fail("get", key)(error))
       })
     }),
     head: Effect.fn("Storage.head")(function*(area, key) {
       const file = yield* fileOf("head", area, key)
-      return yield* Effect.tryPromise({
+      return yield* settledPromise({
         try: () =>
           fs.stat(file).then(
             (stat) => (stat.isFile() ? Option.some({ key, size: stat.size }) : Option.none()),
@@ -177,7 +197,7 @@ export const makeFolderStorage = (folders: AreaFolders) => {
     list,
     delete: Effect.fn("Storage.delete")(function*(area, key) {
       const file = yield* fileOf("delete", area, key)
-      yield* Effect.tryPromise({
+      yield* settledPromise({
         try: async () => {
           await fs.rm(file, { force: true })
           await pruneEmptyFolders(areaRootOf(area), path.dirname(file))
@@ -188,13 +208,12 @@ export const makeFolderStorage = (folders: AreaFolders) => {
     deletePrefix: Effect.fn("Storage.deletePrefix")(function*(area, prefix) {
       const objects = yield* list(area, prefix)
       const areaRoot = areaRootOf(area)
-      yield* Effect.tryPromise({
+      yield* settledPromise({
         try: async () => {
           await Promise.all(objects.map((o) => fs.rm(path.join(areaRoot, o.key), { force: true })))
-          const folders = [...new Set(objects.map((o) => path.dirname(path.join(areaRoot, o.key))))]
-          for (const folder of folders.sort((a, b) => b.length - a.length)) await pruneEmptyFolders(areaRoot, folder)
-          // A folder prefix left empty (a write interrupted between creating its folder and its file) goes too.
-          if (prefix.endsWith("/")) await pruneEmptyFolders(areaRoot, path.join(areaRoot, prefix))
+          const start = folderOfPrefix(areaRoot, prefix)
+          await pruneEmptyFoldersUnder(areaRoot, start, prefix)
+          await pruneEmptyFolders(areaRoot, start)
         },
         catch: fail("deletePrefix", prefix)
       })
@@ -202,7 +221,7 @@ export const makeFolderStorage = (folders: AreaFolders) => {
     }),
     readableUrl: Effect.fn("Storage.readableUrl")(function*(area, key) {
       const file = yield* fileOf("readableUrl", area, key)
-      yield* Effect.tryPromise({
+      yield* settledPromise({
         try: () => fs.access(file),
         catch: (error) => (isErrno(error, "ENOENT") ? new ObjectNotFound({ key }) : fail("readableUrl", key)(error))
       })
