@@ -1,0 +1,3 @@
+import { expect, it } from "vitest"
+
+it("fails an assertion", () => expect(1).toBe(2))
