@@ -3,6 +3,7 @@
  * plus what only the SQS layer can get wrong: the group and deduplication ids it sends, and how
  * it reads SDK failures (aws-sdk-client-mock on one client instance).
  */
+import type { IncomingMessage } from "node:http"
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient, SQSServiceException } from "@aws-sdk/client-sqs"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
@@ -41,6 +42,17 @@ const sharedClient = () => {
   if (client === undefined) throw new Error("fauxqs is not running")
   return client
 }
+
+const running = () => {
+  if (app === undefined) throw new Error("fauxqs is not running")
+  return app
+}
+
+/** Checks `done` every 20 ms until it holds; the deadline only turns a hang into a failure. */
+const eventually = (done: () => boolean, what: string, within: Duration.Input = "30 seconds") =>
+  Effect.gen(function*() {
+    while (!done()) yield* Effect.sleep("20 millis")
+  }).pipe(Effect.timeoutOrElse({ duration: within, orElse: () => Effect.die(new Error(`timed out waiting for ${what}`)) }))
 
 /** The queues a test's layer made, for reading them directly. */
 class QueueUrls extends Context.Service<QueueUrls, { readonly queueUrl: string; readonly deadLetterQueueUrl: string }>()(
@@ -105,7 +117,8 @@ describe("SqsJobQueue on fauxqs", () => {
       const queue = yield* JobQueue
       yield* queue.send({ body: "b", groupId: "s", deduplicationId: "s" })
       const [first] = yield* queue.receive({ waitSeconds: 1, visibility: "1 second" })
-      const [again] = yield* queue.receive({ waitSeconds: 5 })
+      // Back after its 1 s visibility; the long poll returns as soon as it is (10 s is only a bound).
+      const [again] = yield* queue.receive({ waitSeconds: 10 })
       assert.strictEqual(again!.receiveCount, 2)
       const error = yield* Effect.flip(queue.extendVisibility(first!.receipt, "10 seconds"))
       assert.strictEqual(error._tag, "ReceiptExpired")
@@ -117,6 +130,7 @@ describe("SqsJobQueue on fauxqs", () => {
       const queue = yield* JobQueue
       yield* queue.send({ body: "b", groupId: "late", deduplicationId: "late" })
       const [received] = yield* queue.receive({ waitSeconds: 1, visibility: "1 second" })
+      // Past the 1 s visibility: a lower bound, which a slow machine only widens.
       yield* Effect.sleep("1200 millis")
       yield* queue.delete(received!.receipt)
       assert.deepStrictEqual(yield* queue.receive({ waitSeconds: 1 }), [])
@@ -126,11 +140,27 @@ describe("SqsJobQueue on fauxqs", () => {
   it.live("interrupting a long poll aborts the request at once", () =>
     Effect.gen(function*() {
       const queue = yield* JobQueue
-      const started = Date.now()
-      const poll = yield* Effect.forkChild(queue.receive({ waitSeconds: 10 }))
-      yield* Effect.sleep("200 millis")
+      // The emulator's side of the long poll: its ReceiveMessage request, and when its connection
+      // closes. (fauxqs itself keeps an abandoned poll going, so the connection is what shows it.)
+      const polls: Array<{ closed: boolean }> = []
+      const onRequest = (request: IncomingMessage) => {
+        if (request.headers["x-amz-target"] !== "AmazonSQS.ReceiveMessage") return
+        const seen = { closed: false }
+        polls.push(seen)
+        request.socket.once("close", () => void (seen.closed = true))
+      }
+      const server = running().server
+      yield* Effect.acquireRelease(
+        Effect.sync(() => server.on("request", onRequest)),
+        () => Effect.sync(() => server.off("request", onRequest))
+      )
+      const poll = yield* Effect.forkChild(queue.receive({ waitSeconds: 20 }))
+      yield* eventually(() => polls.length === 1, "the long poll to reach the emulator")
       yield* Fiber.interrupt(poll)
-      assert.isBelow(Date.now() - started, 1500)
+      // Aborted: its connection closes now. Left running it would hold it for the whole 20 s poll;
+      // the 10 s allowed is far more than a loaded machine needs to close a socket, and far less.
+      yield* eventually(() => polls[0]!.closed, "the long poll's connection to close", "10 seconds")
+      assert.strictEqual(polls.length, 1)
     }).pipe(Effect.provide(fauxqsQueueLayer({ maxReceiveCount: 3, defaultVisibilitySeconds: 30 }))))
 })
 
