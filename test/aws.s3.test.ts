@@ -24,6 +24,7 @@ import {
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type { AwsClientStub } from "aws-sdk-client-mock"
 import { mockClient } from "aws-sdk-client-mock"
+import type { Duration } from "effect"
 import { Effect, Layer, Option, Stream } from "effect"
 import { makeS3Storage } from "../src/layers/aws/S3Storage.ts"
 import { makeS3UploadSlots } from "../src/layers/aws/S3UploadSlots.ts"
@@ -160,17 +161,22 @@ const verifyPresigned = (input: {
 describe("S3 upload slots (presigned PUT)", () => {
   const body = new TextEncoder().encode("0123456789abcdef")
 
-  /** Slots for a fresh bucket on s3rver (direct, no shim), and a client to look at it. */
+  /**
+   * Slots for a fresh bucket on s3rver (direct, no shim), and a client to look at it. `expiresIn`
+   * is the layer's (default 5 s); tests that are not about expiry give a long one, so their PUTs
+   * never race it on a busy machine.
+   */
   const withSlots = <A, E>(use: (tools: {
     readonly slots: Effect.Success<ReturnType<typeof makeS3UploadSlots>>
     readonly stored: (key: string) => Promise<Uint8Array | undefined>
-  }) => Effect.Effect<A, E>) =>
+  }) => Effect.Effect<A, E>, expiresIn?: Duration.Input) =>
     Effect.scoped(Effect.gen(function*() {
       const bucket = uniqueBucket("slots")
       yield* Effect.promise(() => createBuckets(peer.endpoint, bucket))
       // Default checksum settings on purpose: the layer must force "WHEN_REQUIRED" itself.
       const slots = yield* makeS3UploadSlots({
         bucket,
+        ...(expiresIn === undefined ? {} : { expiresIn }),
         clientConfig: { endpoint: peer.endpoint, region: "us-east-1", forcePathStyle: true, credentials: s3rverCredentials }
       })
       const client = yield* Effect.acquireRelease(Effect.sync(() => new S3Client(peerClientConfig(peer.endpoint))), (c) => Effect.sync(() => c.destroy()))
@@ -198,15 +204,17 @@ describe("S3 upload slots (presigned PUT)", () => {
         assert.strictEqual(slot.expiresAt, amzDateMillis(url.searchParams.get("X-Amz-Date") ?? "") + 5000)
 
         // Recomputed independently: the right size verifies; another size or a later time does not.
+        // The checks are at given times (the last valid millisecond, the first expired one), not
+        // at whatever time it is now.
         const headers = { host: url.host, "content-length": "16" }
-        const check = (h: Record<string, string>, now = Date.now()) => verifyPresigned({ method: "PUT", url: slot.url, headers: h, secret: s3rverCredentials.secretAccessKey, now })
+        const check = (h: Record<string, string>, now = slot.expiresAt) => verifyPresigned({ method: "PUT", url: slot.url, headers: h, secret: s3rverCredentials.secretAccessKey, now })
         assert.deepStrictEqual(check(headers), { ok: true })
         assert.deepStrictEqual(check({ ...headers, "content-length": "17" }), { ok: false, reason: "signature mismatch" })
         assert.deepStrictEqual(check({ ...headers, "content-length": "15" }), { ok: false, reason: "signature mismatch" })
-        assert.deepStrictEqual(check(headers, slot.expiresAt + 1000), { ok: false, reason: "expired" })
+        assert.deepStrictEqual(check(headers, slot.expiresAt + 1), { ok: false, reason: "expired" })
         const stretched = new URL(slot.url)
         stretched.searchParams.set("X-Amz-Expires", "3600")
-        assert.deepStrictEqual(verifyPresigned({ method: "PUT", url: stretched.toString(), headers, secret: s3rverCredentials.secretAccessKey, now: Date.now() }), {
+        assert.deepStrictEqual(verifyPresigned({ method: "PUT", url: stretched.toString(), headers, secret: s3rverCredentials.secretAccessKey, now: slot.expiresAt }), {
           ok: false,
           reason: "signature mismatch"
         })
@@ -217,7 +225,7 @@ describe("S3 upload slots (presigned PUT)", () => {
         const typedUrl = new URL(typed.url)
         assert.include((typedUrl.searchParams.get("X-Amz-SignedHeaders") ?? "").split(";"), "content-type")
         const typedCheck = (contentType: string) =>
-          verifyPresigned({ method: "PUT", url: typed.url, headers: { host: typedUrl.host, "content-length": "16", "content-type": contentType }, secret: s3rverCredentials.secretAccessKey, now: Date.now() })
+          verifyPresigned({ method: "PUT", url: typed.url, headers: { host: typedUrl.host, "content-length": "16", "content-type": contentType }, secret: s3rverCredentials.secretAccessKey, now: typed.expiresAt })
         assert.deepStrictEqual(typedCheck("video/mp4"), { ok: true })
         assert.deepStrictEqual(typedCheck("text/html"), { ok: false, reason: "signature mismatch" })
       })
@@ -245,20 +253,22 @@ describe("S3 upload slots (presigned PUT)", () => {
         assert.include(yield* Effect.promise(() => wrongType.text()), "SignatureDoesNotMatch")
         const rightType = yield* Effect.promise(() => fetch(typed.url, { method: "PUT", headers: typed.headers, body }))
         assert.strictEqual(rightType.status, 200)
-      })
-    ))
+      }), "1 hour"))
 
-  it.live("through s3rver: after the 5 s expiry the PUT is refused", () =>
+  // The expiry set short (1 s) rather than sleeping past 5 s; s3rver refuses once its clock is past
+  // X-Amz-Date + X-Amz-Expires, which is the slot's expiresAt. Waiting until then is a lower bound
+  // only: a slow machine makes the URL more expired, never less.
+  it.live("through s3rver: after the expiry the PUT is refused", () =>
     withSlots(({ slots, stored }) =>
       Effect.gen(function*() {
         const slot = yield* slots.create({ jobId: "j1", key: "sources/late", contentLength: body.length })
-        yield* Effect.sleep("6 seconds")
+        assert.strictEqual(new URL(slot.url).searchParams.get("X-Amz-Expires"), "1")
+        yield* Effect.sleep(Math.max(0, slot.expiresAt - Date.now()) + 50)
         const refused = yield* Effect.promise(() => fetch(slot.url, { method: "PUT", headers: slot.headers, body }))
         assert.strictEqual(refused.status, 403)
         assert.include(yield* Effect.promise(() => refused.text()), "Request has expired")
         assert.isUndefined(yield* Effect.promise(() => stored("sources/late")))
-      })
-    ), 20_000)
+      }), "1 second"))
 })
 
 // ---------------------------------------------------------------------------------------------
