@@ -17,8 +17,16 @@ export const createJob = async (server: RunningServer, body: { readonly fileName
   return (await response.json()) as CreatedJob
 }
 
-/** A raw PUT, so the test controls Content-Length and the pace of the body. */
-export const put = (url: string, body: Uint8Array, options: { readonly contentLength?: number; readonly chunks?: number; readonly pauseMs?: number } = {}) =>
+/**
+ * A raw PUT, so the test controls Content-Length and the pace of the body: `chunks` pieces with
+ * `pauseMs` between them, and with `holdUntil` (epoch ms) the rest of the body waits after the first
+ * piece until that time has passed.
+ */
+export const put = (
+  url: string,
+  body: Uint8Array,
+  options: { readonly contentLength?: number; readonly chunks?: number; readonly pauseMs?: number; readonly holdUntil?: number } = {}
+) =>
   new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request(url, { method: "PUT", headers: { "content-length": String(options.contentLength ?? body.length) } }, (res) => {
       let text = ""
@@ -33,6 +41,9 @@ export const put = (url: string, body: Uint8Array, options: { readonly contentLe
       for (let i = 0; i < chunks; i++) {
         req.write(body.subarray(i * size, (i + 1) * size))
         if (options.pauseMs && i < chunks - 1) await new Promise((r) => setTimeout(r, options.pauseMs))
+        if (options.holdUntil !== undefined && i === 0) {
+          while (Date.now() <= options.holdUntil) await new Promise((r) => setTimeout(r, Math.max(1, options.holdUntil! + 1 - Date.now())))
+        }
       }
       req.end()
     }
