@@ -40,7 +40,8 @@ export const startS3rver = async (): Promise<S3Peer> => {
   })
   let output = ""
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`s3rver did not start: ${output}`)), 20_000)
+    // A deadline only: a node start on a machine with every core busy can take many seconds.
+    const timer = setTimeout(() => reject(new Error(`s3rver did not start: ${output}`)), 60_000)
     child.stdout?.on("data", (data: Buffer) => {
       output += data.toString()
       if (output.includes("s3rver listening")) {

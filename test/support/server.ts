@@ -14,7 +14,12 @@ export interface RunningServer {
   readonly stop: () => Promise<void>
 }
 
-export const startServer = (args: ReadonlyArray<string>, env: Record<string, string>, timeoutMs = 30_000): Promise<RunningServer> =>
+/**
+ * `timeoutMs` only turns a server that never starts into a failure: a start takes ~3 s on an idle
+ * machine and was seen past 30 s with every core busy (ffmpeg, worker restarts), so the default is
+ * generous; a server that starts sooner is used at once.
+ */
+export const startServer = (args: ReadonlyArray<string>, env: Record<string, string>, timeoutMs = 120_000): Promise<RunningServer> =>
   new Promise((resolve, reject) => {
     const child = startVidpipe(["serve", "--port", "0", ...args], { env })
     let out = ""
