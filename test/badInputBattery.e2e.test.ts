@@ -14,8 +14,16 @@
  * - 0.5 s: a presentation half a second long;
  * - damaged bytes in the middle: the decoder conceals what it cannot read; the presentation is
  *   complete and valid and lasts as long as the source;
- * - a file name with unicode, spaces or `../`: the job works, and nothing is stored outside the
- *   job's own folder.
+ * - hostile file names (unicode, spaces and `../`; absolute paths; a NUL byte; a 250-character
+ *   unicode name of ~500 bytes): the job works, and its source is stored as a plain, short name
+ *   inside the job's own folder; a 1000-character name is refused by the API (400 naming
+ *   `fileName`; the CLI gets it cut to what its file system allows).
+ *
+ * Around every API job the test lists, exactly, the top level of the server's storage folder, of
+ * its `uploads` and `outputs` areas and of its work folder (a TMPDIR of its own, where task work
+ * folders are made): afterwards storage holds only the two areas, `uploads` gained the job's
+ * folder holding only its source, `outputs` gained the job's folder if it is ready, and the work
+ * folder is as it was. A folder that does not exist is listed as absent, never as empty.
  */
 import { execFile } from "node:child_process"
 import * as fs from "node:fs/promises"
@@ -27,6 +35,7 @@ import { lastJsonLine, runVidpipe } from "./support/cli.ts"
 import { makeClip, makePng, makeTruncatedMp4 } from "./support/clips.ts"
 import { checkPresentation, frameCount, readPresentation } from "./support/dashInspect.ts"
 import * as hard from "./support/hardClips.ts"
+import { maxFileNameBytes } from "../src/programs/jobRecords.ts"
 import type { RunningServer } from "./support/server.ts"
 import { startServer } from "./support/server.ts"
 import { createJob, put, settled } from "./support/upload.ts"
@@ -35,10 +44,13 @@ const run = promisify(execFile)
 
 let workdir = ""
 let storage = ""
+/** The server's TMPDIR: its work folder, private to it. */
+let serverTmp = ""
 let server: RunningServer | undefined
 
 interface Outcome {
-  readonly status: "ready" | "failed"
+  /** `refused`: the API gave the name no job. */
+  readonly status: "ready" | "failed" | "refused"
   readonly error?: { readonly _tag: string; readonly message: string }
   /** The manifest on disk, when ready. */
   readonly manifest?: string
@@ -52,7 +64,11 @@ interface Case {
   readonly file: string
   readonly make: (output: string) => Promise<unknown>
   readonly expected: { readonly status: "ready"; readonly check?: Check } | { readonly status: "failed"; readonly tag: string; readonly says: RegExp }
+  /** What the API makes of a hostile name: refuses it, or stores the source under this name. */
+  readonly apiName?: { readonly refused: true } | { readonly storedAs: string | RegExp }
 }
+
+const twoSecondClip = (output: string) => makeClip({ output, durationSeconds: 2, width: 320, height: 240 })
 
 /** The first video stream of a rung's init segment + first media segment, as ffprobe sees it. */
 const probeRung = async (manifest: string, rung: string) => {
@@ -192,20 +208,94 @@ const cases: ReadonlyArray<Case> = [
   {
     name: "unicode, spaces and ../ in the name",
     file: "../ été 🎬 clip (final) v2.mp4",
-    make: (f) => makeClip({ output: f, durationSeconds: 2, width: 320, height: 240 }),
-    expected: { status: "ready" }
+    make: twoSecondClip,
+    expected: { status: "ready" },
+    apiName: { storedAs: "été 🎬 clip (final) v2.mp4" }
+  },
+  { name: "an absolute path as the name", file: "/etc/passwd.mp4", make: twoSecondClip, expected: { status: "ready" }, apiName: { storedAs: "passwd.mp4" } },
+  { name: "an absolute path into a temporary folder as the name", file: "/tmp/x/clip.mp4", make: twoSecondClip, expected: { status: "ready" }, apiName: { storedAs: "clip.mp4" } },
+  { name: "a NUL byte in the name", file: "clip\u0000.mp4", make: twoSecondClip, expected: { status: "ready" }, apiName: { storedAs: "clip.mp4" } },
+  { name: "a 1000-character name", file: `${"x".repeat(1000)}.mp4`, make: twoSecondClip, expected: { status: "ready" }, apiName: { refused: true } },
+  {
+    name: "a 250-character unicode name (496 bytes)",
+    file: `${"é".repeat(246)}.mp4`,
+    make: twoSecondClip,
+    expected: { status: "ready" },
+    // Cut to fit a file system's name, the extension kept.
+    apiName: { storedAs: new RegExp(`^é{${Math.floor((maxFileNameBytes - 4) / 2)}}\\.mp4$`) }
   }
 ]
 
+/** How many bytes a file system allows in a name (255), less a little. */
+const cliNameBytes = 250
+
+/** The name as a file system allows it, for the CLI's input: no `/` or NUL, at most `cliNameBytes` (extension kept). */
+const cliFileName = (name: string) => {
+  const flat = name.replaceAll("/", "∕").replaceAll("\u0000", "␀")
+  const extension = path.extname(flat)
+  let stem = [...flat.slice(0, flat.length - extension.length)]
+  while (Buffer.byteLength(stem.join("") + extension) > cliNameBytes) stem = stem.slice(0, -1)
+  return stem.join("") + extension
+}
+
 /** Where each case's input is: the name kept for the API, flattened for the CLI's file system. */
-const inputPath = (c: Case) => path.join(workdir, "inputs", c.file.replaceAll("/", "∕"))
+const inputPath = (c: Case) => path.join(workdir, "inputs", cliFileName(c.file))
+
+/** A folder's top-level entries, sorted; `absent` when there is no such folder (said, never taken for empty). */
+type Listing = ReadonlyArray<string> | "absent"
+
+const listing = async (folder: string): Promise<Listing> => {
+  try {
+    return (await fs.readdir(folder)).sort()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "absent"
+    throw error
+  }
+}
+
+interface Snapshot {
+  readonly storage: Listing
+  readonly uploads: Listing
+  readonly outputs: Listing
+  readonly work: Listing
+}
+
+const snapshot = async (): Promise<Snapshot> => ({
+  storage: await listing(storage),
+  uploads: await listing(path.join(storage, "uploads")),
+  outputs: await listing(path.join(storage, "outputs")),
+  work: await listing(serverTmp)
+})
+
+/** An area after a job: what it held plus what it gained; still absent if it was and gained nothing. */
+const grown = (before: Listing, gained: ReadonlyArray<string>): Listing =>
+  before === "absent" && gained.length === 0 ? "absent" : [...(before === "absent" ? [] : before), ...gained].sort()
+
+/**
+ * Waits until the work folder is as it was before the job (a task removes its work folder after
+ * it reports the job ready), then expects every listed folder to be exactly what it was plus the
+ * job's own folders: `uploads/<jobId>`, and `outputs/<jobId>` when the job is ready.
+ */
+const expectOnlyTheJobsFolders = async (before: Snapshot, jobId: string, status: string) => {
+  const deadline = Date.now() + 15_000
+  while (JSON.stringify(await listing(serverTmp)) !== JSON.stringify(before.work) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  const uploads = grown(before.uploads, [jobId])
+  const outputs = grown(before.outputs, status === "ready" ? [jobId] : [])
+  const areas = [["outputs", outputs], ["uploads", uploads]].flatMap(([name, area]) => (area === "absent" ? [] : [name as string]))
+  const expected: Snapshot = { storage: areas, uploads, outputs, work: before.work }
+  expect(await snapshot(), `job ${jobId} (${status}): storage and work folder at top level`).toEqual(expected)
+}
 
 beforeAll(async () => {
   workdir = await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-battery-"))
   storage = path.join(workdir, "served")
+  serverTmp = path.join(workdir, "server-tmp")
   await fs.mkdir(path.join(workdir, "inputs"))
+  await fs.mkdir(serverTmp)
   await Promise.all(cases.map((c) => c.make(inputPath(c))))
-  server = await startServer(["--workers", "2"], { VIDPIPE_STORAGE: `file://${storage}` })
+  server = await startServer(["--workers", "2"], { VIDPIPE_STORAGE: `file://${storage}`, TMPDIR: serverTmp })
 }, 120_000)
 afterAll(async () => {
   await server?.stop()
@@ -228,26 +318,43 @@ const throughCli = async (c: Case): Promise<Outcome> => {
 
 const throughApi = async (c: Case): Promise<Outcome> => {
   const bytes = new Uint8Array(await fs.readFile(inputPath(c)))
-  const created = await createJob(server!, { fileName: c.file, contentLength: bytes.length })
-  const upload = await put(created.upload.url, bytes)
   if (bytes.length === 0) {
     // Nothing to upload: the API refuses the slot instead (see the zero-bytes test below).
     throw new Error("zero-byte uploads never get a slot")
   }
+  const before = await snapshot()
+  if (c.apiName !== undefined && "refused" in c.apiName) {
+    const response = await server!.api("/v1/jobs", { method: "POST", body: JSON.stringify({ fileName: c.file, contentLength: bytes.length }) })
+    const body = await response.json()
+    expect(response.status, JSON.stringify(body)).toBe(400)
+    expect(body.error.field, JSON.stringify(body)).toBe("fileName")
+    expect(await snapshot(), "a refused job stores nothing").toEqual(before)
+    return { status: "refused" }
+  }
+  const created = await createJob(server!, { fileName: c.file, contentLength: bytes.length })
+  const upload = await put(created.upload.url, bytes)
   expect(upload.status, upload.body).toBe(200)
   const job = await settled(server!, created.jobId)
-  // Nothing escaped the job's folders.
-  for (const area of ["uploads", "outputs"]) {
-    expect(await fs.readdir(path.join(storage, area)), `${area} holds job folders only`).not.toContain("..")
+  // Nothing escaped the job's folders; the source is the only thing in its own.
+  await expectOnlyTheJobsFolders(before, created.jobId, job.status)
+  const stored = job.fileName as string
+  expect(await listing(path.join(storage, "uploads", created.jobId)), "the job's upload folder holds its source only").toEqual([stored])
+  expect(stored, "a plain name").not.toMatch(/[/\\\u0000-\u001f\u007f]|^\./)
+  expect(Buffer.byteLength(stored), stored).toBeLessThanOrEqual(maxFileNameBytes)
+  if (c.apiName !== undefined && "storedAs" in c.apiName) {
+    if (typeof c.apiName.storedAs === "string") expect(stored).toBe(c.apiName.storedAs)
+    else expect(stored).toMatch(c.apiName.storedAs)
   }
-  const uploaded = await fs.readdir(path.join(storage, "uploads", created.jobId)).catch(() => [])
-  for (const name of uploaded) expect(name).not.toMatch(/\.\.|\//)
   return job.status === "failed"
     ? { status: "failed", error: job.error }
     : { status: job.status, manifest: path.join(storage, "outputs", created.jobId, "manifest.mpd") }
 }
 
 const expectOutcome = async (c: Case, outcome: Outcome, door: string) => {
+  if (door === "API" && c.apiName !== undefined && "refused" in c.apiName) {
+    expect(outcome.status, `${door}: ${JSON.stringify(outcome)}`).toBe("refused")
+    return
+  }
   if (c.expected.status === "failed") {
     expect(outcome.status, `${door}: ${JSON.stringify(outcome)}`).toBe("failed")
     expect(outcome.error?._tag, door).toBe(c.expected.tag)
@@ -262,30 +369,38 @@ const expectOutcome = async (c: Case, outcome: Outcome, door: string) => {
 
 describe("bad-input battery, through the CLI and the API", () => {
   for (const c of cases) {
-    it(`${c.name}: ${c.expected.status === "ready" ? "succeeds correctly" : "fails with a specific reason"}`, async () => {
-      const cli = throughCli(c)
-      const api = c.file === "empty.mp4" ? undefined : throughApi(c)
-      await expectOutcome(c, await cli, "CLI")
-      if (api !== undefined) await expectOutcome(c, await api, "API")
+    const outcome = c.expected.status === "ready" ? "succeeds correctly" : "fails with a specific reason"
+    const refused = c.apiName !== undefined && "refused" in c.apiName
+    it(`${c.name}: ${refused ? `${outcome} through the CLI; the API refuses the name (400 naming fileName)` : outcome}`, async () => {
+      // Both doors run to their end before either is judged: a job still running on the server
+      // would change the next case's storage while it is being listed.
+      const [cli, api] = await Promise.allSettled([throughCli(c), c.file === "empty.mp4" ? undefined : throughApi(c)])
+      if (cli.status === "rejected") throw cli.reason
+      await expectOutcome(c, cli.value, "CLI")
+      if (api.status === "rejected") throw api.reason
+      if (api.value !== undefined) await expectOutcome(c, api.value, "API")
       // The server is still up and answering.
       expect((await server!.api("/v1/jobs?limit=1")).status).toBe(200)
     }, 180_000)
   }
 
   it("API: a zero-byte file gets no upload slot (400 naming contentLength)", async () => {
+    const before = await snapshot()
     const response = await server!.api("/v1/jobs", { method: "POST", body: JSON.stringify({ fileName: "empty.mp4", contentLength: 0 }) })
     expect(response.status).toBe(400)
     expect((await response.json()).error.field).toBe("contentLength")
+    expect(await snapshot()).toEqual(before)
   })
 
   it("API: an upload whose size differs from the declared one is refused and nothing is stored", async () => {
-    const bytes = new Uint8Array(await fs.readFile(inputPath(cases.at(-1)!)))
+    const bytes = new Uint8Array(await fs.readFile(inputPath(cases.find((c) => c.make === twoSecondClip)!)))
     for (const sent of [bytes.subarray(0, bytes.length - 1), new Uint8Array([...bytes, 0])]) {
+      const before = await snapshot()
       const created = await createJob(server!, { fileName: "declared.mp4", contentLength: bytes.length })
       const upload = await put(created.upload.url, sent)
       expect(upload.status).toBe(403)
       expect(upload.body).toMatch(/SignatureDoesNotMatch|Content-Length/)
-      expect(await fs.readdir(path.join(storage, "uploads", created.jobId)).catch(() => [])).toEqual([])
+      expect(await snapshot(), "nothing stored, not even the job's folder").toEqual(before)
       expect((await (await server!.api(`/v1/jobs/${created.jobId}`)).json()).status).toBe("awaiting-upload")
     }
   })

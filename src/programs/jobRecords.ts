@@ -8,11 +8,43 @@ import type { Task } from "../domain/Task.ts"
 
 export const newJobId = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
 
-/** A file name safe to use as the last part of a storage key (no folders, no control characters). */
+/**
+ * The most UTF-8 bytes a stored file name has. File systems allow 255 bytes per name, and folder
+ * storage writes `<name>.<uuid>.partial` (45 bytes more) before renaming it into place.
+ */
+export const maxFileNameBytes = 200
+
+const utf8Bytes = (text: string) => Buffer.byteLength(text, "utf8")
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" })
+
+/** The longest start of `text` within `bytes` UTF-8 bytes that ends between two characters. */
+const cutToBytes = (text: string, bytes: number) => {
+  let kept = ""
+  let used = 0
+  for (const { segment } of graphemes.segment(text)) {
+    used += utf8Bytes(segment)
+    if (used > bytes) break
+    kept += segment
+  }
+  return kept
+}
+
+/**
+ * A file name safe to use as the last part of a storage key: no folders, no control characters,
+ * no leading dots, well-formed Unicode (NFC), and at most `maxFileNameBytes` (a longer name keeps its
+ * extension and loses the end of the rest).
+ */
 export const safeFileName = (name: string) => {
   const base = name.split(/[\\/]/).pop() ?? ""
-  const cleaned = base.normalize("NFC").replace(/[\u0000-\u001f\u007f]/g, "").replace(/^\.+/, "").trim()
-  return cleaned.length > 0 ? cleaned.slice(0, 200) : "source"
+  // Lone surrogates (not Unicode, and not encodable in a file name or an S3 key) go with the control characters.
+  const cleaned = base.replace(/\p{Cs}/gu, "").normalize("NFC").replace(/[\u0000-\u001f\u007f]/g, "").replace(/^\.+/, "").trim()
+  if (cleaned.length === 0) return "source"
+  if (utf8Bytes(cleaned) <= maxFileNameBytes) return cleaned
+  const dot = cleaned.lastIndexOf(".")
+  const extension = dot > 0 && utf8Bytes(cleaned.slice(dot)) <= 16 ? cleaned.slice(dot) : ""
+  const stem = cutToBytes(extension === "" ? cleaned : cleaned.slice(0, dot), maxFileNameBytes - utf8Bytes(extension)).trim()
+  return stem.length > 0 ? `${stem}${extension}` : `source${extension}`
 }
 
 export const newJob = (input: {
