@@ -51,3 +51,20 @@ describe("folder storage: an interrupted write leaves nothing once its prefix is
     }
   }
 })
+
+describe("folder storage: a write the file system refuses", () => {
+  // 250 bytes is a legal file name; its temporary (`<name>.<uuid>.partial`) is not.
+  const tooLongForItsTemporary = `${"n".repeat(246)}.mp4`
+  for (const [name, write] of Object.entries(writes)) {
+    it.live(`${name} fails with StorageFailed naming the cause, and leaves nothing`, () =>
+      withStorage((storage, root) =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(write(storage, `job/${tooLongForItsTemporary}`))
+          assert.strictEqual(error._tag, "StorageFailed")
+          assert.match(error.message, /ENAMETOOLONG|name too long/i)
+          yield* storage.deletePrefix("outputs", "job/")
+          assert.deepStrictEqual(yield* Effect.promise(() => everything(path.join(root, "outputs")).catch(() => [])), [])
+        })
+      ))
+  }
+})

@@ -7,6 +7,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { randomUUID } from "node:crypto"
 import { createWriteStream } from "node:fs"
+import { finished } from "node:stream"
 import { Effect, Layer, Option, Stream } from "effect"
 import { ObjectExists, ObjectNotFound, StorageFailed } from "../../domain/Errors.ts"
 import type { ObjectInfo, PutOptions, StorageArea } from "../../services/Storage.ts"
@@ -58,6 +59,9 @@ const pruneEmptyFoldersUnder = async (areaRoot: string, folder: string, prefix: 
   }
 }
 
+/** Removes a temporary file; one that could not even be created (its name too long) is no error. */
+const removeTemporary = (temporary: string) => Effect.promise(() => fs.rm(temporary, { force: true }).catch(() => undefined))
+
 export type AreaFolders = Readonly<Record<StorageArea, string>>
 
 export const makeFolderStorage = (folders: AreaFolders) => {
@@ -104,7 +108,7 @@ export const makeFolderStorage = (folders: AreaFolders) => {
           await fill(temporary, signal)
         },
         catch: fail(operation, key)
-      }).pipe(Effect.onError(() => Effect.promise(() => fs.rm(temporary, { force: true }))))
+      }).pipe(Effect.onError(() => removeTemporary(temporary)))
       yield* publish(temporary, file, key, options)
     })
 
@@ -153,22 +157,28 @@ export const makeFolderStorage = (folders: AreaFolders) => {
       Effect.gen(function*() {
         const file = yield* fileOf("putStream", area, key)
         const temporary = `${file}.${randomUUID()}.partial`
-        const removeTemporary = Effect.promise(() => fs.rm(temporary, { force: true }))
         yield* settledPromise({ try: () => fs.mkdir(path.dirname(file), { recursive: true }), catch: fail("putStream", key) })
         const sink = createWriteStream(temporary)
+        // The file system's own error (a name too long, a full disk) as it happened: an "error"
+        // event nobody listens to would end the process, and later writes only say "destroyed".
+        let sinkError: unknown
+        sink.on("error", (error) => (sinkError ??= error))
+        const failed = (error: unknown) => fail("putStream", key)(sinkError ?? error)
         const written = yield* Stream.runFoldEffect(body, () => 0, (total, chunk) =>
           total + chunk.length > options.contentLength
             ? Effect.fail(new StorageFailed({ operation: "putStream", key, reason: `more than the declared ${options.contentLength} bytes`, retryable: false }))
             : settledPromise({
               try: () => new Promise<number>((resolve, reject) => sink.write(chunk, (error) => (error ? reject(error) : resolve(total + chunk.length)))),
-              catch: fail("putStream", key)
+              catch: failed
             })
         ).pipe(
-          Effect.ensuring(Effect.promise(() => new Promise<void>((resolve) => sink.end(() => resolve())))),
-          Effect.onError(() => removeTemporary)
+          // finished() also returns when the stream ends in an error, where end()'s callback may never come.
+          Effect.ensuring(Effect.promise(() => new Promise<void>((resolve) => finished(sink.end(), () => resolve())))),
+          Effect.flatMap((total) => (sinkError === undefined ? Effect.succeed(total) : Effect.fail(failed(sinkError)))),
+          Effect.onError(() => removeTemporary(temporary))
         )
         if (written !== options.contentLength) {
-          yield* removeTemporary
+          yield* removeTemporary(temporary)
           return yield* new StorageFailed({ operation: "putStream", key, reason: `got ${written} of the declared ${options.contentLength} bytes`, retryable: false })
         }
         yield* publish(temporary, file, key, options)
