@@ -4,11 +4,13 @@
  * drains, `SCRIPT FLUSH` and a Redis restart.
  */
 import type { ChildProcess } from "node:child_process"
+import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { deleteScript, extendScript, receiveScript } from "../src/layers/redis/jobQueueScripts.ts"
 import { checkPresentation } from "./support/dashInspect.ts"
 import { collect, lastJsonLine, runVidpipe, startVidpipe } from "./support/cli.ts"
 import { makeClip } from "./support/clips.ts"
@@ -56,6 +58,9 @@ const expectPublishedOnce = async (f: Fleet, job: any) => {
 }
 
 const workerRunning = (workers: ReadonlyArray<ChildProcess>) => () => workers.find((w) => ffmpegChildrenOf(w.pid).length > 0)
+
+/** What Redis caches the scripts only workers run (receive, heartbeat, delete) under: their SHA1. */
+const workerScripts = [receiveScript, extendScript, deleteScript].map((lua) => createHash("sha1").update(lua).digest("hex"))
 
 describe("self-hosted fleet on Redis", () => {
   it("three vidpipe worker processes and vidpipe submit --wait complete a job", async () => {
@@ -126,10 +131,16 @@ describe("self-hosted fleet on Redis", () => {
     worker.kill("SIGTERM")
     const exit = await exited(worker)
     expect(exit.code).toBe(0)
-    expect(Date.now() - started).toBeLessThan(5_000)
-    // Handed back: the next worker gets it now, not after the 60 s visibility timeout.
+    // The 1 s drain timeout, then the hand-back and the exit: 10 s leaves a loaded machine plenty.
+    // (A worker that ignored the timeout and finished the encode instead is caught below: its
+    // task would be done on the first delivery.)
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect((await f.job(jobId)).tasks.find((t: any) => t.label.startsWith("720p")).status).not.toBe("done")
+    // Handed back: the next worker gets it now. Left to its visibility it would come back only
+    // ~55 s later (60 s, heartbeats every 5 s); 30 s is far more than a 1 s poll needs.
     f.startWorker("next")
-    const job = await readyJob(f, jobId, 50_000)
+    await waitFor(async () => (await f.job(jobId))?.tasks.find((t: any) => t.label.startsWith("720p") && t.attempts >= 2), 30_000, "the 720p task to be delivered again")
+    const job = await readyJob(f, jobId)
     expect(job.tasks.find((t: any) => t.label.startsWith("720p")).attempts).toBe(2)
     await expectPublishedOnce(f, job)
   }, 180_000)
@@ -146,9 +157,12 @@ describe("self-hosted fleet on Redis", () => {
       const waiting = collect(startVidpipe(["submit", medium, "--wait", "--json", "--strategy", "rendition", "--ladder", "720,480"], { env: f.env }), 170_000)
       await waitFor(workerRunning(workers), 60_000, "a worker to be encoding")
       await f.redis.script("FLUSH")
-      await new Promise((resolve) => setTimeout(resolve, 1500))
+      // The case under test: a worker's next script call finds NOSCRIPT and loads the script again.
+      await waitFor(async () => (await f.redis.script("EXISTS", ...workerScripts) as Array<number>).includes(1) || undefined, 30_000, "a worker to load its scripts again")
       server.kill("SIGTERM") // appendonly: what was acknowledged is on disk
       await exited(server)
+      // Down for a while (the workers' connections closed when it exited); how long is not what is
+      // tested, so this sleep races nothing.
       await new Promise((resolve) => setTimeout(resolve, 1500))
       server = startRedis(port, redisDir)
       const result = await waiting
