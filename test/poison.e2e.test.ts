@@ -11,7 +11,10 @@ import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { ConfigProvider, Effect, Layer, References } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { configuredLayer } from "../src/layers/fromConfig.ts"
+import { sweepOnce } from "../src/programs/sweeper.ts"
 import { makeClip } from "./support/clips.ts"
 import { checkPresentation } from "./support/dashInspect.ts"
 import type { FaultyFfmpeg } from "./support/faultyFfmpeg.ts"
@@ -48,6 +51,17 @@ const submit = async (server: RunningServer, fileName: string) => {
 }
 
 const view = async (server: RunningServer, jobId: string) => (await (await server.api(`/v1/jobs/${jobId}`)).json()) as any
+
+/**
+ * One sweep with the fleet's own configuration, run here: what each worker's sweeper does every
+ * VIDPIPE_SWEEP_SECONDS. A check that sweeps change nothing runs one, instead of sleeping a few
+ * sweep periods and counting on the workers' timers to have fired in between.
+ */
+const sweepNow = (env: Record<string, string>) =>
+  Effect.runPromise(sweepOnce("test-sweeper").pipe(
+    Effect.provide(configuredLayer),
+    Effect.provide(Layer.mergeAll(ConfigProvider.layer(ConfigProvider.fromEnvRecord(env)), Layer.succeed(References.MinimumLogLevel, "None")))
+  ))
 
 const reaches = (server: RunningServer, jobId: string, status: "ready" | "failed", timeoutMs: number) =>
   waitFor(async () => {
@@ -98,7 +112,10 @@ describe("poison tasks", () => {
       const healthy = await submit(server, "healthy.mp4")
       const poisoned = await submit(server, "poison.mp4")
 
-      const failed = await reaches(server, poisoned, "failed", 40_000)
+      // Deadlines here only turn a hang into a failure: three crash-and-restart rounds of a worker
+      // process (each a 2 s visibility, a node start and a probe) take a loaded machine much longer
+      // than an idle one.
+      const failed = await reaches(server, poisoned, "failed", 120_000)
       expect(failed.error._tag).toBe("TaskDeadLettered")
       expect(failed.error.message).toMatch(new RegExp(`received ${maxReceives} times.*dead-letter queue`))
       const video = failed.tasks.find((t: any) => t.kind === "video")
@@ -108,26 +125,27 @@ describe("poison tasks", () => {
       const dead = await fleet.redis.xrange(`${fleet.prefix}:queue:dead`, "-", "+")
       expect(dead.map(([, fields]) => JSON.parse(fields[fields.indexOf("body") + 1]!).taskId)).toEqual([`${poisoned}.video.240p`])
       // The other job, on the same workers, was not held up.
-      expect((await reaches(server, healthy, "ready", 20_000)).status).toBe("ready")
-      // Still failed a few sweeps later: nothing re-sends a dead-lettered task behind our back.
-      await new Promise((resolve) => setTimeout(resolve, 2_500))
+      expect((await reaches(server, healthy, "ready", 60_000)).status).toBe("ready")
+      // Still failed after a sweep: nothing re-sends a dead-lettered task behind our back.
+      await sweepNow(fleet.env)
       expect((await view(server, poisoned)).status).toBe("failed")
 
       await ffmpeg.clear()
-      await retryToReady(server, poisoned, 30_000)
+      await retryToReady(server, poisoned, 60_000)
       const record = await fleet.job(poisoned)
       expect(record).toMatchObject({ finalizeRuns: 1, manifestWrites: 1 })
       const report = await checkPresentation(path.join(fleet.storageDir, "outputs", poisoned, "manifest.mpd"), { concurrency: 1 })
       expect(report.problems).toEqual([])
-      // The old dead letter does not fail the retried job again.
-      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      // The old dead letter does not fail the retried job again (the workers' sweepers ran every
+      // second while it was retried; one more, here, after it is ready).
+      await sweepNow(fleet.env)
       expect((await view(server, poisoned)).status).toBe("ready")
     } finally {
       stopping = true
       await server.stop()
       await fleet.close()
     }
-  }, 90_000)
+  }, 300_000)
 
   it("a task that fails every time fails its job with ffmpeg's reason after its receives, and a retry publishes it (embedded, in-process queue)", async () => {
     await ffmpeg.set("fail")
@@ -140,17 +158,17 @@ describe("poison tasks", () => {
     })
     try {
       const poisoned = await submit(server, "poison.mp4")
-      const failed = await reaches(server, poisoned, "failed", 30_000)
+      const failed = await reaches(server, poisoned, "failed", 60_000)
       expect(failed.error).toMatchObject({ _tag: "FfmpegFailed" })
       expect(failed.error.message).toContain("simulated encoder failure")
       expect(failed.tasks.find((t: any) => t.kind === "video")).toMatchObject({ status: "failed", attempts: 2 })
 
       await ffmpeg.clear()
-      await retryToReady(server, poisoned, 30_000)
+      await retryToReady(server, poisoned, 60_000)
       const report = await checkPresentation(path.join(storage, "outputs", poisoned, "manifest.mpd"), { concurrency: 1 })
       expect(report.problems).toEqual([])
     } finally {
       await server.stop()
     }
-  }, 60_000)
+  }, 180_000)
 })
