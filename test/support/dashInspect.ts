@@ -14,8 +14,8 @@ import { pipeline } from "node:stream/promises"
 import { fileURLToPath } from "node:url"
 import { XMLParser } from "fast-xml-parser"
 
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
-export const validatorPath = path.resolve(repoRoot, "..", "shared", "conformance", "validate-mpd")
+/** test/conformance/validate-mpd: xmllint against the vendored ISO/IEC 23009-1 MPD schema (see its README). */
+export const validatorPath = fileURLToPath(new URL("../conformance/validate-mpd", import.meta.url))
 
 // ---------------------------------------------------------------------------------------------------
 // Types
@@ -199,7 +199,7 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 // ---------------------------------------------------------------------------------------------------
 // Schema validation
 
-/** Runs `../shared/conformance/validate-mpd` (xmllint against the ISO MPD schema). */
+/** Runs test/conformance/validate-mpd (xmllint against the ISO MPD schema, all files in the repository). */
 export const validateMpdSchema = async (mpdPath: string): Promise<{ ok: boolean; output: string }> => {
   const result = await run(validatorPath, [mpdPath])
   return { ok: result.code === 0, output: (result.stdout + result.stderr).trim() }
