@@ -11,8 +11,8 @@ import { availableParallelism, tmpdir } from "node:os"
 import * as path from "node:path"
 import type { Writable } from "node:stream"
 import { pipeline } from "node:stream/promises"
-import { fileURLToPath } from "node:url"
-import { XMLParser } from "fast-xml-parser"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { type DashPlaylist, inheritAttributes, stringToMpdXml, toPlaylists } from "mpd-parser"
 
 /** test/conformance/validate-mpd: xmllint against the vendored ISO/IEC 23009-1 MPD schema (see its README). */
 export const validatorPath = fileURLToPath(new URL("../conformance/validate-mpd", import.meta.url))
@@ -22,7 +22,7 @@ export const validatorPath = fileURLToPath(new URL("../conformance/validate-mpd"
 
 export interface Segment {
   readonly number: number
-  readonly startTime: number // seconds, presentation time (presentationTimeOffset removed)
+  readonly startTime: number // seconds: Period start + (t - presentationTimeOffset) / timescale, as mpd-parser computes it
   readonly duration: number // seconds
   readonly url: string // absolute file path
   readonly initUrl: string // absolute file path
@@ -142,8 +142,8 @@ const run = (cmd: string, args: ReadonlyArray<string>, stdinFiles: ReadonlyArray
 const feed = async (sink: Writable, files: ReadonlyArray<string>): Promise<void> => {
   // ffprobe stops reading once -read_intervals is satisfied: the broken pipe that follows is expected.
   sink.on("error", () => {})
-  // Each file's pipeline adds its own listeners to the one sink.
-  sink.setMaxListeners(files.length + 10)
+  // Each file's pipeline (end: false) leaves two error and two close listeners on the one sink.
+  sink.setMaxListeners(2 * files.length + 10)
   try {
     for (const file of files) await pipeline(createReadStream(file), sink, { end: false })
     sink.end()
@@ -207,145 +207,118 @@ export const validateMpdSchema = async (mpdPath: string): Promise<{ ok: boolean;
 
 // ---------------------------------------------------------------------------------------------------
 // MPD parsing
+//
+// An independent oracle: the MPD is read by mpd-parser (videojs's DASH parser, as used by video.js),
+// not by code shared with or modelled on the writer (src/domain/Mpd.ts, src/layers/ffmpeg/trackManifest.ts).
+// mpd-parser parses xs:durations, inherits attributes, resolves URLs and expands SegmentTemplate /
+// SegmentTimeline / $identifiers$; this file only maps its playlists onto the shapes below and refuses
+// what the checks cannot follow. Two things mpd-parser does not expose are read from the DOM it parsed
+// (its stringToMpdXml): which AdaptationSet a Representation belongs to (with the set's @id; mpd-parser
+// flattens sets and overwrites @id with the Representation's) and AudioChannelConfiguration.
 
-// fast-xml-parser yields loosely typed objects; attributes stay strings (parseAttributeValue: false).
-type XmlNode = Record<string, any>
+/** Child elements called `name`, matched as mpd-parser matches them (so both walk the same elements). */
+const children = (element: Element, name: string): ReadonlyArray<Element> =>
+  Array.from(element.childNodes).filter((node): node is Element => (node as Partial<Element>).tagName === name)
 
-const listElements = new Set(["Period", "AdaptationSet", "Representation", "S", "AudioChannelConfiguration", "BaseURL"])
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: "", // MPD attributes are lowerCamel, elements UpperCamel: no clashes
-  removeNSPrefix: true,
-  isArray: (name, _jpath, _leaf, isAttribute) => !isAttribute && listElements.has(name)
-})
+const attribute = (element: Element, name: string): string | undefined =>
+  element.hasAttribute(name) ? element.getAttribute(name) ?? undefined : undefined
 
 const num = (value: unknown): number | undefined =>
   value === undefined || value === "" ? undefined : Number(value)
 
-/** "30", "30/1", "30000/1001" → frames per second. */
-const rate = (value: unknown): number | undefined => {
-  if (value === undefined) return undefined
-  const [n, d = "1"] = String(value).split("/")
-  return Number(n) / Number(d)
+/** Channel count declared by an AudioChannelConfiguration of the Representation, else of its AdaptationSet. */
+const declaredChannels = (representation: Element, adaptationSet: Element): number | undefined => {
+  const [config] = [...children(representation, "AudioChannelConfiguration"), ...children(adaptationSet, "AudioChannelConfiguration")]
+  // Only the 23003:3 scheme carries a plain channel count; other schemes use opaque codes.
+  return config && attribute(config, "schemeIdUri")?.endsWith("23003:3:audio_channel_configuration:2011")
+    ? num(attribute(config, "value"))
+    : undefined
 }
 
-/** xs:duration limited to days/hours/minutes/seconds (years and months have no fixed length). */
-export const parseIsoDuration = (value: string): number => {
-  const n = "(\\d+(?:\\.\\d+)?)"
-  const m = new RegExp(`^P(?:${n}D)?(?:T(?:${n}H)?(?:${n}M)?(?:${n}S)?)?$`).exec(value)
-  if (!m) throw new Error(`unsupported xs:duration "${value}"`)
-  const [, d = "0", h = "0", min = "0", s = "0"] = m
-  return Number(d) * 86400 + Number(h) * 3600 + Number(min) * 60 + Number(s)
+/** A resolved segment URL as a file path: the checks read files beside the MPD, nothing remote. */
+const localFile = (url: string, where: string): string => {
+  if (!url.startsWith("file:")) throw new Error(`${where}: ${url} is not a local file`)
+  return fileURLToPath(url)
 }
 
-/** Expands $RepresentationID$, $Number$, $Bandwidth$, $Time$ (with optional %0Nd) and $$. */
-const fillTemplate = (template: string, vars: Record<string, string | number | undefined>): string =>
-  template.replace(/\$(\w*)(?:%0(\d+)d)?\$/g, (_match, name: string, width: string | undefined) => {
-    if (name === "") return "$"
-    const value = vars[name]
-    if (value === undefined) throw new Error(`unsupported SegmentTemplate identifier $${name}$ in "${template}"`)
-    return String(value).padStart(Number(width ?? 0), "0")
-  })
-
-const asObject = (value: unknown): XmlNode => (typeof value === "object" && value !== null ? (value as XmlNode) : {})
-
-const rejectUnsupported = (node: XmlNode, where: string) => {
-  // The layout is relative to the MPD folder; anything that moves or re-addresses files is out of scope.
-  for (const element of ["BaseURL", "SegmentList", "SegmentBase"]) {
-    if (node[element] !== undefined) throw new Error(`${where}: <${element}> is not supported`)
+/** What a playlist from mpd-parser must hold for the checks to follow it. */
+const segmentsOf = (playlist: DashPlaylist, where: string): ReadonlyArray<Segment> => {
+  if (playlist.sidx !== undefined || playlist.segments === undefined) {
+    throw new Error(`${where}: no SegmentTemplate or SegmentList (a SegmentBase/single-file layout is not supported)`)
   }
-}
-
-/** Segment start/duration pairs in timescale units, from SegmentTimeline or @duration. */
-const timelineOf = (template: XmlNode, periodTicks: number): Array<{ t: number; d: number }> => {
-  const pto = num(template.presentationTimeOffset) ?? 0
-  const entries: ReadonlyArray<XmlNode> | undefined = asObject(template.SegmentTimeline).S
-  const out: Array<{ t: number; d: number }> = []
-  if (entries) {
-    let t = 0 // a missing S@t on the first S means 0
-    entries.forEach((s, i) => {
-      t = num(s.t) ?? t
-      const d = Number(s.d)
-      let r = num(s.r) ?? 0
-      if (r < 0) {
-        // r=-1: repeat until the next S@t, else until the end of the (static) period.
-        const end = num(entries[i + 1]?.t) ?? pto + periodTicks
-        r = Math.ceil((end - t) / d - 1e-9) - 1
-      }
-      for (let k = 0; k <= r; k++, t += d) out.push({ t, d })
-    })
-  } else if (template.duration !== undefined) {
-    const d = Number(template.duration)
-    for (let t = 0; t < periodTicks - 1e-9; t += d) out.push({ t: pto + t, d: Math.min(d, periodTicks - t) })
-  } else {
-    throw new Error("SegmentTemplate has neither a SegmentTimeline nor @duration")
-  }
-  return out
-}
-
-/** Parses the MPD into adaptation sets, representations and their expanded segment lists. Throws on unsupported MPDs. */
-export const readPresentation = async (mpdPath: string): Promise<Presentation> => {
-  const dir = path.dirname(path.resolve(mpdPath))
-  const mpd = asObject(parser.parse(await readFile(mpdPath, "utf8")).MPD)
-  if (mpd.type === "dynamic") throw new Error("dynamic MPDs are not supported")
-  const periods: ReadonlyArray<XmlNode> = mpd.Period ?? []
-  if (periods.length !== 1) throw new Error(`expected exactly one Period, found ${periods.length}`)
-  const period = asObject(periods[0])
-  const durationText = mpd.mediaPresentationDuration ?? period.duration
-  if (durationText === undefined) throw new Error("MPD has no mediaPresentationDuration")
-  const mediaPresentationDuration = parseIsoDuration(durationText)
-  rejectUnsupported(mpd, "MPD")
-  rejectUnsupported(period, "Period")
-
-  const adaptationSets = (period.AdaptationSet ?? []).map((as: XmlNode): AdaptationSet => {
-    rejectUnsupported(as, `AdaptationSet ${as.id}`)
-    const reps: ReadonlyArray<XmlNode> = as.Representation ?? []
-    const mimeType: string | undefined = as.mimeType ?? reps[0]?.mimeType
+  return playlist.segments.map((segment): Segment => {
+    const at = `${where} segment ${segment.number}`
+    if (segment.byterange !== undefined || segment.map?.byterange !== undefined) throw new Error(`${at}: byte ranges are not supported`)
+    if (segment.uri === "") throw new Error(`${at}: no media URL (SegmentTemplate needs @media)`)
+    if (segment.map === undefined || segment.map.uri === "") throw new Error(`${at}: no initialization segment`)
+    // mpd-parser leaves identifiers it does not know ($SubNumber$, …) in the URL as written.
+    const left = /\$[A-Za-z]+(?:%0\d+d)?\$/.exec(`${segment.map.uri} ${segment.uri}`)
+    if (left) throw new Error(`${at}: unsupported SegmentTemplate identifier ${left[0]} in "${segment.map.uri}" / "${segment.uri}"`)
+    if (segment.presentationTime === undefined) throw new Error(`${at}: no presentation time`)
     return {
-      id: as.id,
-      contentType: as.contentType ?? mimeType?.split("/")[0],
-      representations: reps.map((rep): Representation => {
-        rejectUnsupported(rep, `Representation ${rep.id}`)
-        // SegmentTemplate attributes inherit Period → AdaptationSet → Representation.
-        const template = {
-          ...asObject(period.SegmentTemplate),
-          ...asObject(as.SegmentTemplate),
-          ...asObject(rep.SegmentTemplate)
-        }
-        if (template.media === undefined || template.initialization === undefined) {
-          throw new Error(`Representation ${rep.id}: SegmentTemplate needs @media and @initialization`)
-        }
-        const timescale = num(template.timescale) ?? 1
-        const startNumber = num(template.startNumber) ?? 1
-        const pto = num(template.presentationTimeOffset) ?? 0
-        const bandwidth = num(rep.bandwidth)
-        const vars = { RepresentationID: String(rep.id), Bandwidth: bandwidth }
-        const initUrl = path.resolve(dir, fillTemplate(String(template.initialization), vars))
-        const channelConfig = asObject((rep.AudioChannelConfiguration ?? as.AudioChannelConfiguration)?.[0])
-        return {
-          id: String(rep.id),
-          width: num(rep.width ?? as.width),
-          height: num(rep.height ?? as.height),
-          bandwidth,
-          codecs: rep.codecs ?? as.codecs,
-          frameRate: rate(rep.frameRate ?? as.frameRate),
-          audioSamplingRate: num(rep.audioSamplingRate ?? as.audioSamplingRate),
-          // Only the 23003:3 scheme carries a plain channel count; other schemes use opaque codes.
-          channels: String(channelConfig.schemeIdUri).endsWith("23003:3:audio_channel_configuration:2011")
-            ? num(channelConfig.value)
-            : undefined,
-          segments: timelineOf(template, mediaPresentationDuration * timescale).map(({ t, d }, i) => ({
-            number: startNumber + i,
-            startTime: (t - pto) / timescale,
-            duration: d / timescale,
-            url: path.resolve(dir, fillTemplate(String(template.media), { ...vars, Number: startNumber + i, Time: t })),
-            initUrl
-          }))
-        }
-      })
+      number: segment.number,
+      startTime: segment.presentationTime,
+      duration: segment.duration,
+      url: localFile(segment.resolvedUri, at),
+      initUrl: localFile(segment.map.resolvedUri, `${at} initialization`)
     }
   })
-  return { mpdPath: path.resolve(mpdPath), mediaPresentationDuration, adaptationSets }
+}
+
+/** Parses the MPD (with mpd-parser) into adaptation sets, representations and their expanded segment lists. Throws on unsupported MPDs. */
+export const readPresentation = async (mpdPath: string): Promise<Presentation> => {
+  const absolute = path.resolve(mpdPath)
+  const text = await readFile(absolute, "utf8")
+  let mpd: Element
+  let playlists: ReadonlyArray<DashPlaylist>
+  try {
+    mpd = stringToMpdXml(text)
+    // manifestUri: mpd-parser resolves every segment URL (and any BaseURL) against it.
+    playlists = toPlaylists(inheritAttributes(mpd, { manifestUri: pathToFileURL(absolute).href }).representationInfo)
+  } catch (error) {
+    throw new Error(`mpd-parser: ${message(error)}`) // its errors are bare codes such as INVALID_NUMBER_OF_PERIOD
+  }
+  const periods = children(mpd, "Period")
+  if (periods.length !== 1) throw new Error(`expected exactly one Period, found ${periods.length}`)
+  const [first] = playlists
+  if (first === undefined) throw new Error("MPD has no Representation")
+  if (first.attributes.type === "dynamic") throw new Error("dynamic MPDs are not supported")
+  const mediaPresentationDuration = first.attributes.mediaPresentationDuration ?? first.attributes.periodDuration
+  if (mediaPresentationDuration === undefined) throw new Error("MPD has no mediaPresentationDuration")
+
+  // mpd-parser lists representations in document order, one per Representation, but one per BaseURL when
+  // a level has several: pair them with the Representation elements in order, after refusing any surplus.
+  const elements = children(periods[0] as Element, "AdaptationSet").flatMap((set) => children(set, "Representation"))
+  if (elements.length !== playlists.length) {
+    throw new Error(`mpd-parser listed ${playlists.length} representations, the MPD has ${elements.length} (several BaseURLs?)`)
+  }
+  let next = 0
+  const adaptationSets = children(periods[0] as Element, "AdaptationSet").map((set): AdaptationSet => {
+    const inherited = children(set, "Representation").length > 0 ? playlists[next]?.attributes : undefined
+    const representations = children(set, "Representation").map((element): Representation => {
+      const playlist = playlists[next++] as DashPlaylist
+      const a = playlist.attributes
+      const id = String(a.id)
+      return {
+        id,
+        width: a.width,
+        height: a.height,
+        bandwidth: a.bandwidth,
+        codecs: a.codecs,
+        frameRate: a.frameRate,
+        audioSamplingRate: num(a.audioSamplingRate),
+        channels: declaredChannels(element, set),
+        segments: segmentsOf(playlist, `Representation ${id}`)
+      }
+    })
+    return {
+      id: attribute(set, "id"), // from the DOM: mpd-parser drops AdaptationSet@id
+      // mpd-parser's inherited attributes of the set's first Representation (@contentType, else @mimeType).
+      contentType: inherited?.contentType ?? inherited?.mimeType?.split("/")[0],
+      representations
+    }
+  })
+  return { mpdPath: absolute, mediaPresentationDuration, adaptationSets }
 }
 
 const representationsOf = (p: Presentation, contentType: string): ReadonlyArray<Representation> =>
