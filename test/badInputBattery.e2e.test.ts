@@ -295,7 +295,9 @@ beforeAll(async () => {
   await fs.mkdir(path.join(workdir, "inputs"))
   await fs.mkdir(serverTmp)
   await Promise.all(cases.map((c) => c.make(inputPath(c))))
-  server = await startServer(["--workers", "2"], { VIDPIPE_STORAGE: `file://${storage}`, TMPDIR: serverTmp })
+  // Uploads here are not about expiry (test/serve.e2e.test.ts is): a minute, not 5 s, so a busy
+  // machine cannot make a PUT start late.
+  server = await startServer(["--workers", "2"], { VIDPIPE_STORAGE: `file://${storage}`, TMPDIR: serverTmp, VIDPIPE_UPLOAD_EXPIRY_SECONDS: "60" })
 }, 120_000)
 afterAll(async () => {
   await server?.stop()
