@@ -30,7 +30,14 @@ import { freePort as closedPort } from "./support/redisServer.ts"
 import type { ProxiedConnection, TcpProxy } from "./support/tcpProxy.ts"
 import { startTcpProxy } from "./support/tcpProxy.ts"
 
-const fixture: unknown = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "fixtures/aws/autoscaling-termination-policy.json"), "utf8"))
+/** AWS's documented sample events, unmodified (see test/fixtures/aws/README.md). */
+const awsSample = (file: string): unknown => JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "fixtures/aws", file), "utf8"))
+/** The payload as the Auto Scaling user guide shows it: no `HasMoreInstances`. */
+const fixture = awsSample("autoscaling-termination-policy.json")
+/** The same with `"HasMoreInstances": true`, which AWS adds past 30,000 candidate instances. */
+const fixtureHasMore = awsSample("autoscaling-termination-policy-has-more-instances.json")
+/** The sample's candidates: i-0056… in us-east-1b, the other two in us-east-1c (all on-demand). */
+const sampleIds = ["i-0056faf8da3e1f75d", "i-02e1c69383a3ed501", "i-036bc44b6092c01c7"] as const
 /** The deployed default budget: with real Redis behind it the answer comes from Redis, well inside it. */
 const options: ProtectorOptions = { budget: "1500 millis", minIdle: "60 seconds", freshWithin: "60 seconds" }
 /**
@@ -70,8 +77,7 @@ const policyEvent = (capacity: ReadonlyArray<readonly [zone: string, capacity: n
   AutoScalingGroupName: "vidpipe-workers",
   CapacityToTerminate: capacity.map(([zone, n, market]) => ({ AvailabilityZone: zone, Capacity: n, InstanceMarketOption: market ?? "on-demand" })),
   Instances: instances.map((i) => ({ AvailabilityZone: i.zone, InstanceId: i.id, InstanceType: "c7g.2xlarge", InstanceMarketOption: i.market ?? "on-demand" })),
-  Cause: "SCALE_IN",
-  HasMoreInstances: false
+  Cause: "SCALE_IN"
 })
 
 const warmUpEvent = {
@@ -91,10 +97,18 @@ describe("chooseInstancesToTerminate (pure)", () => {
   const now = 10 * minute * 10
   const entry = (instanceId: string, idleFor: number) => ({ instanceId, idleSince: now - idleFor, seenAt: now - 1_000 })
 
-  it("decodes the documented sample", () => {
+  it("decodes AWS's documented sample, which has no HasMoreInstances, and its HasMoreInstances: true variant", () => {
+    assert.notProperty(fixture, "HasMoreInstances")
     assert.strictEqual(event.AutoScalingGroupName, "my-asg")
-    assert.strictEqual(event.Instances.length, 3)
-    assert.strictEqual(event.CapacityToTerminate[0]?.Capacity, 2)
+    assert.strictEqual(event.Cause, "SCALE_IN")
+    assert.deepStrictEqual(event.Instances.map((i) => i.InstanceId), [...sampleIds])
+    assert.deepStrictEqual(event.CapacityToTerminate.map((c) => [c.AvailabilityZone, c.Capacity, c.InstanceMarketOption]), [
+      ["us-east-1b", 2, "on-demand"],
+      ["us-east-1b", 1, "spot"],
+      ["us-east-1c", 3, "on-demand"]
+    ])
+    assert.propertyVal(fixtureHasMore, "HasMoreInstances", true)
+    assert.deepStrictEqual(Schema.decodeUnknownSync(TerminationPolicyEvent)(fixtureHasMore), event)
   })
 
   it("takes idle candidates longest idle first, per zone and market option, only when idle long enough", () => {
@@ -197,6 +211,27 @@ describe("protector on real Redis", () => {
     assert.deepStrictEqual(ids(more.answer), ["i-b1", "i-b2", "i-c1", "i-b3"])
   })
 
+  it("answers AWS's documented sample (no HasMoreInstances) and its HasMoreInstances: true variant with the idle candidates", async () => {
+    await raw.del(killMe, seen)
+    const [inB, idleInC, busyInC] = sampleIds
+    await seedIdle(inB, 10 * minute)
+    await seedIdle(idleInC, 5 * minute)
+    // Went idle, then took a task: busy.
+    await withRegistry(Effect.gen(function*() {
+      const registry = yield* IdleRegistry
+      yield* registry.markIdle(busyInC)
+      yield* registry.markBusy(busyInC)
+    }))
+    for (const [label, event] of [["documented sample", fixture], ["HasMoreInstances: true", fixtureHasMore]] as const) {
+      const { answer, ms } = await timed(`AWS sample (${label})`, () => protector(event))
+      assert.deepStrictEqual(ids(answer), [inB, idleInC], label)
+      assert.isBelow(ms, lambdaLimitMs, label)
+    }
+    // Keys AWS may add are ignored, not refused.
+    const extended = { ...(fixture as object), SomeFutureField: { nested: [1, 2] } }
+    assert.deepStrictEqual(ids(await protector(extended)), [inB, idleInC])
+  })
+
   it("never returns a busy instance, whatever the mix (randomized)", async () => {
     const zones = ["z1", "z2", "z3"]
     for (let round = 0; round < 15; round++) {
@@ -229,7 +264,8 @@ describe("protector on real Redis", () => {
       ["Capacity as a string", { ...policyEvent([["a", 1]], [{ id: "i-1", zone: "a" }]), CapacityToTerminate: [{ AvailabilityZone: "a", Capacity: "1" }] }],
       ["Instances not an array", { ...policyEvent([["a", 1]], []), Instances: "i-1" }],
       ["negative capacity", policyEvent([["a", -1]], [{ id: "i-1", zone: "a" }])],
-      ["no HasMoreInstances", { ...policyEvent([["a", 1]], [{ id: "i-1", zone: "a" }]), HasMoreInstances: undefined }]
+      ["no Instances", { ...policyEvent([["a", 1]], []), Instances: undefined }],
+      ["an instance without InstanceId", { ...policyEvent([["a", 1]], []), Instances: [{ AvailabilityZone: "a" }] }]
     ]
     await seedIdle("i-1", 10 * minute)
     await protector(warmUpEvent) // the connection is open: anything sent from here on is the events'

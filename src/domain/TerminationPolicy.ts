@@ -18,19 +18,26 @@ export type CapacityToTerminate = typeof CapacityToTerminate.Type
 export const CandidateInstance = Schema.Struct({
   AvailabilityZone: Schema.String,
   InstanceId: Schema.String.check(Schema.isMinLength(1)),
-  InstanceType: Schema.optionalKey(Schema.String),
   InstanceMarketOption: Schema.optionalKey(Schema.String)
 })
 export type CandidateInstance = typeof CandidateInstance.Type
 
+/**
+ * The part of the event the decision reads. AWS's documented payload ("Create a custom
+ * termination policy with Lambda", EC2 Auto Scaling user guide) holds the group's name and ARN,
+ * `CapacityToTerminate`, `Instances` and `Cause`; "If there are more than 30,000 instances that
+ * could be terminated, the input data includes `"HasMoreInstances": true`", so that key is
+ * usually absent. Only what the choice needs is required; the group's name and `Cause` are read
+ * for the log when present, and every other key (the ARN, `InstanceType`, `HasMoreInstances`,
+ * whatever AWS adds) is ignored: Schema drops unknown keys when decoding. A truncated list
+ * (`HasMoreInstances`) needs nothing more: only listed instances may be named anyway.
+ */
 export const TerminationPolicyEvent = Schema.Struct({
-  AutoScalingGroupARN: Schema.String,
-  AutoScalingGroupName: Schema.String,
   CapacityToTerminate: Schema.Array(CapacityToTerminate),
   Instances: Schema.Array(CandidateInstance),
+  AutoScalingGroupName: Schema.optionalKey(Schema.String),
   /** SCALE_IN, INSTANCE_REFRESH, MAX_INSTANCE_LIFETIME, REBALANCE, … */
-  Cause: Schema.String,
-  HasMoreInstances: Schema.Boolean
+  Cause: Schema.optionalKey(Schema.String)
 })
 export type TerminationPolicyEvent = typeof TerminationPolicyEvent.Type
 

@@ -95,12 +95,10 @@ export const runLocalFleet = (options: LocalFleetOptions, processes: FleetProces
         lastScaleOutAt = now
       } else if (decision.desired < workers.length) {
         const event: TerminationPolicyEvent = {
-          AutoScalingGroupARN: `local:${options.idPrefix}`,
           AutoScalingGroupName: options.idPrefix,
           CapacityToTerminate: [{ AvailabilityZone: zone, Capacity: workers.length - decision.desired }],
           Instances: workers.map((id) => ({ AvailabilityZone: zone, InstanceId: id })),
-          Cause: "SCALE_IN",
-          HasMoreInstances: false
+          Cause: "SCALE_IN"
         }
         const { InstanceIDs } = chooseInstancesToTerminate(event, idle, now, minIdleMs)
         if (InstanceIDs.length === 0) return

@@ -68,7 +68,7 @@ export const protect = (event: unknown, options: ProtectorOptions): Effect.Effec
     const now = yield* Clock.currentTimeMillis
     const answer = chooseInstancesToTerminate(policyEvent, idle, now, Duration.toMillis(Duration.fromInputUnsafe(options.minIdle)))
     yield* Effect.logInfo(
-      `protector: ${policyEvent.AutoScalingGroupName} (${policyEvent.Cause}) asked for ${policyEvent.CapacityToTerminate.reduce((n, c) => n + c.Capacity, 0)} of ${policyEvent.Instances.length}; ${idle.length} idle; answering [${answer.InstanceIDs.join(", ")}]`
+      `protector: ${policyEvent.AutoScalingGroupName ?? "a group"} (${policyEvent.Cause ?? "no cause given"}) asked for ${policyEvent.CapacityToTerminate.reduce((n, c) => n + c.Capacity, 0)} of ${policyEvent.Instances.length}; ${idle.length} idle; answering [${answer.InstanceIDs.join(", ")}]`
     )
     return answer
   }).pipe(

@@ -186,12 +186,10 @@ const runSimulation = (options: SimulationOptions) =>
       }
       const capacity: Array<CapacityToTerminate> = [...byZone].map(([AvailabilityZone, Capacity]) => ({ AvailabilityZone, Capacity }))
       const event: TerminationPolicyEvent = {
-        AutoScalingGroupARN: "arn:aws:autoscaling:eu-west-1:000000000000:autoScalingGroup:sim",
         AutoScalingGroupName: "vidpipe-sim",
         CapacityToTerminate: capacity,
         Instances: group.map((i) => ({ AvailabilityZone: i.zone, InstanceId: i.id })),
-        Cause: "SCALE_IN",
-        HasMoreInstances: false
+        Cause: "SCALE_IN"
       }
       const answer = yield* protect(event, { budget: "1500 millis", minIdle: options.minIdleMs, freshWithin: options.freshWithinMs })
       if (answer.InstanceIDs.length < amount) refusedScaleIns++
