@@ -148,6 +148,23 @@ const handleFailure = Effect.fnUntraced(function*(task: Task, message: ReceivedM
   yield* (error.retryable ? queue.extendVisibility(message.receipt, 0) : queue.delete(message.receipt)).pipe(Effect.ignore)
 })
 
+/** A store read retried in place: a blip of a few hundred milliseconds costs no redelivery. */
+const retryStoreRead = Schedule.exponential("100 millis").pipe(
+  Schedule.setInputType<Retryable>(),
+  Schedule.while(({ input }) => input.retryable),
+  Schedule.upTo({ times: 3 })
+)
+
+/**
+ * The job store could not say whether the task's job exists: the delivery goes back to the queue,
+ * visible again soon (SQS: ChangeMessageVisibility), and nothing is written to the failing store.
+ */
+const handBack = Effect.fnUntraced(function*(message: ReceivedMessage, error: Retryable) {
+  const queue = yield* JobQueue
+  yield* Effect.logWarning(`handing ${message.groupId} back: ${error.message}`)
+  yield* queue.extendVisibility(message.receipt, `${Math.min(60, 2 ** message.receiveCount)} seconds`).pipe(Effect.ignore)
+})
+
 export const handleDelivery = Effect.fn("worker.handleDelivery")(function*(workerId: string, message: ReceivedMessage) {
   const started = yield* Clock.currentTimeMillis
   const queue = yield* JobQueue
@@ -163,7 +180,16 @@ export const handleDelivery = Effect.fn("worker.handleDelivery")(function*(worke
     return yield* acknowledge
   }
   const task = decoded.value
-  const job = yield* Effect.option(store.get(task.jobId))
+  // Only JobNotFound means the job is gone. A store that fails (a Redis blip) says nothing about
+  // the job: retried here, then the task is handed back, never acknowledged.
+  const lookup = yield* store.get(task.jobId).pipe(
+    Effect.retry(retryStoreRead),
+    Effect.map(Option.some),
+    Effect.catchTag("JobNotFound", () => Effect.succeedNone),
+    Effect.result
+  )
+  if (lookup._tag === "Failure") return yield* handBack(message, lookup.failure)
+  const job = lookup.success
   if (Option.isNone(job) || isTerminal(job.value.status)) {
     yield* Effect.logInfo(`skipping ${task.taskId}: job ${Option.isNone(job) ? "deleted" : job.value.status}`)
     return yield* acknowledge

@@ -4,7 +4,7 @@
  * and the expiry; the expiry is checked when the request starts (a slow upload that started in
  * time completes); the body is streamed to storage, never held whole; and a completed upload
  * triggers ingest the way an S3 event would. A refused upload stores nothing and answers 4xx
- * with a JSON reason.
+ * (503 when the job store or storage fails) with a JSON reason.
  */
 import { Clock, Effect } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -32,15 +32,24 @@ export const uploadRoutes = (secret: string) =>
       }
       const contentLength = Number(lengthHeader)
       const store = yield* JobStore
-      const job = yield* Effect.option(store.get(jobId))
-      if (job._tag === "None") return yield* refuse(404, "JobNotFound", `job not found: ${jobId}`)
-      const valid = Number.isFinite(expires) && verifyUpload(secret, { method: "PUT", key: job.value.sourceKey, contentLength, expires }, signature)
+      // Only JobNotFound is a 404: a store that fails (a Redis blip) says nothing about the job, so
+      // the client is told to try again, and nothing is stored.
+      const job = yield* Effect.result(store.get(jobId))
+      if (job._tag === "Failure") {
+        return job.failure._tag === "JobNotFound"
+          ? yield* refuse(404, "JobNotFound", `job not found: ${jobId}`)
+          : yield* Effect.logError(`upload ${jobId}: ${job.failure.message}`).pipe(
+            // The API's own answer to a backend failure (api/handlers.ts), details only in the log.
+            Effect.andThen(refuse(503, "ServiceUnavailable", "a backend is unavailable; try again"))
+          )
+      }
+      const valid = Number.isFinite(expires) && verifyUpload(secret, { method: "PUT", key: job.success.sourceKey, contentLength, expires }, signature)
       if (!valid) return yield* refuse(403, "SignatureDoesNotMatch", "the signature does not match this upload (URL, key or Content-Length changed)")
       if ((yield* Clock.currentTimeMillis) > expires) return yield* refuse(403, "RequestExpired", "the upload URL has expired; ask for a new one")
-      if (job.value.status !== "awaiting-upload") return yield* refuse(409, "AlreadyUploaded", `job ${jobId} is ${job.value.status}, not awaiting an upload`)
+      if (job.success.status !== "awaiting-upload") return yield* refuse(409, "AlreadyUploaded", `job ${jobId} is ${job.success.status}, not awaiting an upload`)
 
       const storage = yield* Storage
-      const stored = yield* Effect.result(storage.putStream("uploads", job.value.sourceKey, request.stream, { contentLength, ifNoneMatch: true }))
+      const stored = yield* Effect.result(storage.putStream("uploads", job.success.sourceKey, request.stream, { contentLength, ifNoneMatch: true }))
       if (stored._tag === "Failure") {
         const error = stored.failure
         if (error._tag === "ObjectExists") return yield* refuse(409, "AlreadyUploaded", `job ${jobId} already has its source`)

@@ -1,0 +1,115 @@
+/**
+ * A job store that fails (a Redis blip) while a worker holds a task: the worker must not take the
+ * failure for "the job was deleted" and acknowledge the task. It retries the read in place, and
+ * when the store still fails it hands the task back to the queue; either way the job becomes
+ * ready, finalized once.
+ *
+ * No timing luck: the store fails an exact number of reads (the next N `get`s the worker makes),
+ * and the test waits for the job, polling the store without the fault.
+ */
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Layer, References } from "effect"
+import { JobStoreFailed } from "../src/domain/Errors.ts"
+import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
+import { localFleetControlLayer } from "../src/layers/local/LocalFleetControl.ts"
+import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
+import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
+import { memoryIdleRegistryLayer } from "../src/layers/local/MemoryIdleRegistry.ts"
+import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
+import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
+import { awaitJob } from "../src/programs/awaitJob.ts"
+import type { PipelineSettingsShape } from "../src/programs/PipelineSettings.ts"
+import { defaultPipelineSettings, PipelineSettings } from "../src/programs/PipelineSettings.ts"
+import { runWorker } from "../src/programs/worker.ts"
+import type { JobStoreShape } from "../src/services/JobStore.ts"
+import { JobStore } from "../src/services/JobStore.ts"
+import { makeScriptedFfmpeg, submitScriptedJob } from "./support/scriptedFfmpeg.ts"
+
+const settings: PipelineSettingsShape = {
+  ...defaultPipelineSettings,
+  pollSeconds: 1,
+  visibility: Duration.seconds(10),
+  heartbeatEvery: Duration.seconds(1),
+  finalizeLease: Duration.seconds(5),
+  maxReceiveCount: 5,
+  transientRetries: 1
+}
+
+/** The store as the worker sees it: its next `failures` reads fail with JobStoreFailed. */
+const faultyReads = (store: JobStoreShape, failures: number, retryable: boolean) => {
+  let left = failures
+  const seen = { failed: 0 }
+  const faulty: JobStoreShape = {
+    ...store,
+    get: (jobId) =>
+      Effect.suspend(() => {
+        if (left <= 0) return store.get(jobId)
+        left--
+        seen.failed++
+        return Effect.fail(new JobStoreFailed({ operation: "get", reason: "Connection is closed.", retryable }))
+      })
+  }
+  return { faulty, seen }
+}
+
+const run = (failures: number, retryable = true) => {
+  const folder = path.join(os.tmpdir(), `vidpipe-worker-store-${Math.random().toString(36).slice(2)}`)
+  const layer = Layer.mergeAll(
+    memoryJobQueueLayer({ maxReceiveCount: settings.maxReceiveCount, defaultVisibility: settings.visibility }),
+    memoryCoordinatorLayer,
+    memoryJobStoreLayer,
+    memoryIdleRegistryLayer,
+    localFleetControlLayer("test-instance"),
+    logMetricsLayer,
+    folderStorageLayer(areaFoldersUnder(folder)),
+    makeScriptedFfmpeg({}).layer,
+    Layer.succeed(PipelineSettings, settings),
+    Layer.succeed(References.MinimumLogLevel, "None")
+  )
+  return Effect.gen(function*() {
+    const { id, tasks } = yield* submitScriptedJob
+    const { faulty, seen } = faultyReads(yield* JobStore, failures, retryable)
+    // One worker: its first delivery meets every injected failure.
+    yield* Effect.forkScoped(runWorker("w1").pipe(Effect.provideService(JobStore, faulty)))
+    const job = yield* awaitJob(id, undefined, 50).pipe(Effect.timeout("30 seconds"))
+    return { job, tasks, seen }
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(layer),
+    Effect.ensuring(Effect.promise(() => fs.rm(folder, { recursive: true, force: true })))
+  )
+}
+
+describe("worker, when the job store fails", () => {
+  it.live("a read that fails a few times is retried in place: the task is not dropped, no redelivery", () =>
+    Effect.gen(function*() {
+      const { job, seen } = yield* run(2)
+      assert.strictEqual(seen.failed, 2)
+      assert.strictEqual(job.status, "ready")
+      assert.strictEqual(job.finalizeRuns, 1)
+      assert.deepStrictEqual(job.tasks.map((t) => t.attempts), job.tasks.map(() => 1))
+    }))
+
+  it.live("a store that keeps failing gets the task handed back; the redelivery completes the job once", () =>
+    Effect.gen(function*() {
+      // One read and three retries fail: the first delivery gives up and hands the task back.
+      const { job, seen } = yield* run(4)
+      assert.strictEqual(seen.failed, 4)
+      assert.strictEqual(job.status, "ready", JSON.stringify(job.error))
+      assert.strictEqual(job.finalizeRuns, 1)
+      assert.strictEqual(job.manifestWrites, 1)
+      // The task that met the failures was received again (attempts = receive count); no other was.
+      assert.deepStrictEqual(job.tasks.map((t) => t.attempts).sort(), [...job.tasks.map(() => 1).slice(1), 2])
+    }))
+
+  it.live("a failure retrying cannot help (an unreadable record) is not retried in place, and still not taken for a deleted job", () =>
+    Effect.gen(function*() {
+      const { job, seen } = yield* run(1, false)
+      assert.strictEqual(seen.failed, 1)
+      assert.strictEqual(job.status, "ready")
+      assert.deepStrictEqual(job.tasks.map((t) => t.attempts).sort(), [...job.tasks.map(() => 1).slice(1), 2])
+    }))
+})
