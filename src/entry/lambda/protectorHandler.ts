@@ -1,6 +1,10 @@
 /**
- * The Auto Scaling custom termination policy Lambda (see `programs/protector.ts`). It must answer
- * well within 2 s: Redis is reached through a dedicated client whose commands time out after
+ * The Auto Scaling custom termination policy Lambda (see `programs/protector.ts`). AWS: "The
+ * maximum run time for your Lambda function is two seconds (2000 milliseconds)", and "If no
+ * instances are returned or your Lambda function times out, then Amazon EC2 Auto Scaling waits a
+ * short time before invoking your function again" (EC2 Auto Scaling user guide, "Create a custom
+ * termination policy with Lambda"). So it must answer well within 2 s, and "keep everything" is
+ * a safe answer: Redis is reached through a dedicated client whose commands time out after
  * ~300 ms and are never retried, the whole answer (connection included) is bounded by the budget,
  * and any failure answers `{"InstanceIDs": []}` (Auto Scaling keeps everything and asks again).
  * The EventBridge warm-up schedule (every 4 minutes) is answered at once after touching the idle
@@ -13,7 +17,7 @@
  *   VIDPIPE_PROTECTOR_FRESH_SECONDS    idle entries must be refreshed within this, default 60
  *   VIDPIPE_PROTECTOR_BUDGET_MS        the answer's time budget, default 1500
  */
-import { Config, Duration, Effect, Layer, ManagedRuntime } from "effect"
+import { Config, ConfigProvider, Duration, Effect, Layer, ManagedRuntime } from "effect"
 import type { TerminationPolicyAnswer, WarmUpAnswer } from "../../domain/TerminationPolicy.ts"
 import { isWarmUpEvent, keepEverything } from "../../domain/TerminationPolicy.ts"
 import { deploymentConfig } from "../../layers/fromConfig.ts"
@@ -93,13 +97,18 @@ export const handlerConfig = Effect.gen(function*() {
   return { redisUrl: deployment.coordinator.url, redisPrefix: deployment.redisPrefix, options }
 })
 
-/** The configured handler, or why there is none (the answer is then always "keep everything"). */
-const configure = (): ProtectorHandler | string => {
-  const result = Effect.runSync(Effect.result(Effect.map(handlerConfig, (config) => {
+/**
+ * The handler configured from the environment (or `provider`), or why there is none (the answer is
+ * then always "keep everything"). `handler` builds it once per container; tests build their own,
+ * from their own variables, to dispose it.
+ */
+export const configureHandler = (provider?: ConfigProvider.ConfigProvider): ProtectorHandler | string => {
+  const configured = Effect.map(handlerConfig, (config) => {
     if (typeof config === "string") return config
     const layer = redisIdleRegistryLayer.pipe(Layer.provide(protectorRedisConnectionLayer(config.redisUrl, config.redisPrefix)))
     return makeProtectorHandler(layer, config.options)
-  })))
+  })
+  const result = Effect.runSync(Effect.result(provider === undefined ? configured : Effect.provide(configured, ConfigProvider.layer(provider))))
   return result._tag === "Success" ? result.success : `invalid configuration: ${String(result.failure)}`
 }
 
@@ -107,7 +116,7 @@ let configured: ProtectorHandler | string | undefined
 
 /** The deployed entry point. */
 export const handler = (event: unknown, context?: unknown): Promise<ProtectorAnswer> => {
-  configured ??= configure()
+  configured ??= configureHandler()
   if (typeof configured === "string") {
     console.warn(`protector: ${configured}; keeping every instance`)
     return Promise.resolve(isWarmUpEvent(event) ? { warm: true, redis: false } : keepEverything)
