@@ -4,11 +4,15 @@
 #   - Node.js $NODE_VERSION, the official linux build from nodejs.org, checked against its
 #     SHASUMS256.txt: the same release the repository pins (package.json's `node` package) and that
 #     the test suite runs on; Ubuntu's own nodejs is 18, too old for TypeScript type stripping;
-#   - the AWS CLI (snap, published by AWS) for the boot script and the lifecycle hook;
+#   - the AWS CLI (snap, published by AWS) for the boot script only (it reads the Redis URL from
+#     SSM as root, outside systemd's sandboxing). The termination lifecycle hook is completed by
+#     the worker process itself, with the SDK (src/programs/terminationHook.ts): snap's CLI cannot
+#     run under a unit with ProtectHome=yes and NoNewPrivileges=yes (it needs /root/snap and an
+#     AppArmor transition);
 #   - the app in /opt/vidpipe (a `git archive` of package.json, package-lock.json and src/, made by
 #     packer/build.sh), its production dependencies by `npm ci --omit=dev`;
-#   - the systemd units, installed but not enabled: the instance's user data writes the
-#     configuration and starts them.
+#   - the worker's systemd unit, installed but not enabled: the instance's user data writes the
+#     configuration and starts it.
 set -euo pipefail
 : "${NODE_VERSION:?}" "${APP_ARCHIVE:?}" "${FILES:?}"
 export DEBIAN_FRONTEND=noninteractive
@@ -56,14 +60,11 @@ node /opt/vidpipe/src/entry/cli/main.ts --help >/dev/null
 ffmpeg -hide_banner -version | head -1
 ffprobe -hide_banner -version | head -1
 
-# Units and the lifecycle watcher; the configuration directory is filled at boot.
+# The worker's unit; the configuration directory is filled at boot.
 install -d -m 0750 -o root -g vidpipe /etc/vidpipe
-install -d -m 0755 /usr/local/lib/vidpipe
-install -m 0755 "$FILES/lifecycle-watch.sh" /usr/local/lib/vidpipe/lifecycle-watch.sh
 install -m 0644 "$FILES/vidpipe-worker.service" /etc/systemd/system/vidpipe-worker.service
-install -m 0644 "$FILES/vidpipe-lifecycle.service" /etc/systemd/system/vidpipe-lifecycle.service
 systemctl daemon-reload
-systemd-analyze verify vidpipe-worker.service vidpipe-lifecycle.service
+systemd-analyze verify vidpipe-worker.service
 
 # Leave nothing of the build behind.
 rm -rf "$APP_ARCHIVE" "$FILES" /root/.npm

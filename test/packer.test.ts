@@ -3,12 +3,13 @@
  * - `packer validate` and `packer fmt -check` on packer/ with Debian's Packer (1.6.6: HCL2 with the
  *   built-in amazon-ebs builder; validation resolves every variable, the provisioners' files and
  *   the builder's settings, but contacts no AWS API);
- * - `systemd-analyze verify` on both units. verify also checks that each ExecStart program exists;
- *   on the AMI those are /usr/local/bin/node (provision.sh links it) and the lifecycle script
- *   (provision.sh installs it), which this machine does not have. So a copy of each unit is
- *   verified with only that path replaced by the same program here (this Node 22, the script in
- *   packer/files/); every other line is verified as written. provision.sh runs the same verify on
- *   the real paths during the AMI build;
+ * - `systemd-analyze verify` on the worker unit. verify also checks that the ExecStart program
+ *   exists; on the AMI that is /usr/local/bin/node (provision.sh links it), which this machine does
+ *   not have. So a copy of the unit is verified with only that path replaced by the same program
+ *   here (this Node 22); every other line is verified as written. provision.sh runs the same
+ *   verify on the real path during the AMI build;
+ * - no lifecycle watcher: the worker process completes the termination hook itself with the SDK
+ *   (src/programs/terminationHook.ts), because snap's AWS CLI cannot run in a sandboxed unit;
  * - the numbers that must agree across the unit, the CLI and infra/fleet.ts (drain timeout < stop
  *   timeout < lifecycle hook heartbeat), and the shell scripts' syntax.
  */
@@ -36,7 +37,6 @@ const directives = (unit: string) =>
   Object.fromEntries(unit.split("\n").map((line) => line.trim()).filter((line) => /^[A-Za-z]+=/.test(line)).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]))
 
 const workerUnit = fs.readFileSync(path.join(packerDir, "files/vidpipe-worker.service"), "utf8")
-const lifecycleUnit = fs.readFileSync(path.join(packerDir, "files/vidpipe-lifecycle.service"), "utf8")
 
 describe("packer template", () => {
   it("passes packer validate and packer fmt -check (Packer 1.6.6)", () => {
@@ -67,7 +67,7 @@ describe("packer template", () => {
   })
 
   it("has provisioning and helper scripts that bash accepts", () => {
-    for (const script of ["provision.sh", "build.sh", "files/lifecycle-watch.sh"]) {
+    for (const script of ["provision.sh", "build.sh"]) {
       const check = run("bash", ["-n", path.join(packerDir, script)])
       expect(check.status, `${script}: ${check.out}`).toBe(0)
     }
@@ -83,8 +83,19 @@ describe("packer template", () => {
     expect(check.status, check.out).toBe(0)
     const provision = fs.readFileSync(path.join(packerDir, "provision.sh"), "utf8")
     expect(provision).toContain('ln -sfn "/opt/node/bin/$tool" "/usr/local/bin/$tool"')
-    expect(provision).toContain("install -m 0755 \"$FILES/lifecycle-watch.sh\" /usr/local/lib/vidpipe/lifecycle-watch.sh")
-    expect(provision).toContain("systemd-analyze verify vidpipe-worker.service vidpipe-lifecycle.service")
+    expect(provision).toContain("systemd-analyze verify vidpipe-worker.service\n")
+  })
+
+  it("installs no lifecycle watcher: the worker completes the termination hook itself", () => {
+    // Only the worker's unit ships; nothing on the AMI runs the snap CLI under systemd.
+    expect(fs.readdirSync(path.join(packerDir, "files"))).toEqual(["vidpipe-worker.service"])
+    const provision = fs.readFileSync(path.join(packerDir, "provision.sh"), "utf8")
+    expect(provision).not.toMatch(/lifecycle-watch|vidpipe-lifecycle/)
+    expect(workerUnit).not.toContain("/snap/bin/aws")
+    // The worker reads the hook's name from its environment file.
+    const workerCommand = fs.readFileSync(path.join(repo, "src/entry/cli/workerCommand.ts"), "utf8")
+    expect(workerCommand).toContain('Config.String("VIDPIPE_LIFECYCLE_HOOK")')
+    expect(directives(workerUnit)["EnvironmentFile"]).toBe("/etc/vidpipe/worker.env")
   })
 })
 
@@ -103,10 +114,6 @@ describe("systemd units", () => {
 
   it("the worker unit passes systemd-analyze verify", () => {
     verify("vidpipe-worker.service", workerUnit, "/usr/local/bin/node", process.execPath)
-  })
-
-  it("the lifecycle unit passes systemd-analyze verify", () => {
-    verify("vidpipe-lifecycle.service", lifecycleUnit, "/usr/local/lib/vidpipe/lifecycle-watch.sh", path.join(packerDir, "files/lifecycle-watch.sh"))
   })
 
   it("a broken unit does fail the check", () => {

@@ -2,11 +2,15 @@
  * `vidpipe worker`: a long-running worker process for a shared deployment (Redis queue and
  * coordinator). SIGTERM drains it: it stops receiving, lets the current task finish within
  * `--drain-timeout` (or hands it back to the queue), and exits 0. Ctrl-C stops at once.
+ *
+ * With VIDPIPE_LIFECYCLE_HOOK (the Auto Scaling group's termination hook, set by the stack's user
+ * data) it also drains when the fleet terminates the instance, and then completes that hook.
  */
-import { Duration, Effect, Layer, References, Schedule } from "effect"
+import { Config, Duration, Effect, Layer, Option, References, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
 import { reapOrphanedEncoders } from "../../layers/ffmpeg/orphans.ts"
 import { runSweeper } from "../../programs/sweeper.ts"
+import { runWorkerInFleet } from "../../programs/terminationHook.ts"
 import { runWorker } from "../../programs/worker.ts"
 import { defaultInstanceId, loadDeployment } from "./deployment.ts"
 import { reportingFailures } from "./runCommand.ts"
@@ -24,6 +28,7 @@ export const workerCommand = Command.make(
   (flags) =>
     Effect.gen(function*() {
       const { layer, summary } = yield* loadDeployment("worker", true)
+      const lifecycleHook = yield* Config.String("VIDPIPE_LIFECYCLE_HOOK").pipe(Config.option)
       const workerId = flags.id._tag === "Some" ? flags.id.value : defaultInstanceId()
       yield* Effect.gen(function*() {
         yield* Effect.logInfo(`worker ${workerId}: started (${summary})`)
@@ -36,7 +41,10 @@ export const workerCommand = Command.make(
         yield* reap
         yield* Effect.forkScoped(reap.pipe(Effect.repeat(Schedule.spaced("5 seconds"))))
         yield* Effect.forkScoped(runSweeper(workerId))
-        yield* runWorker(workerId, { drain: awaitDrainRequest, drainTimeout: Duration.seconds(flags.drainTimeout) })
+        const options = { drain: awaitDrainRequest, drainTimeout: Duration.seconds(flags.drainTimeout) }
+        yield* Option.isSome(lifecycleHook) && lifecycleHook.value.trim() !== ""
+          ? runWorkerInFleet(workerId, { ...options, lifecycleHookName: lifecycleHook.value.trim() })
+          : runWorker(workerId, options)
         yield* Effect.logInfo(`worker ${workerId}: exiting`)
       }).pipe(Effect.scoped, Effect.provide(layer))
     }).pipe(

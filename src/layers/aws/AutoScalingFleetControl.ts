@@ -3,15 +3,22 @@
  * layer is built, and protection is `SetInstanceProtection` on this instance. The last state set
  * is remembered so the worker can call it on every task without flooding the API (which is
  * throttled per account).
+ *
+ * Termination goes through the group's termination lifecycle hook: while the instance waits in
+ * Terminating:Wait, IMDS reports `autoscaling/target-lifecycle-state` = `Terminated`; once the
+ * worker has drained, `CompleteLifecycleAction` with `CONTINUE` lets Auto Scaling terminate it at
+ * once instead of at the hook's heartbeat timeout. This runs in the worker's own Node process
+ * (the SDK with the instance role's credentials), not a separate CLI under systemd.
  */
 import type { AutoScalingClientConfig } from "@aws-sdk/client-auto-scaling"
-import { AutoScalingClient, SetInstanceProtectionCommand } from "@aws-sdk/client-auto-scaling"
+import { AutoScalingClient, CompleteLifecycleActionCommand, SetInstanceProtectionCommand } from "@aws-sdk/client-auto-scaling"
 import type { Duration } from "effect"
-import { Effect, Layer, Schedule, Semaphore } from "effect"
+import { Context, Effect, Layer, Schedule, Semaphore } from "effect"
 import { FleetControl, FleetControlFailed } from "../../services/FleetControl.ts"
+import { InstanceTermination } from "../../services/InstanceTermination.ts"
 import { awsCall } from "./errors.ts"
 import type { InstanceMetadataOptions } from "./instanceMetadata.ts"
-import { readInstanceId } from "./instanceMetadata.ts"
+import { readInstanceId, readTargetLifecycleState } from "./instanceMetadata.ts"
 
 export interface AutoScalingFleetControlOptions {
   readonly autoScalingGroupName: string
@@ -57,7 +64,39 @@ export const makeAutoScalingFleetControl = Effect.fnUntraced(function*(options: 
       ({ reason, retryable }) => new FleetControlFailed({ operation: protect ? "protect" : "unprotect", reason, retryable })
     )
 
-  return FleetControl.of({
+  // AWS (CompleteLifecycleAction): "Completes the lifecycle action for the specified token or
+  // instance with the specified result"; LifecycleHookName, AutoScalingGroupName and
+  // LifecycleActionResult are required, InstanceId may stand for the token. On a terminating
+  // instance "both abandon and continue allow the instance to terminate. However, abandon stops
+  // any remaining actions, such as other lifecycle hooks, and continue allows any other lifecycle
+  // hooks to complete" (user guide, "Add lifecycle hooks"): CONTINUE leaves other hooks their turn.
+  const completeTermination = (lifecycleHookName: string) =>
+    awsCall(
+      (abortSignal) =>
+        client.send(
+          new CompleteLifecycleActionCommand({
+            LifecycleHookName: lifecycleHookName,
+            AutoScalingGroupName: options.autoScalingGroupName,
+            InstanceId: instanceId,
+            LifecycleActionResult: "CONTINUE"
+          }),
+          { abortSignal }
+        ),
+      timeout,
+      ({ reason, retryable }) => new FleetControlFailed({ operation: "completeLifecycleAction", reason, retryable })
+    ).pipe(Effect.asVoid)
+
+  const termination = InstanceTermination.of({
+    terminating: readTargetLifecycleState(options.metadata).pipe(
+      // Only Terminated: InService, Standby or Detached are no reason to leave, and neither is an
+      // absent item (instances that never moved since the item was introduced).
+      Effect.map((state) => state._tag === "Some" && state.value === "Terminated"),
+      Effect.mapError((error) => new FleetControlFailed({ operation: "lifecycleState", reason: error.message, retryable: error.retryable }))
+    ),
+    complete: Effect.fn("InstanceTermination.complete")(completeTermination)
+  })
+
+  const fleet = FleetControl.of({
     instanceId: Effect.succeed(instanceId),
     setScaleInProtection: Effect.fn("FleetControl.setScaleInProtection")(function*(protect: boolean) {
       if (last === protect) return
@@ -66,7 +105,12 @@ export const makeAutoScalingFleetControl = Effect.fnUntraced(function*(options: 
       last = protect
     }, Semaphore.withPermit(lock))
   })
+  return { fleet, termination }
 })
 
+/** FleetControl and InstanceTermination for this instance of the group. */
 export const autoScalingFleetControlLayer = (options: AutoScalingFleetControlOptions) =>
-  Layer.effect(FleetControl, makeAutoScalingFleetControl(options))
+  Layer.effectContext(Effect.map(
+    makeAutoScalingFleetControl(options),
+    ({ fleet, termination }) => Context.make(FleetControl, fleet).pipe(Context.add(InstanceTermination, termination))
+  ))

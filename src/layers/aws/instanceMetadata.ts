@@ -3,12 +3,14 @@
  * Every request has a short timeout, because off EC2 the address just does not answer and a
  * worker must not hang at start-up waiting for it.
  */
-import { Duration, Effect, Schema } from "effect"
+import { Duration, Effect, Option, Schema } from "effect"
 
 export class InstanceMetadataFailed extends Schema.TaggedError<InstanceMetadataFailed>()("InstanceMetadataFailed", {
   path: Schema.String,
   reason: Schema.String,
-  retryable: Schema.Boolean
+  retryable: Schema.Boolean,
+  /** The HTTP status IMDS answered with, when it answered. */
+  status: Schema.optional(Schema.Number)
 }) {
   override get message() {
     return `instance metadata ${this.path}: ${this.reason}`
@@ -48,7 +50,8 @@ const call = (url: string, init: RequestInit, path: string, timeout: Duration.In
         path,
         reason: error instanceof Error ? (error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message) : String(error),
         // 401 means the token went stale: a new one helps. 404 (no such path) and other 4xx do not.
-        retryable: !(error instanceof HttpStatus) || error.status === 401 || error.status === 429 || error.status >= 500
+        retryable: !(error instanceof HttpStatus) || error.status === 401 || error.status === 429 || error.status >= 500,
+        ...(error instanceof HttpStatus ? { status: error.status } : {})
       })
   }).pipe(
     Effect.timeoutOrElse({
@@ -75,3 +78,17 @@ export const readInstanceMetadata = Effect.fn("instanceMetadata.read")(function*
 })
 
 export const readInstanceId = (options: InstanceMetadataOptions = {}) => readInstanceMetadata("instance-id", options)
+
+/**
+ * The state Auto Scaling is moving this instance to. AWS: "When an instance prepares to transition
+ * to one of the preceding steady states, Amazon EC2 Auto Scaling updates the value of the instance
+ * metadata item `autoscaling/target-lifecycle-state`" (InService, Terminated, Detached, Standby,
+ * Warmed:*), and where the item was never generated "it is not present, and you receive an HTTP
+ * 404 error" ("Retrieve the target lifecycle state through instance metadata", EC2 Auto Scaling
+ * user guide). None stands for that 404.
+ */
+export const readTargetLifecycleState = (options: InstanceMetadataOptions = {}) =>
+  readInstanceMetadata("autoscaling/target-lifecycle-state", options).pipe(
+    Effect.map(Option.some),
+    Effect.catchIf((error) => error.status === 404, () => Effect.succeedNone)
+  )
