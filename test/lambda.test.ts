@@ -8,7 +8,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type { Context } from "effect"
-import { Effect, Exit, Layer, References, Scope } from "effect"
+import { Effect, Exit, Layer, References, Schema, Scope } from "effect"
 import { JobStoreFailed } from "../src/domain/Errors.ts"
 import type { ApiGatewayProxyEvent, ApiGatewayProxyResult } from "../src/entry/lambda/apiGatewayProxy.ts"
 import { fromResponse, toRequest } from "../src/entry/lambda/apiGatewayProxy.ts"
@@ -16,6 +16,7 @@ import type { ApiHandler } from "../src/entry/lambda/apiHandler.ts"
 import { handler as configuredApiHandler, makeApiHandler } from "../src/entry/lambda/apiHandler.ts"
 import type { IngestHandler, IngestServices } from "../src/entry/lambda/ingestHandler.ts"
 import { IngestIncomplete, makeIngestHandler } from "../src/entry/lambda/ingestHandler.ts"
+import { ObjectCreatedRecord, S3EventKey } from "../src/entry/lambda/s3Event.ts"
 import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
 import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
 import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
@@ -286,25 +287,65 @@ describe("ingest handler (S3 ObjectCreated)", () => {
   })
 })
 
-/** AWS's documented sample events (test/fixtures/aws), with our key and object key filled in. */
-const sampleEvent = (file: string, fill: Record<string, string>) => {
-  let text = fs.readFileSync(new URL(`./fixtures/aws/${file}`, import.meta.url), "utf8")
-  for (const [name, value] of Object.entries(fill)) text = text.replaceAll(`__${name}__`, value)
-  return JSON.parse(text)
-}
+/** AWS's documented sample events, read from disk and passed unmodified (test/fixtures/aws/README.md). */
+const awsSample = (file: string): any => JSON.parse(fs.readFileSync(new URL(`./fixtures/aws/${file}`, import.meta.url), "utf8"))
 
 describe("documented AWS sample events", () => {
-  it("an API Gateway REST proxy sample creates a job; the S3 ObjectCreated sample for its upload ingests it", async () => {
-    const created = await api(sampleEvent("apigateway-proxy-post.json", { KEY: apiKey }))
-    assert.strictEqual(created.statusCode, 201, created.body)
-    const jobId = json(created).jobId as string
-    const job = await getJob(jobId)
-    assert.strictEqual(job.sourceKey, `${jobId}/sample clip.mp4`)
-    await putSource(job.sourceKey)
-    const encodedKey = `${jobId}/sample+clip.mp4`
-    const result = await ingest(sampleEvent("s3-object-created.json", { KEY: encodedKey }))
-    assert.deepStrictEqual(result.rejected, [])
-    assert.strictEqual(result.accepted[0]?.jobId, jobId)
-    assert.notStrictEqual((await getJob(jobId)).status, "awaiting-upload")
+  /** file, then what its one record decodes to: bucket, key as S3 sent it, key decoded, size. */
+  const s3Samples = [
+    ["s3-object-created.json", "mybucket", "HappyFace.jpg", "HappyFace.jpg", 1024],
+    ["s3-object-created-plus-for-space.json", "mybucket", "red+flower.jpg", "red flower.jpg", 1024],
+    ["s3-object-created-lambda-guide.json", "DOC-EXAMPLE-BUCKET", "b21b84d653bb07b05b1e6b33684dc11b", "b21b84d653bb07b05b1e6b33684dc11b", 1305107],
+    ["s3-object-created-percent-encoded.json", "sourcebucket", "Happy%20Face.jpg", "Happy Face.jpg", 1024]
+  ] as const
+
+  it.each(s3Samples)("S3 %s: the record decodes, its URL-encoded key decoded", (file, bucket, rawKey, key, size) => {
+    const event = awsSample(file)
+    assert.strictEqual(event.Records[0].s3.object.key, rawKey)
+    const record = Schema.decodeUnknownSync(ObjectCreatedRecord)(event.Records[0])
+    assert.deepStrictEqual({ bucket: record.s3.bucket.name, key: record.s3.object.key, size: record.s3.object.size }, { bucket, key, size })
+  })
+
+  it.each(s3Samples)("S3 %s: ingest reads it and refuses its key, which is no job's upload (<jobId>/<fileName>)", async (file, _bucket, rawKey, key) => {
+    const result = await ingest(awsSample(file))
+    assert.deepStrictEqual(result.accepted, [])
+    assert.deepStrictEqual(result.rejected, [{ key: rawKey, reason: `${key} is not a job's upload key (<jobId>/<fileName>)`, retryable: false }])
+  })
+
+  it("S3 keys: '+' is a space and percent escapes are decoded, as AWS's own examples decode them", () => {
+    // AWS: "The object key name value is URL encoded. For example, "red flower.jpg" becomes
+    // "red+flower.jpg""; its Node.js tutorial decodes with decodeURIComponent(key.replace(/\+/g, ' ')).
+    const decode = Schema.decodeUnknownSync(S3EventKey)
+    assert.strictEqual(decode("red+flower.jpg"), "red flower.jpg")
+    assert.strictEqual(decode("Happy%20Face.jpg"), "Happy Face.jpg")
+    assert.strictEqual(decode("job1/a%2Bb+c.mp4"), "job1/a+b c.mp4")
+    assert.strictEqual(decode("job1/caf%C3%A9+%281%29+100%25.mp4"), "job1/café (1) 100%.mp4")
+    assert.throws(() => decode("bad%zzkey"))
+  })
+
+  it("API Gateway's documented proxy input (no API key): the request it becomes, and our answer", async () => {
+    const event = awsSample("apigateway-proxy-input-format.json")
+    const request = toRequest(event)
+    assert.strictEqual(request.method, "GET")
+    assert.strictEqual(request.url, "https://id.execute-api.us-east-1.amazonaws.com/my/path?parameter1=value1&parameter1=value2&parameter2=value")
+    assert.strictEqual(request.headers.get("header2"), "value1, value2")
+    assert.isNull(request.body)
+    // No route of ours is /my/path: the router's 404, not the 500 of an event that could not be read.
+    const result = await api(event)
+    assert.strictEqual(result.statusCode, 404, result.body)
+  })
+
+  it("an API Gateway proxy event with requestContext.identity.apiKey and apiKeyId: the request it becomes, and our answer", async () => {
+    const event = awsSample("apigateway-proxy-api-key.json")
+    assert.strictEqual(event.requestContext.identity.apiKey, "theApiKey")
+    assert.strictEqual(event.requestContext.identity.apiKeyId, "theApiKeyId")
+    const request = toRequest(event)
+    assert.strictEqual(request.method, "POST")
+    assert.strictEqual(request.url, "https://gy415nuibc.execute-api.us-east-1.amazonaws.com/hello/world?name=me")
+    assert.strictEqual(request.headers.get("content-type"), "application/json")
+    assert.strictEqual(await request.text(), "{\r\n\t\"a\": 1\r\n}")
+    // No route of ours is /hello/world: the router's 404, not the 500 of an event that could not be read.
+    const result = await api(event)
+    assert.strictEqual(result.statusCode, 404, result.body)
   })
 })

@@ -19,6 +19,11 @@ export interface ApiGatewayProxyEvent {
   readonly multiValueQueryStringParameters?: Values<ReadonlyArray<string>>
   readonly body?: string | null
   readonly isBase64Encoded?: boolean
+  /**
+   * "the key is the name of a $context variable property … API Gateway may add new keys to the
+   * map" (API Gateway Developer Guide); `domainName` is "The full domain name used to invoke the API".
+   */
+  readonly requestContext?: { readonly domainName?: string | null } | null
 }
 
 export interface ApiGatewayProxyResult {
@@ -56,7 +61,8 @@ const queryPairs = (event: ApiGatewayProxyEvent): Array<[string, string]> =>
 export const toRequest = (event: ApiGatewayProxyEvent): Request => {
   const headers = new Headers()
   for (const [name, value] of headerPairs(event)) headers.append(name, value)
-  const host = headers.get("host") ?? "lambda.invalid"
+  // AWS's documented proxy input has no Host header; its requestContext names the domain.
+  const host = headers.get("host") ?? event.requestContext?.domainName ?? "lambda.invalid"
   const proto = headers.get("x-forwarded-proto") ?? "https"
   const url = new URL(requestPath(event), `${proto}://${host}`)
   for (const [name, value] of queryPairs(event)) url.searchParams.append(name, value)

@@ -4,7 +4,12 @@
  */
 import { Effect, Schema, SchemaIssue, SchemaTransformation } from "effect"
 
-/** S3 URL-encodes keys in events, with `+` for a space (a literal `+` arrives as `%2B`). */
+/**
+ * S3 URL-encodes keys in events, with `+` for a space (a literal `+` arrives as `%2B`). AWS: "The
+ * object key name value is URL encoded. For example, "red flower.jpg" becomes "red+flower.jpg""
+ * (S3 User Guide, "Event message structure"); AWS's own Node.js tutorial decodes it with
+ * `decodeURIComponent(key.replace(/\+/g, ' '))`, as here.
+ */
 export const S3EventKey = Schema.String.pipe(
   Schema.decodeTo(
     Schema.String,
