@@ -269,13 +269,13 @@ layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "120 seconds"
       Effect.gen(function*() {
         const base = yield* presentationServerUrl
         const playerUrl = `${base}/player?src=${encodeURIComponent(`${base}/demo/manifest.mpd`)}`
-        const result = yield* Effect.promise(() => playDash(playerUrl, { minAdvanceSeconds: 2, timeoutMs: 30_000 }))
+        const result = yield* Effect.promise(() => playDash(playerUrl, { minAdvanceSeconds: 2, timeoutMs: 60_000 }))
         expect(result.errors).toEqual([])
         expect(result.currentTime).toBeGreaterThanOrEqual(2)
         expect(fixtureRungs.map((rung) => rung.width)).toContain(result.videoWidth)
         expect(fixtureRungs.map((rung) => rung.height)).toContain(result.videoHeight)
         expect(result.representations.map((r) => r.id).sort()).toEqual(["360p", "720p"])
-      }), 45_000)
+      }), 150_000)
 
     it.effect("plays each rung when pinned from the quality selector", () =>
       Effect.gen(function*() {
@@ -283,20 +283,20 @@ layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "120 seconds"
         const playerUrl = `${base}/player?src=${encodeURIComponent("/demo/manifest.mpd")}`
         for (const rung of fixtureRungs) {
           const result = yield* Effect.promise(() =>
-            playDash(playerUrl, { minAdvanceSeconds: 1, timeoutMs: 30_000, representation: rung.id })
+            playDash(playerUrl, { minAdvanceSeconds: 1, timeoutMs: 60_000, representation: rung.id })
           )
           expect(result.errors, rung.id).toEqual([])
           expect(result.currentRepresentation, rung.id).toBe(rung.id)
           expect([result.videoWidth, result.videoHeight], rung.id).toEqual([rung.width, rung.height])
         }
-      }), 45_000)
+      }), 150_000)
 
     it.effect("plays the presentation in Shaka Player too", () =>
       Effect.gen(function*() {
         const base = yield* presentationServerUrl
         const playerUrl = `${base}/player?src=${encodeURIComponent(`${base}/demo/manifest.mpd`)}`
         const result = yield* Effect.promise(() =>
-          playDash(playerUrl, { engine: "shaka", minAdvanceSeconds: 2, timeoutMs: 30_000 })
+          playDash(playerUrl, { engine: "shaka", minAdvanceSeconds: 2, timeoutMs: 60_000 })
         )
         expect(result.errors).toEqual([])
         expect(result.engine).toBe("shaka")
@@ -306,7 +306,7 @@ layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "120 seconds"
         expect(result.representations.map(({ id, width, height }) => ({ id, width, height })).sort((a, b) =>
           a.id.localeCompare(b.id)
         )).toEqual([...fixtureRungs].sort((a, b) => a.id.localeCompare(b.id)))
-      }), 45_000)
+      }), 150_000)
 
     // Third client, outside any browser: ffmpeg's DASH demuxer reads the
     // manifest over HTTP and decodes every stream. framecrc (not null) so the
@@ -329,6 +329,6 @@ layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "120 seconds"
         expect(video.find((s) => s.dimensions === "1280x720")?.frames).toBe(300)
         for (const s of video) expect(s.frames, s.dimensions ?? "").toBe(300)
         expect(streams.filter((s) => s.mediaType === "audio").map((s) => s.frames > 0)).toEqual([true])
-      }), 45_000)
+      }), 150_000)
   }
 )
