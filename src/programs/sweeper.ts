@@ -8,8 +8,9 @@
  *   tasks are sent again under a new attempt number (duplicates are harmless: every step is idempotent);
  * - a task whose message went to the dead-letter queue because no delivery of it ever reported back
  *   (its worker crashed, or was killed, on every one of `maxReceiveCount` receives): its job fails
- *   with that reason instead of waiting to be re-sent, and crashing workers, forever. A failure the
- *   worker lived to report fails the job there (worker.ts); this covers the deliveries that killed it.
+ *   with that reason instead of waiting to be re-sent, and crashing workers, forever; the letter is
+ *   then deleted, so letters never pile up in front of newer ones. A failure the worker lived to
+ *   report fails the job there (worker.ts); this covers the deliveries that killed it.
  * Several sweepers may run at once; the coordinator's lease and the queue's deduplication keep
  * their work from doubling.
  */
@@ -97,33 +98,62 @@ export const deadLetterError = (label: string, receives: number): ErrorInfo => (
   message: `task ${label} was received ${receives} times and never finished (its worker crashed or was stopped each time); it is in the dead-letter queue`
 })
 
-/** Fails the jobs whose tasks were dead-lettered in their current run (see `deadLetterFails`); returns their ids. */
-const failDeadLettered = Effect.fnUntraced(function*(jobs: ReadonlyArray<Job>, now: number) {
-  const queue = yield* JobQueue
+/**
+ * What a dead letter leaves behind once it is read: `failed` its job (recorded), `stale` nothing to
+ * record (the job is gone, finished, retried, or the body is not a task), or `undecided` (its job
+ * was touched within a visibility timeout: a worker may still report the task).
+ */
+type LetterOutcome = { readonly _tag: "failed"; readonly jobId: string } | { readonly _tag: "stale" } | { readonly _tag: "undecided" }
+const stale: LetterOutcome = { _tag: "stale" }
+const undecided: LetterOutcome = { _tag: "undecided" }
+
+const judgeLetter = Effect.fnUntraced(function*(body: string, now: number) {
   const store = yield* JobStore
   const settings = yield* PipelineSettings
-  const active = new Map(jobs.map((job) => [job.id, job]))
+  const task = yield* Effect.option(decodeTask(body))
+  if (Option.isNone(task)) {
+    yield* Effect.logError(`sweeper: a dead letter is not a task message, dropped: ${body.slice(0, 200)}`)
+    return stale
+  }
+  const { jobId, taskId } = task.value
+  // Only a missing job makes the letter meaningless; a failing store keeps it for the next sweep.
+  const job = yield* store.get(jobId).pipe(Effect.catchTag("JobNotFound", () => Effect.succeed(undefined)))
+  if (job === undefined || isTerminal(job.status)) return stale
+  const state = job.tasks.find((t) => t.taskId === taskId)
+  if (state === undefined || state.status !== "running" || state.attempts < settings.maxReceiveCount) return stale
+  if (!deadLetterFails(job, taskId, settings, now)) return undecided
+  let failed: ErrorInfo | undefined
+  yield* store.update(jobId, (current) => {
+    failed = undefined
+    if (!deadLetterFails(current, taskId, settings, now)) return current
+    const running = current.tasks.find((t) => t.taskId === taskId)!
+    failed = deadLetterError(running.label, running.attempts)
+    const error = failed
+    return failJob(updateTask(current, taskId, (t) => ({ ...t, status: "failed", error }), now), error, now)
+  })
+  // Someone else moved the job meanwhile: what the letter said no longer applies.
+  if (failed === undefined) return stale
+  yield* Effect.logError(`sweeper: job ${jobId} failed: ${failed.message}`)
+  const outcome: LetterOutcome = { _tag: "failed", jobId }
+  return outcome
+})
+
+/**
+ * Reads the dead-letter queue: each letter is recorded on its job first (the job fails with the
+ * reason; see `deadLetterFails`), then deleted from the queue, so the next listing reaches the
+ * letters behind it; a letter whose job cannot be read now, or may still be reported by a live
+ * worker, stays for a later sweep. Returns the ids of the jobs failed here.
+ */
+const recordDeadLetters = Effect.fnUntraced(function*(now: number) {
+  const queue = yield* JobQueue
   const failedJobs = new Set<string>()
-  if (active.size === 0) return failedJobs
   for (const letter of yield* queue.deadLetters) {
-    const task = yield* Effect.option(decodeTask(letter.body))
-    if (Option.isNone(task)) continue
-    const { jobId, taskId } = task.value
-    const job = active.get(jobId)
-    if (job === undefined || !deadLetterFails(job, taskId, settings, now)) continue
-    let failed: ErrorInfo | undefined
-    yield* store.update(jobId, (current) => {
-      failed = undefined
-      if (!deadLetterFails(current, taskId, settings, now)) return current
-      const state = current.tasks.find((t) => t.taskId === taskId)!
-      failed = deadLetterError(state.label, state.attempts)
-      const error = failed
-      return failJob(updateTask(current, taskId, (t) => ({ ...t, status: "failed", error }), now), error, now)
-    })
-    active.delete(jobId)
-    if (failed === undefined) continue
-    failedJobs.add(jobId)
-    yield* Effect.logError(`sweeper: job ${jobId} failed: ${failed.message}`)
+    const outcome = yield* judgeLetter(letter.body, now).pipe(
+      Effect.catch((error) => Effect.logWarning(`sweeper: dead letter ${letter.messageId} kept: ${error.message}`).pipe(Effect.as(undecided)))
+    )
+    if (outcome._tag === "undecided") continue
+    if (outcome._tag === "failed") failedJobs.add(outcome.jobId)
+    yield* queue.deleteDeadLetter(letter.receipt)
   }
   return failedJobs
 })
@@ -133,7 +163,7 @@ export const sweepOnce = Effect.fn("sweeper.sweepOnce")(function*(owner: string)
   const settings = yield* PipelineSettings
   const now = yield* Clock.currentTimeMillis
   const jobs = yield* store.list({ activeOnly: true, limit: 1000 })
-  const failed = yield* failDeadLettered(jobs, now).pipe(
+  const failed = yield* recordDeadLetters(now).pipe(
     Effect.catch((error) => Effect.logWarning(`sweeper: dead letters: ${error.message}`).pipe(Effect.as(new Set<string>())))
   )
   for (const job of jobs) {

@@ -38,6 +38,15 @@ export interface QueueDepth {
   readonly deadLettered: number
 }
 
+/** A message that exhausted its receives, as the dead-letter queue holds it. */
+export interface DeadLetter {
+  readonly messageId: string
+  readonly body: string
+  readonly groupId: string
+  /** Names this listing of the letter: `deleteDeadLetter` takes it. */
+  readonly receipt: string
+}
+
 export interface JobQueueShape {
   /** Enqueues; `duplicate` is true when the deduplication id was already seen within the window. */
   readonly send: (message: OutgoingMessage) => Effect.Effect<{ readonly messageId: string; readonly duplicate: boolean }, QueueFailed>
@@ -47,8 +56,17 @@ export interface JobQueueShape {
   /** Acknowledges a delivery: the message will not be delivered again. */
   readonly delete: (receipt: string) => Effect.Effect<void, QueueFailed | ReceiptExpired>
   readonly depth: Effect.Effect<QueueDepth, QueueFailed>
-  /** Messages that exhausted their receives, oldest first. */
-  readonly deadLetters: Effect.Effect<ReadonlyArray<{ readonly messageId: string; readonly body: string; readonly groupId: string }>, QueueFailed>
+  /**
+   * Messages that exhausted their receives, oldest first, a bounded number per call. A listed
+   * letter may be hidden from the next listings for a while (SQS can only page through a queue
+   * by hiding what it returned); one that is not deleted is listed again later.
+   */
+  readonly deadLetters: Effect.Effect<ReadonlyArray<DeadLetter>, QueueFailed>
+  /**
+   * Removes a dead letter for good, once what it says has been recorded elsewhere (its job).
+   * Deleting one that is already gone is harmless.
+   */
+  readonly deleteDeadLetter: (receipt: string) => Effect.Effect<void, QueueFailed>
 }
 
 export class JobQueue extends Context.Service<JobQueue, JobQueueShape>()("vidpipe/JobQueue") {}

@@ -111,6 +111,33 @@ export const jobQueueContract = (
         assert.strictEqual((yield* queue.depth).deadLettered, 1)
       }), { maxReceiveCount: 2 }))
 
+    // SQS returns at most 10 messages per receive: a listing that peeks (visibility 0) sees the
+    // same oldest 10 every time, and letters nobody deletes pile up in front of the rest.
+    it.live("lists every dead letter past the first ten, and deleting them empties the dead-letter queue", () =>
+      run(Effect.gen(function*() {
+        const queue = yield* JobQueue
+        const count = 25
+        const bodies = Array.from({ length: count }, (_, i) => `body-d${i}`).sort()
+        yield* Effect.forEach(Array.from({ length: count }, (_, i) => message(`d${i}`)), queue.send, { discard: true })
+        // Each received once and never deleted: with maxReceiveCount 1, the next receive after the
+        // visibility timeout dead-letters it. The bounds only turn a hang into a failure.
+        let received = 0
+        for (let round = 0; received < count; round++) {
+          assert.isBelow(round, 50, "every message is received once")
+          received += (yield* queue.receive({ maxMessages: 10, waitSeconds: 1, visibility: "1 second" })).length
+        }
+        for (let round = 0; (yield* queue.depth).deadLettered < count; round++) {
+          assert.isBelow(round, 50, "every message reaches the dead-letter queue")
+          assert.deepStrictEqual(yield* queue.receive({ maxMessages: 10, waitSeconds: 2 }), [])
+        }
+        const listed = yield* queue.deadLetters
+        assert.deepStrictEqual(listed.map((letter) => letter.body).sort(), bodies, "one listing holds all 25")
+        for (const letter of listed) yield* queue.deleteDeadLetter(letter.receipt)
+        yield* queue.deleteDeadLetter(listed[0]!.receipt) // twice: harmless
+        assert.deepStrictEqual(yield* queue.deadLetters, [])
+        assert.deepStrictEqual(yield* queue.depth, { visible: 0, inFlight: 0, deadLettered: 0 })
+      }), { maxReceiveCount: 1 }))
+
     it.live("wakes a long poll as soon as a message arrives", () =>
       run(Effect.gen(function*() {
         const queue = yield* JobQueue

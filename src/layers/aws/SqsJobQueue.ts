@@ -15,8 +15,13 @@
  *   the receipt is first checked with ChangeMessageVisibility (which fails for a handle that is no
  *   longer in flight) and `ReceiptExpired` is returned instead of a silent no-op. Receipts this
  *   process did not receive are passed to SQS as they are.
- * - `deadLetters` peeks at the DLQ with ReceiveMessage and VisibilityTimeout 0 (it does not
- *   consume, but it does raise the DLQ copies' receive counts) and lists at most `peekLimit`.
+ * - `deadLetters` receives from the DLQ, hiding what it gets for `deadLetterHold`: SQS returns at
+ *   most 10 messages per ReceiveMessage, oldest first, and a VisibilityTimeout of 0 would return
+ *   the same 10 every time. Hiding them ("The duration (in seconds) that the received messages are
+ *   hidden from subsequent retrieve requests after being retrieved by a ReceiveMessage request",
+ *   ReceiveMessage API reference) lets the next call reach the ones behind; it lists at most
+ *   `peekLimit`. `deleteDeadLetter` is DeleteMessage on the DLQ with the receipt handle listed (the
+ *   caller needs `sqs:DeleteMessage` on the DLQ); a letter not deleted is listed again once visible.
  *
  * A given `client` is used as is: its request timeout must exceed the long poll (20 s). A client
  * made here gets a 30 s request timeout and is destroyed with the layer.
@@ -52,6 +57,8 @@ export interface SqsQueueOptions {
   readonly callTimeout?: Duration.Input
   /** How many dead letters `deadLetters` lists at most. Default 100. */
   readonly peekLimit?: number
+  /** How long a listed dead letter stays hidden from the next listings. Default 30 seconds. */
+  readonly deadLetterHold?: Duration.Input
 }
 
 /** Error names (SQS JSON or query protocol) that mean "this receipt handle names no in-flight delivery". */
@@ -104,6 +111,7 @@ export const makeSqsJobQueue = Effect.fnUntraced(function*(options: SqsQueueOpti
   const waitSecondsMax = Math.min(20, Math.max(0, Math.floor(options.waitSecondsMax ?? 20)))
   const callTimeoutMs = Duration.toMillis(Duration.fromInputUnsafe(options.callTimeout ?? "15 seconds"))
   const peekLimit = Math.max(1, options.peekLimit ?? 100)
+  const deadLetterHold = Math.max(1, visibilitySeconds(options.deadLetterHold ?? "30 seconds"))
 
   /**
    * One SDK call, aborted on interruption or after `timeoutMs`. Failures become QueueFailed, or
@@ -285,29 +293,31 @@ export const makeSqsJobQueue = Effect.fnUntraced(function*(options: SqsQueueOpti
     Effect.withSpan("JobQueue.depth")
   )
 
-  const peekDeadLetters = Effect.fn("JobQueue.deadLetters")(function*() {
+  const listDeadLetters = Effect.fn("JobQueue.deadLetters")(function*() {
     if (dlqUrl === undefined) return []
-    const found = new Map<string, { messageId: string; body: string; groupId: string; sent: number; sequence: string }>()
-    // VisibilityTimeout 0 leaves every message visible, so a round that brings nothing new ends the walk.
+    const found = new Map<string, { messageId: string; body: string; groupId: string; receipt: string; sent: number; sequence: string }>()
+    // What one call returns stays hidden for deadLetterHold, so each round reaches the next ones;
+    // a round that brings nothing new ends the walk.
     while (found.size < peekLimit) {
       const output = yield* call("deadLetters", (abortSignal) =>
         client.send(
           new ReceiveMessageCommand({
             QueueUrl: dlqUrl,
-            MaxNumberOfMessages: 10,
+            MaxNumberOfMessages: Math.min(10, peekLimit - found.size),
             WaitTimeSeconds: 0,
-            VisibilityTimeout: 0,
+            VisibilityTimeout: deadLetterHold,
             MessageSystemAttributeNames: ["MessageGroupId", "SentTimestamp", "SequenceNumber"]
           }),
           { abortSignal }
         ))
       let added = 0
       for (const message of output.Messages ?? []) {
-        if (message.MessageId === undefined || found.has(message.MessageId)) continue
+        if (message.MessageId === undefined || message.ReceiptHandle === undefined || found.has(message.MessageId)) continue
         found.set(message.MessageId, {
           messageId: message.MessageId,
           body: message.Body ?? "",
           groupId: message.Attributes?.MessageGroupId ?? "",
+          receipt: message.ReceiptHandle,
           sent: Number(message.Attributes?.SentTimestamp ?? 0),
           sequence: message.Attributes?.SequenceNumber ?? ""
         })
@@ -318,11 +328,21 @@ export const makeSqsJobQueue = Effect.fnUntraced(function*(options: SqsQueueOpti
     const bySequence = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
     return [...found.values()]
       .sort((a, b) => a.sent - b.sent || bySequence(a.sequence, b.sequence))
-      .slice(0, peekLimit)
-      .map(({ body, groupId, messageId }) => ({ messageId, body, groupId }))
+      .map(({ body, groupId, messageId, receipt }) => ({ messageId, body, groupId, receipt }))
   })
 
-  return JobQueue.of({ send, receive, extendVisibility, delete: remove, depth, deadLetters: peekDeadLetters() })
+  const deleteDeadLetter = Effect.fn("JobQueue.deleteDeadLetter")(function*(receipt: string) {
+    if (dlqUrl === undefined) return
+    // A handle that is no longer current (another sweeper listed the letter since) deletes
+    // nothing: the letter is listed again and, its job already recorded, deleted then.
+    yield* call(
+      "deleteDeadLetter",
+      (abortSignal) => client.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: receipt }), { abortSignal }),
+      (error) => isStaleReceiptError(error) ? ("stale" as const) : undefined
+    ).pipe(Effect.catchIf((outcome): outcome is "stale" => outcome === "stale", () => Effect.void), Effect.asVoid)
+  })
+
+  return JobQueue.of({ send, receive, extendVisibility, delete: remove, depth, deadLetters: listDeadLetters(), deleteDeadLetter })
 })
 
 export const sqsJobQueueLayer = (options: SqsQueueOptions) => Layer.effect(JobQueue, makeSqsJobQueue(options))

@@ -133,13 +133,21 @@ export const makeMemoryJobQueue = Effect.fnUntraced(function*(options: MemoryQue
     return { visible: messages.length - flying, inFlight: flying, deadLettered: deadLetters.length }
   })
 
+  // A dead letter's receipt is its message id: nothing else can hold it meanwhile.
+  const deleteDeadLetter = (receipt: string) =>
+    Effect.sync(() => {
+      const index = deadLetters.findIndex((m) => m.messageId === receipt)
+      if (index >= 0) deadLetters.splice(index, 1)
+    })
+
   return JobQueue.of({
     send,
     receive,
     extendVisibility,
     delete: remove,
     depth,
-    deadLetters: Effect.sync(() => deadLetters.map(({ body, groupId, messageId }) => ({ body, groupId, messageId })))
+    deadLetters: Effect.sync(() => deadLetters.map(({ body, groupId, messageId }) => ({ body, groupId, messageId, receipt: messageId }))),
+    deleteDeadLetter
   })
 })
 

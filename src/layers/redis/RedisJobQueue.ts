@@ -23,6 +23,8 @@ export interface RedisQueueOptions {
 }
 
 const maxWaitSeconds = 20
+/** Dead letters listed per call (the oldest). */
+const deadLetterPage = 100
 /** Long-poll interval while nothing is receivable. */
 const pollMs = 200
 
@@ -112,18 +114,22 @@ export const makeRedisJobQueue = Effect.fnUntraced(function*(options: RedisQueue
     Effect.withSpan("JobQueue.depth")
   )
 
-  const deadLetters = call("deadLetters", () => client.xrange(deadKey, "-", "+")).pipe(
+  // The receipt is the dead stream's entry id: XDEL removes exactly that letter, once.
+  const deadLetters = call("deadLetters", () => client.xrange(deadKey, "-", "+", "COUNT", deadLetterPage)).pipe(
     Effect.map((entries) =>
-      entries.map(([, flat]) => {
+      entries.map(([entryId, flat]) => {
         const fields = new Map<string, string>()
         for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i]!, flat[i + 1]!)
-        return { messageId: fields.get("id") ?? "", body: fields.get("body") ?? "", groupId: fields.get("group") ?? "" }
+        return { messageId: fields.get("id") ?? "", body: fields.get("body") ?? "", groupId: fields.get("group") ?? "", receipt: entryId }
       })
     ),
     Effect.withSpan("JobQueue.deadLetters")
   )
 
-  return JobQueue.of({ send, receive, extendVisibility, delete: remove, depth, deadLetters })
+  const deleteDeadLetter = (receipt: string) =>
+    call("deleteDeadLetter", () => client.xdel(deadKey, receipt)).pipe(Effect.asVoid, Effect.withSpan("JobQueue.deleteDeadLetter"))
+
+  return JobQueue.of({ send, receive, extendVisibility, delete: remove, depth, deadLetters, deleteDeadLetter })
 })
 
 export const redisJobQueueLayer = (options?: RedisQueueOptions): Layer.Layer<JobQueue, never, RedisConnection> =>
