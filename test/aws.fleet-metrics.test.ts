@@ -16,8 +16,9 @@ import { TestClock } from "effect/testing"
 import { autoScalingFleetControlLayer } from "../src/layers/aws/AutoScalingFleetControl.ts"
 import type { CloudWatchMetricsOptions } from "../src/layers/aws/CloudWatchMetrics.ts"
 import { cloudWatchMetricsLayer } from "../src/layers/aws/CloudWatchMetrics.ts"
+import { embeddedMetricsLayer } from "../src/layers/aws/EmbeddedMetrics.ts"
 import { readInstanceId, readInstanceMetadata } from "../src/layers/aws/instanceMetadata.ts"
-import { deploymentConfig, layerFor, pipelineSettingsFromConfig } from "../src/layers/fromConfig.ts"
+import { deploymentConfig, layerFor, metricsLayer as configuredMetricsLayer, pipelineSettingsFromConfig } from "../src/layers/fromConfig.ts"
 import { makeLocalFleetControl } from "../src/layers/local/LocalFleetControl.ts"
 import { FleetControl } from "../src/services/FleetControl.ts"
 import { PipelineMetrics } from "../src/services/PipelineMetrics.ts"
@@ -343,6 +344,82 @@ describe("CloudWatchMetrics", () => {
       yield* settleUntil(() => closing.pollUnsafe() !== undefined, "the layer to close")
       assert.isTrue(Exit.isSuccess(yield* Fiber.join(closing)))
       assert.deepStrictEqual(sentBatches().map((batch) => batch.MetricData?.map((datum) => datum.MetricName)), [["ScaleIn"]])
+    }))
+})
+
+// The Embedded Metric Format layer (the Lambdas): each record is one EMF document, written before
+// `record` returns. The rules checked are the EMF specification's (CloudWatch user guide).
+describe("EmbeddedMetrics", () => {
+  const emf = (lines: Array<string>, options: { rollup?: boolean } = {}) =>
+    embeddedMetricsLayer({ autoScalingGroupName: "vidpipe-workers", queueName: "vidpipe-tasks.fifo", write: (line) => lines.push(line), ...options })
+
+  it.effect("writes one EMF document per record, synchronously, with the alarm dimensions and the roll-up", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      yield* Effect.gen(function*() {
+        const metrics = yield* PipelineMetrics
+        yield* TestClock.setTime(1_700_000_000_123)
+        yield* metrics.record("ScaleOut", 3)
+        assert.strictEqual(lines.length, 1, "written by record itself, not later")
+        yield* metrics.record("TaskSeconds", 12.5, { kind: "Video", QueueName: "ignored: the layer's own wins", TaskSeconds: "ignored: the metric's own key" })
+        yield* metrics.record("TasksFailed", Number.NaN) // JSON has no NaN: nothing written
+        assert.deepStrictEqual(yield* metrics.totals, { ScaleOut: 3, TaskSeconds: 12.5 })
+      }).pipe(Effect.provide(Layer.merge(emf(lines), quiet)))
+
+      assert.strictEqual(lines.length, 2)
+      // "The LogEvent message MUST be a valid JSON object with no additional data at the beginning or end."
+      const [scaleOut, taskSeconds] = lines.map((line) => JSON.parse(line))
+      assert.deepStrictEqual(scaleOut, {
+        _aws: {
+          Timestamp: 1_700_000_000_123,
+          CloudWatchMetrics: [{ Namespace: "Vidpipe", Dimensions: [["AutoScalingGroupName", "QueueName"]], Metrics: [{ Name: "ScaleOut", Unit: "Count" }] }]
+        },
+        AutoScalingGroupName: "vidpipe-workers",
+        QueueName: "vidpipe-tasks.fifo",
+        ScaleOut: 3
+      })
+      assert.deepStrictEqual(taskSeconds._aws.CloudWatchMetrics, [{
+        Namespace: "Vidpipe",
+        // The second set is the roll-up the group/queue alarms see, as CloudWatchMetrics sends it.
+        Dimensions: [["AutoScalingGroupName", "QueueName", "kind"], ["AutoScalingGroupName", "QueueName"]],
+        Metrics: [{ Name: "TaskSeconds", Unit: "Seconds" }]
+      }])
+      assert.deepStrictEqual([taskSeconds.QueueName, taskSeconds.kind, taskSeconds.TaskSeconds], ["vidpipe-tasks.fifo", "Video", 12.5])
+    }))
+
+  it.effect("without roll-up, one dimension set", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      yield* Effect.gen(function*() {
+        yield* (yield* PipelineMetrics).record("ScaleIn", 1, { worker: "i-1" })
+      }).pipe(
+        Effect.provide(Layer.merge(emf(lines, { rollup: false }), quiet))
+      )
+      assert.deepStrictEqual(JSON.parse(lines[0]!)._aws.CloudWatchMetrics[0].Dimensions, [["AutoScalingGroupName", "QueueName", "worker"]])
+    }))
+
+  it.effect("VIDPIPE_METRICS=emf chooses it, with the group and the SQS queue's name", () =>
+    Effect.gen(function*() {
+      const deployment = yield* deploymentConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({
+        VIDPIPE_METRICS: "emf",
+        VIDPIPE_AUTOSCALING_GROUP: "vidpipe-prod-workers",
+        VIDPIPE_QUEUE: "sqs://sqs.eu-west-1.amazonaws.com/123456789012/vidpipe-prod-tasks.fifo"
+      }))))
+      const logged: Array<unknown> = []
+      const log = console.log
+      console.log = (line: unknown) => void logged.push(line)
+      yield* Effect.gen(function*() {
+        yield* (yield* PipelineMetrics).record("ScaleOut")
+      }).pipe(
+        Effect.provide(Layer.merge(configuredMetricsLayer(deployment), quiet)),
+        Effect.ensuring(Effect.sync(() => (console.log = log)))
+      )
+      assert.strictEqual(logged.length, 1)
+      assert.deepStrictEqual(
+        [JSON.parse(String(logged[0])).AutoScalingGroupName, JSON.parse(String(logged[0])).QueueName],
+        ["vidpipe-prod-workers", "vidpipe-prod-tasks.fifo"]
+      )
+      assert.strictEqual(cloudWatch.commandCalls(PutMetricDataCommand).length, 0)
     }))
 })
 

@@ -7,7 +7,10 @@
  *   VIDPIPE_REDIS_PREFIX key prefix, isolating deployments and test runs
  *   VIDPIPE_SQS_DLQ, VIDPIPE_SQS_ENDPOINT_URL, VIDPIPE_S3_ENDPOINT_URL, AWS_REGION for the AWS backends
  *   VIDPIPE_METRICS      log (default: debug log lines) | cloudwatch (custom metrics with the
- *                        AutoScalingGroupName and QueueName dimensions the scaling alarms select on)
+ *                        AutoScalingGroupName and QueueName dimensions the scaling alarms select on,
+ *                        sent by PutMetricData from a buffer: long-running processes, the workers) |
+ *                        emf (the same metrics as Embedded Metric Format lines on stdout, written as
+ *                        they are recorded: the Lambdas, whose environment freezes when they return)
  *   VIDPIPE_FLEET        local (default: protection only remembered) | autoscaling (this EC2
  *                        instance, id from IMDSv2, protected with SetInstanceProtection)
  *   VIDPIPE_AUTOSCALING_GROUP  the Auto Scaling group's name, required by both AWS choices
@@ -95,7 +98,7 @@ export interface Deployment {
   readonly storage: Backend
   readonly redisPrefix: string
   readonly aws: AwsSettings
-  readonly metrics: "log" | "cloudwatch"
+  readonly metrics: "log" | "cloudwatch" | "emf"
   readonly fleet: "local" | "autoscaling"
 }
 
@@ -128,14 +131,14 @@ export const deploymentConfig = Effect.gen(function*() {
       metricsNamespace: yield* read("VIDPIPE_METRICS_NAMESPACE", "Vidpipe"),
       metadataEndpoint: (yield* read("AWS_EC2_METADATA_SERVICE_ENDPOINT", "")) || undefined
     },
-    metrics: yield* oneOf("VIDPIPE_METRICS", yield* read("VIDPIPE_METRICS", "log"), ["log", "cloudwatch"]),
+    metrics: yield* oneOf("VIDPIPE_METRICS", yield* read("VIDPIPE_METRICS", "log"), ["log", "cloudwatch", "emf"]),
     fleet: yield* oneOf("VIDPIPE_FLEET", yield* read("VIDPIPE_FLEET", "local"), ["local", "autoscaling"])
   }
-  if ((deployment.metrics === "cloudwatch" || deployment.fleet === "autoscaling") && deployment.aws.autoScalingGroup === undefined) {
+  if ((deployment.metrics !== "log" || deployment.fleet === "autoscaling") && deployment.aws.autoScalingGroup === undefined) {
     return yield* new InvalidConfiguration({
       variable: "VIDPIPE_AUTOSCALING_GROUP",
       value: "",
-      expected: "the Auto Scaling group's name, with VIDPIPE_METRICS=cloudwatch or VIDPIPE_FLEET=autoscaling"
+      expected: "the Auto Scaling group's name, with VIDPIPE_METRICS=cloudwatch or emf, or VIDPIPE_FLEET=autoscaling"
     })
   }
   if (deployment.storage.kind === "s3" && deployment.aws.outputsBucket === undefined) {
@@ -207,9 +210,18 @@ const fleetControlLayer = ({ aws, fleet }: Deployment, group = aws.autoScalingGr
 /** The QueueName dimension: the SQS queue's name, or the backend's kind elsewhere. */
 const queueName = (queue: Backend) => queue.kind === "sqs" ? queue.queueUrl.split("/").at(-1) ?? "" : queue.kind
 
-const metricsLayer = ({ aws, metrics, queue }: Deployment, group = aws.autoScalingGroup) =>
-  metrics === "cloudwatch" && group !== undefined
+export const metricsLayer = ({ aws, metrics, queue }: Deployment, group = aws.autoScalingGroup) =>
+  group === undefined || metrics === "log"
+    ? logMetricsLayer
+    : metrics === "emf"
     ? lazyLayer(async () =>
+      (await import("./aws/EmbeddedMetrics.ts")).embeddedMetricsLayer({
+        autoScalingGroupName: group,
+        queueName: queueName(queue),
+        namespace: aws.metricsNamespace
+      })
+    )
+    : lazyLayer(async () =>
       (await import("./aws/CloudWatchMetrics.ts")).cloudWatchMetricsLayer({
         autoScalingGroupName: group,
         queueName: queueName(queue),
@@ -217,7 +229,6 @@ const metricsLayer = ({ aws, metrics, queue }: Deployment, group = aws.autoScali
         clientConfig: { region: aws.region }
       })
     )
-    : logMetricsLayer
 
 export const layerFor = (deployment: Deployment, settings: typeof defaultPipelineSettings) => {
   const queueOptions = { maxReceiveCount: settings.maxReceiveCount, defaultVisibility: settings.visibility }
@@ -253,6 +264,26 @@ export const layerFor = (deployment: Deployment, settings: typeof defaultPipelin
 export const configuredLayerConfig = Effect.all({ deployment: deploymentConfig, settings: pipelineSettingsFromConfig })
 
 export const configuredLayer = Layer.unwrap(Effect.map(configuredLayerConfig, ({ deployment, settings }) => layerFor(deployment, settings)))
+
+/**
+ * `configuredLayerConfig` for a Lambda: VIDPIPE_METRICS=cloudwatch is refused there, because its
+ * buffer is sent by a timer and "Lambda freezes the execution environment when the runtime and
+ * each extension have completed" (Lambda developer guide): what an invocation recorded would go
+ * out late or never. A Lambda uses emf (or log).
+ */
+export const lambdaLayerConfig = Effect.flatMap(configuredLayerConfig, (config) =>
+  config.deployment.metrics === "cloudwatch"
+    ? Effect.fail(
+      new InvalidConfiguration({
+        variable: "VIDPIPE_METRICS",
+        value: "cloudwatch",
+        expected: "emf or log in a Lambda (cloudwatch sends from a buffer on a timer, which a frozen Lambda never runs)"
+      })
+    )
+    : Effect.succeed(config))
+
+/** `configuredLayer` for the Lambda handlers (see `lambdaLayerConfig`). */
+export const lambdaConfiguredLayer = Layer.unwrap(Effect.map(lambdaLayerConfig, ({ deployment, settings }) => layerFor(deployment, settings)))
 
 /** One line naming each backend, for logs. */
 export const describeBackend = (backend: Backend) => {

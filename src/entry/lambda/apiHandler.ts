@@ -9,7 +9,7 @@
  */
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
-import { configuredLayer, configuredLayerConfig } from "../../layers/fromConfig.ts"
+import { lambdaConfiguredLayer, lambdaLayerConfig } from "../../layers/fromConfig.ts"
 import type { Coordinator } from "../../services/Coordinator.ts"
 import type { JobQueue } from "../../services/JobQueue.ts"
 import type { JobStore } from "../../services/JobStore.ts"
@@ -58,19 +58,19 @@ let configured: Promise<ApiHandler> | undefined
 
 /**
  * Everything `handler` reads from its environment: its options, then what its two layers read
- * when they are built (`configuredLayer`, `uploadSlotsLayer`). The infrastructure test runs it
+ * when they are built (`lambdaConfiguredLayer`, `uploadSlotsLayer`). The infrastructure test runs it
  * against the function's deployed environment.
  */
-export const handlerConfig = Effect.all([apiOptionsConfig, configuredLayerConfig, uploadSlotsConfig])
+export const handlerConfig = Effect.all([apiOptionsConfig, lambdaLayerConfig, uploadSlotsConfig])
 
 /**
- * The deployed entry point: backends from `configuredLayer`, options and upload slots (S3 presigned
+ * The deployed entry point: backends from `lambdaConfiguredLayer`, options and upload slots (S3 presigned
  * PUTs with s3:// storage) from lambdaConfig.ts. Built on the first invocation, so importing this
  * module has no effect.
  */
 export const handler = async (event: ApiGatewayProxyEvent, context?: unknown): Promise<ApiGatewayProxyResult> => {
   configured ??= Effect.runPromise(apiOptionsConfig).then((options) =>
-    makeApiHandler(Layer.merge(configuredLayer, uploadSlotsLayer), options)
+    makeApiHandler(Layer.merge(lambdaConfiguredLayer, uploadSlotsLayer), options)
   )
   const api = await configured.catch((error: unknown) => {
     console.error("vidpipe api: invalid configuration:", error)

@@ -7,7 +7,7 @@
  * are then reported as duplicates.
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Schema } from "effect"
-import { configuredLayer, configuredLayerConfig } from "../../layers/fromConfig.ts"
+import { lambdaConfiguredLayer, lambdaLayerConfig } from "../../layers/fromConfig.ts"
 import type { AcceptUploadServices } from "../../programs/acceptUpload.ts"
 import { acceptUpload } from "../../programs/acceptUpload.ts"
 import { chunkPolicy } from "../../programs/ingest.ts"
@@ -120,14 +120,18 @@ export const makeIngestHandler = <E>(servicesLayer: Layer.Layer<IngestServices, 
 let configured: IngestHandler | undefined
 
 /**
- * Everything `handler` reads from its environment: what `configuredLayer` reads when it is built,
- * and what each ingest reads (its chunk policy). The infrastructure test runs it against the
- * function's deployed environment.
+ * Everything `handler` reads from its environment: what `lambdaConfiguredLayer` reads when it is
+ * built (VIDPIPE_METRICS must not be cloudwatch in a Lambda), and what each ingest reads (its chunk
+ * policy). The infrastructure test runs it against the function's deployed environment.
  */
-export const handlerConfig = Effect.all([configuredLayerConfig, chunkPolicy])
+export const handlerConfig = Effect.all([lambdaLayerConfig, chunkPolicy])
 
-/** The deployed entry point: backends (and ffprobe) from `configuredLayer`, built on the first event. */
+/**
+ * The deployed entry point: backends (and ffprobe) from `lambdaConfiguredLayer`, built on the first
+ * event. Everything an event causes (job records, SendMessage, metrics as EMF lines) is done when
+ * the promise resolves: Lambda freezes the environment then.
+ */
 export const handler = (event: unknown, context?: unknown): Promise<IngestResult> => {
-  configured ??= makeIngestHandler(configuredLayer)
+  configured ??= makeIngestHandler(lambdaConfiguredLayer)
   return configured(event, context)
 }

@@ -10,7 +10,7 @@
 import * as os from "node:os"
 import type { Effect, Layer } from "effect"
 import { ManagedRuntime } from "effect"
-import { configuredLayer, configuredLayerConfig } from "../../layers/fromConfig.ts"
+import { lambdaConfiguredLayer, lambdaLayerConfig } from "../../layers/fromConfig.ts"
 import { sweepOnce } from "../../programs/sweeper.ts"
 
 /** What one sweep uses: the job store, queue, coordinator, storage, metrics and settings. */
@@ -43,14 +43,19 @@ export const makeSweeperHandler = <E>(
 let configured: SweeperHandler | undefined
 
 /**
- * Everything `handler` reads from configuration: what `configuredLayer` reads when it is built
+ * Everything `handler` reads from configuration: what `lambdaConfiguredLayer` reads when it is built
+ * (VIDPIPE_METRICS must not be cloudwatch in a Lambda)
  * (the owner's AWS_LAMBDA_LOG_STREAM_NAME is Lambda's own). The infrastructure test runs it
  * against the function's deployed environment.
  */
-export const handlerConfig = configuredLayerConfig
+export const handlerConfig = lambdaLayerConfig
 
-/** The deployed entry point: backends from `configuredLayer` (VIDPIPE_QUEUE, VIDPIPE_COORDINATOR, VIDPIPE_STORAGE, …). */
+/**
+ * The deployed entry point: backends from `lambdaConfiguredLayer` (VIDPIPE_QUEUE, VIDPIPE_COORDINATOR,
+ * VIDPIPE_STORAGE, …). The sweep is complete (dead letters recorded and deleted, tasks re-sent,
+ * metrics written as EMF lines) when the promise resolves: Lambda freezes the environment then.
+ */
 export const handler = (event?: unknown, context?: unknown): Promise<SweepResult> => {
-  configured ??= makeSweeperHandler(configuredLayer)
+  configured ??= makeSweeperHandler(lambdaConfiguredLayer)
   return configured(event, context)
 }

@@ -1,5 +1,9 @@
 /**
- * PipelineMetrics on CloudWatch custom metrics. `record` only buffers (it never waits on the
+ * PipelineMetrics on CloudWatch custom metrics, for long-running processes (the EC2 workers).
+ * Not for Lambda: "Lambda freezes the execution environment when the runtime and each extension
+ * have completed" (Lambda developer guide, execution environment lifecycle), so a buffer still
+ * waiting for its timer when the handler's promise resolves is sent late or never; Lambdas use
+ * EmbeddedMetrics.ts. `record` only buffers (it never waits on the
  * network nor fails); a fiber sends the buffer with PutMetricData every `flushEvery`, early when
  * a full batch is waiting, and once more when the layer's scope closes. A batch that fails with a
  * retryable error goes back to the buffer for the next flush; the buffer is bounded (oldest
@@ -13,6 +17,7 @@ import type { MetricName } from "../../services/PipelineMetrics.ts"
 import { PipelineMetrics } from "../../services/PipelineMetrics.ts"
 import type { AwsFailure } from "./errors.ts"
 import { awsCall } from "./errors.ts"
+import { metricUnits } from "./MetricsUnits.ts"
 
 export interface CloudWatchMetricsOptions {
   /** Dimensions every datum carries, the ones the scaling alarms select on. */
@@ -41,17 +46,8 @@ export interface CloudWatchMetricsOptions {
   readonly closeTimeout?: Duration.Input
 }
 
-/** Every metric's unit, exhaustive so a new metric name has to choose one. */
-const units: Readonly<Record<MetricName, StandardUnit>> = {
-  ScaleOut: "Count",
-  ScaleIn: "Count",
-  TasksEnqueued: "Count",
-  TasksCompleted: "Count",
-  TasksFailed: "Count",
-  JobsFinalized: "Count",
-  JobsFailed: "Count",
-  TaskSeconds: "Seconds"
-}
+/** Every metric's unit (MetricsUnits.ts, shared with the EMF layer). */
+const units: Readonly<Record<MetricName, StandardUnit>> = metricUnits
 
 export const makeCloudWatchMetrics = Effect.fnUntraced(function*(options: CloudWatchMetricsOptions) {
   const client = options.client ??
