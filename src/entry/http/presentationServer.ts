@@ -13,6 +13,7 @@ import {
   HttpStaticServer
 } from "effect/http"
 import { createServer } from "node:http"
+import { corsUnder } from "./cors.ts"
 import { indexPageResponse } from "./indexPage.ts"
 import { mediaPolicyFor } from "./mediaPolicy.ts"
 import { parsePlayerEngine, playerEngines, playerPageHtml } from "./playerPage.ts"
@@ -110,22 +111,27 @@ export const playerRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
 }))
 
 // Players on other origins fetch segments with Range: allow any origin, let
-// them read the length/range headers, and answer preflights (OPTIONS -> 204).
-const corsLayer = HttpRouter.cors({
-  allowedMethods: ["GET", "HEAD", "OPTIONS"],
-  exposedHeaders: ["Content-Length", "Content-Range", "Accept-Ranges", "Content-Type", "ETag"],
-  maxAge: 600
-})
+// them read the length/range headers, and answer preflights (OPTIONS -> 204),
+// as the CloudFront distribution does on AWS (infra/cdn.ts). Only under the
+// mount: `vidpipe serve`'s API has its own policy.
+const corsLayer = (mount: string) =>
+  corsUnder(mount, {
+    origins: "*",
+    methods: ["GET", "HEAD", "OPTIONS"],
+    headers: ["Range", "Content-Type"],
+    exposedHeaders: ["Content-Length", "Content-Range", "Accept-Ranges", "Content-Type", "ETag"],
+    maxAgeSeconds: 600
+  })
 
 /**
  * The delivery route of `vidpipe serve`: files under `root` served at `${mount}/…` (the CDN's job
  * on AWS), with ranges, DASH content types, caching headers and CORS.
  */
-export const deliveryRoutes = (root: string, mount: string) => Layer.mergeAll(presentationFiles(root, mount), corsLayer)
+export const deliveryRoutes = (root: string, mount: string) => Layer.mergeAll(presentationFiles(root, mount), corsLayer(mount))
 
 /** Routes only; needs HttpRouter plus FileSystem, Path and HttpPlatform. */
 export const presentationRoutes = (root: string) =>
-  Layer.mergeAll(presentationFiles(root), playerRoutes, corsLayer)
+  Layer.mergeAll(presentationFiles(root), playerRoutes, corsLayer(""))
 
 /**
  * A listening server as a Layer; it stops when the Layer's scope closes.

@@ -12,6 +12,8 @@ import { signedUploadSlotsLayer } from "../../layers/local/SignedUploadSlots.ts"
 import { runSweeper } from "../../programs/sweeper.ts"
 import { runWorker } from "../../programs/worker.ts"
 import { apiRoutes } from "./api/routes.ts"
+import type { AllowedOrigins } from "./cors.ts"
+import { corsOriginsConfig, corsUnder } from "./cors.ts"
 import { deliveryRoutes, playerRoutes } from "./presentationServer.ts"
 import { uploadRoutes } from "./uploadRoute.ts"
 import { webAppRoutes } from "./webApp.ts"
@@ -30,6 +32,8 @@ export interface ServeOptions {
   readonly maxUploadBytes: number
   readonly uploadExpiry: Duration.Input
   readonly instanceId: string
+  /** Origins whose pages may call the API and upload (CORS); read from VIDPIPE_CORS_ORIGINS when absent. */
+  readonly corsOrigins?: AllowedOrigins
 }
 
 export const deliveryMount = "/cdn"
@@ -41,14 +45,23 @@ const uploadSlots = (options: ServeOptions) =>
     return signedUploadSlotsLayer({ publicBase: base, secret: options.uploadSecret, expiresIn: options.uploadExpiry })
   }))
 
+/** What the S3 bucket's CORS rule allows uploads on AWS (infra/storage.ts), for the API's origins. */
+const uploadCors = (origins: AllowedOrigins) =>
+  corsUnder("/upload", { origins, methods: ["PUT"], headers: ["content-type"], maxAgeSeconds: 600 })
+
 export const serverLayer = (options: ServeOptions) => {
-  const routes = Layer.mergeAll(
-    apiRoutes({ deliveryBase: `${options.publicUrl}${deliveryMount}`, apiKeys: options.apiKeys, maxUploadBytes: options.maxUploadBytes }),
-    uploadRoutes(options.uploadSecret),
-    deliveryRoutes(path.resolve(options.outputsDir), deliveryMount),
-    playerRoutes,
-    webAppRoutes
-  ).pipe(Layer.provide(uploadSlots(options)))
+  const routes = Layer.unwrap(Effect.map(
+    options.corsOrigins === undefined ? corsOriginsConfig : Effect.succeed(options.corsOrigins),
+    (corsOrigins) =>
+      Layer.mergeAll(
+        apiRoutes({ deliveryBase: `${options.publicUrl}${deliveryMount}`, apiKeys: options.apiKeys, maxUploadBytes: options.maxUploadBytes, corsOrigins }),
+        uploadRoutes(options.uploadSecret),
+        uploadCors(corsOrigins),
+        deliveryRoutes(path.resolve(options.outputsDir), deliveryMount),
+        playerRoutes,
+        webAppRoutes
+      )
+  )).pipe(Layer.provide(uploadSlots(options)))
   return Layer.merge(
     HttpRouter.serve(routes, { disableListenLog: true, disableLogger: true }),
     Layer.effect(HttpServer.HttpServer, HttpServer.HttpServer)

@@ -4,6 +4,8 @@
  */
 import { Layer } from "effect"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import type { AllowedOrigins } from "../cors.ts"
+import { apiCorsPolicy, corsUnder } from "../cors.ts"
 import { Api, docsPath, openApiPath } from "./Api.ts"
 import { apiKeysLayer } from "./ApiKeys.ts"
 import { jobsHandlers } from "./handlers.ts"
@@ -16,6 +18,11 @@ export interface ApiRoutesOptions {
   readonly apiKeys: ReadonlyArray<string>
   /** Largest upload a job may announce (`contentLength`). */
   readonly maxUploadBytes: number
+  /**
+   * Origins whose pages may call the API (CORS; VIDPIPE_CORS_ORIGINS, `corsOriginsConfig`). Absent:
+   * none. Not read here: configuration is read by each entry point, before its routes are built.
+   */
+  readonly corsOrigins?: AllowedOrigins
 }
 
 /**
@@ -24,9 +31,11 @@ export interface ApiRoutesOptions {
  * Path), which NodeHttpServer.layer (or HttpServer.layerServices on Lambda) provides.
  */
 export const apiRoutes = (options: ApiRoutesOptions) =>
-  Layer.merge(
+  Layer.mergeAll(
     HttpApiBuilder.layer(Api, { openapiPath: openApiPath }).pipe(
       Layer.provide(jobsHandlers(options).pipe(Layer.provide([apiKeysLayer(options.apiKeys), requestGuardLayer])))
     ),
-    HttpApiScalar.layer(Api, { path: docsPath })
+    HttpApiScalar.layer(Api, { path: docsPath }),
+    // Preflights are answered before the key check (they carry no key).
+    corsUnder("/v1", apiCorsPolicy(options.corsOrigins ?? []))
   )
