@@ -15,6 +15,8 @@
  *                        instance, id from IMDSv2, protected with SetInstanceProtection)
  *   VIDPIPE_AUTOSCALING_GROUP  the Auto Scaling group's name, required by both AWS choices
  *   VIDPIPE_METRICS_NAMESPACE  CloudWatch namespace (default Vidpipe)
+ *   VIDPIPE_CDN          none (default: outputs served straight from storage) | cloudfront://DISTRIBUTION_ID
+ *                        (a deleted job's paths are invalidated there)
  *   AWS_EC2_METADATA_SERVICE_ENDPOINT  the SDK's own override of the IMDS address (tests)
  * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables.
  */
@@ -24,6 +26,7 @@ import { Config, Duration, Effect, Layer, Schema } from "effect"
 import { defaultPipelineSettings, PipelineSettings } from "../programs/PipelineSettings.ts"
 import { ffmpegCliLayer } from "./ffmpeg/FfmpegCli.ts"
 import { areaFoldersUnder, folderStorageLayer } from "./local/FolderStorage.ts"
+import { noCdnCacheLayer } from "./local/NoCdnCache.ts"
 import { localFleetControlLayer } from "./local/LocalFleetControl.ts"
 import { logMetricsLayer } from "./local/LogMetrics.ts"
 import { memoryCoordinatorLayer } from "./local/MemoryCoordinator.ts"
@@ -100,6 +103,19 @@ export interface Deployment {
   readonly aws: AwsSettings
   readonly metrics: "log" | "cloudwatch" | "emf"
   readonly fleet: "local" | "autoscaling"
+  readonly cdn: Cdn
+}
+
+/** The CDN in front of the outputs, whose caches a deleted job's files must leave. */
+export type Cdn = { readonly kind: "none" } | { readonly kind: "cloudfront"; readonly distributionId: string }
+
+const parseCdn = (value: string) => {
+  const trimmed = value.trim()
+  if (trimmed === "none") return Effect.succeed<Cdn>({ kind: "none" })
+  const match = /^cloudfront:\/\/([A-Z0-9]+)$/.exec(trimmed)
+  return match?.[1] !== undefined
+    ? Effect.succeed<Cdn>({ kind: "cloudfront", distributionId: match[1] })
+    : Effect.fail(new InvalidConfiguration({ variable: "VIDPIPE_CDN", value, expected: "none or cloudfront://DISTRIBUTION_ID" }))
 }
 
 export interface AwsSettings {
@@ -132,7 +148,8 @@ export const deploymentConfig = Effect.gen(function*() {
       metadataEndpoint: (yield* read("AWS_EC2_METADATA_SERVICE_ENDPOINT", "")) || undefined
     },
     metrics: yield* oneOf("VIDPIPE_METRICS", yield* read("VIDPIPE_METRICS", "log"), ["log", "cloudwatch", "emf"]),
-    fleet: yield* oneOf("VIDPIPE_FLEET", yield* read("VIDPIPE_FLEET", "local"), ["local", "autoscaling"])
+    fleet: yield* oneOf("VIDPIPE_FLEET", yield* read("VIDPIPE_FLEET", "local"), ["local", "autoscaling"]),
+    cdn: yield* parseCdn(yield* read("VIDPIPE_CDN", "none"))
   }
   if ((deployment.metrics !== "log" || deployment.fleet === "autoscaling") && deployment.aws.autoScalingGroup === undefined) {
     return yield* new InvalidConfiguration({
@@ -230,6 +247,17 @@ export const metricsLayer = ({ aws, metrics, queue }: Deployment, group = aws.au
       })
     )
 
+const cdnCacheLayer = ({ aws, cdn }: Deployment) =>
+  cdn.kind === "cloudfront"
+    ? lazyLayer(async () =>
+      (await import("./aws/CloudFrontCdnCache.ts")).cloudFrontCdnCacheLayer({
+        distributionId: cdn.distributionId,
+        // The SDK sends CloudFront's API to its one global endpoint whatever the region.
+        clientConfig: { region: aws.region }
+      })
+    )
+    : noCdnCacheLayer
+
 export const layerFor = (deployment: Deployment, settings: typeof defaultPipelineSettings) => {
   const queueOptions = { maxReceiveCount: settings.maxReceiveCount, defaultVisibility: settings.visibility }
   const { queue: queueBackend } = deployment
@@ -248,6 +276,7 @@ export const layerFor = (deployment: Deployment, settings: typeof defaultPipelin
     storageLayer(deployment),
     fleetControlLayer(deployment),
     metricsLayer(deployment),
+    cdnCacheLayer(deployment),
     ffmpegCliLayer(),
     Layer.succeed(PipelineSettings, settings)
   )

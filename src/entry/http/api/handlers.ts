@@ -8,6 +8,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { toJobView } from "../../../domain/JobView.ts"
 import { newJob, newJobId, safeFileName } from "../../../programs/jobRecords.ts"
 import { enqueueTask } from "../../../programs/taskMessages.ts"
+import { CdnCache } from "../../../services/CdnCache.ts"
 import { Coordinator } from "../../../services/Coordinator.ts"
 import { JobQueue } from "../../../services/JobQueue.ts"
 import { JobStore } from "../../../services/JobStore.ts"
@@ -42,6 +43,9 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
       const coordinator = yield* Coordinator
       const uploadSlots = yield* UploadSlots
       const queue = yield* JobQueue
+      // Optional in the type so entry points built before the CDN existed still compile; every
+      // configured layer (fromConfig.ts) provides one, a no-op where there is no CDN.
+      const cdn = yield* Effect.serviceOption(CdnCache)
 
       const findJob = (jobId: string) =>
         store.get(jobId).pipe(Effect.catchTags({ JobNotFound: () => notFound(jobId), JobStoreFailed: unavailable }))
@@ -121,6 +125,10 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
           const job = yield* findJob(params.jobId)
           yield* Effect.gen(function*() {
             yield* storage.deletePrefix("outputs", job.outputPrefix)
+            // After the origin lost them, so an edge that refetches finds nothing. A refused
+            // invalidation (CloudFront allows 15 wildcard paths in progress) fails the delete:
+            // the record stays, and deleting again asks again.
+            if (Option.isSome(cdn)) yield* cdn.value.forgetPrefix(job.outputPrefix)
             yield* storage.delete("uploads", job.sourceKey)
             yield* coordinator.forget(job.id)
             // The record goes last: if anything above fails, the job is still there to delete again.
