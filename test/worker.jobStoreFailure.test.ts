@@ -26,6 +26,7 @@ import { defaultPipelineSettings, PipelineSettings } from "../src/programs/Pipel
 import { runWorker } from "../src/programs/worker.ts"
 import type { JobStoreShape } from "../src/services/JobStore.ts"
 import { JobStore } from "../src/services/JobStore.ts"
+import type { Script } from "./support/scriptedFfmpeg.ts"
 import { makeScriptedFfmpeg, submitScriptedJob } from "./support/scriptedFfmpeg.ts"
 
 const settings: PipelineSettingsShape = {
@@ -38,10 +39,14 @@ const settings: PipelineSettingsShape = {
   transientRetries: 1
 }
 
-/** The store as the worker sees it: its next `failures` reads fail with JobStoreFailed. */
+/** Makes the next N updates fail: set from a scripted encode, at the moment it fails. */
+const updateFaults = { left: 0 }
+
+/** The store as the worker sees it: its next `failures` reads fail, and `updateFaults.left` updates. */
 const faultyReads = (store: JobStoreShape, failures: number, retryable: boolean) => {
   let left = failures
   const seen = { failed: 0 }
+  const fault = (operation: string) => new JobStoreFailed({ operation, reason: "Connection is closed.", retryable })
   const faulty: JobStoreShape = {
     ...store,
     get: (jobId) =>
@@ -49,13 +54,20 @@ const faultyReads = (store: JobStoreShape, failures: number, retryable: boolean)
         if (left <= 0) return store.get(jobId)
         left--
         seen.failed++
-        return Effect.fail(new JobStoreFailed({ operation: "get", reason: "Connection is closed.", retryable }))
+        return Effect.fail(fault("get"))
+      }),
+    update: (jobId, change) =>
+      Effect.suspend(() => {
+        if (updateFaults.left <= 0) return store.update(jobId, change)
+        updateFaults.left--
+        seen.failed++
+        return Effect.fail(fault("update"))
       })
   }
   return { faulty, seen }
 }
 
-const run = (failures: number, retryable = true) => {
+const run = (failures: number, retryable = true, script: Script = {}, overrides: Partial<PipelineSettingsShape> = {}) => {
   const folder = path.join(os.tmpdir(), `vidpipe-worker-store-${Math.random().toString(36).slice(2)}`)
   const layer = Layer.mergeAll(
     memoryJobQueueLayer({ maxReceiveCount: settings.maxReceiveCount, defaultVisibility: settings.visibility }),
@@ -65,8 +77,8 @@ const run = (failures: number, retryable = true) => {
     localFleetControlLayer("test-instance"),
     logMetricsLayer,
     folderStorageLayer(areaFoldersUnder(folder)),
-    makeScriptedFfmpeg({}).layer,
-    Layer.succeed(PipelineSettings, settings),
+    makeScriptedFfmpeg(script).layer,
+    Layer.succeed(PipelineSettings, { ...settings, ...overrides }),
     Layer.succeed(References.MinimumLogLevel, "None")
   )
   return Effect.gen(function*() {
@@ -111,5 +123,41 @@ describe("worker, when the job store fails", () => {
       assert.strictEqual(seen.failed, 1)
       assert.strictEqual(job.status, "ready")
       assert.deepStrictEqual(job.tasks.map((t) => t.attempts).sort(), [...job.tasks.map(() => 1).slice(1), 2])
+    }))
+
+  it.live("a task that fails while the store fails too still goes back to the queue at once, not after its visibility", () =>
+    Effect.gen(function*() {
+      // The audio encode fails once (transiently), and the store refuses the worker's next update:
+      // the record of the retry. The hand-back must not depend on that record. The visibility is
+      // 60 s: a task left in flight would outlast the 30 s the test waits, a hand-back takes 2 s.
+      const script: Script = {
+        step: (id, call) => {
+          if (id !== "audio" || call !== 1) return "ok"
+          updateFaults.left = 1
+          return "transient"
+        }
+      }
+      const { job, seen } = yield* run(0, true, script, { visibility: Duration.seconds(60), transientRetries: 0 })
+      assert.strictEqual(seen.failed, 1)
+      assert.strictEqual(job.status, "ready")
+      assert.strictEqual(job.finalizeRuns, 1)
+      assert.strictEqual(job.tasks.find((t) => t.label.startsWith("audio"))?.attempts, 2)
+    }))
+
+  it.live("a permanent failure the store cannot record is handed back, not dropped: the next delivery records it", () =>
+    Effect.gen(function*() {
+      // Every audio encode fails for good; the first failure meets a store that refuses the update.
+      const script: Script = {
+        step: (id, call) => {
+          if (id !== "audio") return "ok"
+          if (call === 1) updateFaults.left = 1
+          return "permanent"
+        }
+      }
+      const { job, seen } = yield* run(0, true, script, { visibility: Duration.seconds(60), transientRetries: 0 })
+      assert.strictEqual(seen.failed, 1)
+      assert.strictEqual(job.status, "failed")
+      assert.strictEqual(job.error?._tag, "FfmpegFailed")
+      assert.strictEqual(job.tasks.find((t) => t.label.startsWith("audio"))?.attempts, 2)
     }))
 })

@@ -134,14 +134,22 @@ const handleFailure = Effect.fnUntraced(function*(task: Task, message: ReceivedM
   if (error.retryable && !lastChance) {
     yield* Effect.logWarning(`task ${task.taskId} attempt ${message.receiveCount} failed, will be retried: ${error.message}`)
     // A task whose outputs are already stored (it failed completing or finalizing) stays done.
-    yield* setTask(task.jobId, task.taskId, (state) => state.status === "done" ? state : { ...state, status: "queued", error: errorInfo(error) })
+    // Only a record: a store that fails too (a Redis blip) must not keep the task from going back.
+    yield* setTask(task.jobId, task.taskId, (state) => state.status === "done" ? state : { ...state, status: "queued", error: errorInfo(error) }).pipe(
+      Effect.catch((storeError) => Effect.logWarning(`task ${task.taskId}: could not record the retry: ${storeError.message}`))
+    )
     // Make it visible again soon rather than after a whole visibility timeout.
     yield* queue.extendVisibility(message.receipt, `${Math.min(60, 2 ** message.receiveCount)} seconds`).pipe(Effect.ignore)
     return
   }
   yield* Effect.logError(`task ${task.taskId} failed: ${error.message}`)
   const now = yield* Clock.currentTimeMillis
-  yield* store.update(task.jobId, (job) => failJob(updateTask(job, task.taskId, (state) => ({ ...state, status: "failed", error: errorInfo(error) }), now), errorInfo(error), now))
+  const recorded = yield* store.update(task.jobId, (job) => failJob(updateTask(job, task.taskId, (state) => ({ ...state, status: "failed", error: errorInfo(error) }), now), errorInfo(error), now)).pipe(
+    Effect.as(true),
+    Effect.catch((storeError) => Effect.logWarning(`task ${task.taskId}: could not record the failure: ${storeError.message}`).pipe(Effect.as(false)))
+  )
+  // A failure the job does not show yet is not dropped: the task comes back, and fails again, recorded.
+  if (!recorded) return yield* handBack(message, error)
   yield* metrics.record("JobsFailed")
   // A permanent failure is gone for good; a task that used up its receives goes to the
   // dead-letter queue (the queue moves it there on its next receive), where it can be inspected.
