@@ -13,6 +13,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Option, References, Schedule, Schema } from "effect"
+import type { Job } from "../src/domain/Job.ts"
+import type { AudioTask } from "../src/domain/Task.ts"
 import { messageIdentity, TaskJson } from "../src/domain/Task.ts"
 import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
 import type { LocalFleetControlShape } from "../src/layers/local/LocalFleetControl.ts"
@@ -30,6 +32,7 @@ import { runWorker } from "../src/programs/worker.ts"
 import { FleetControl } from "../src/services/FleetControl.ts"
 import { IdleRegistry } from "../src/services/IdleRegistry.ts"
 import { JobQueue } from "../src/services/JobQueue.ts"
+import { JobStore } from "../src/services/JobStore.ts"
 import { PipelineMetrics } from "../src/services/PipelineMetrics.ts"
 import { Storage } from "../src/services/Storage.ts"
 import type { Script } from "./support/scriptedFfmpeg.ts"
@@ -219,4 +222,57 @@ describe("worker", () => {
       assert.strictEqual(job.finalizeRuns, 1)
     })))
   })
+})
+
+describe("sweeper and the dead-letter queue", () => {
+  // A queue that dead-letters a message on its second receive, so letters are made in milliseconds.
+  const layer = (folder: string) =>
+    Layer.mergeAll(
+      memoryJobQueueLayer({ maxReceiveCount: 1 }),
+      memoryCoordinatorLayer,
+      memoryJobStoreLayer,
+      folderStorageLayer(areaFoldersUnder(folder)),
+      logMetricsLayer,
+      makeScriptedFfmpeg().layer,
+      Layer.succeed(PipelineSettings, fastSettings),
+      Layer.succeed(References.MinimumLogLevel, "None")
+    )
+  const audioTask = (jobId: string): AudioTask => ({
+    _tag: "audio", jobId, taskId: `${jobId}.audio`, attempt: 0, sourceKey: `${jobId}/a.mp4`, outputPrefix: `${jobId}/`,
+    segmentSeconds: 4, durationSeconds: 4, totalTasks: 1, channels: 2, sampleRate: 48000, bitrate: 128000
+  })
+  const jobAt = (id: string, updatedAt: number): Job => ({
+    id, status: "processing", createdAt: updatedAt, updatedAt, fileName: "a.mp4", sourceKey: `${id}/a.mp4`, outputPrefix: `${id}/`, segmentSeconds: 4,
+    tasks: [{ taskId: `${id}.audio`, kind: "audio", label: "audio", status: "running", progress: 0.5, attempts: fastSettings.maxReceiveCount }]
+  })
+
+  it.live("records each dead letter on its job then deletes it; keeps one whose job a worker may still report", () =>
+    Effect.gen(function*() {
+      const queue = yield* JobQueue
+      const store = yield* JobStore
+      const now = Date.now()
+      const idle = Array.from({ length: 12 }, (_, i) => jobAt(`idle${i}`, now - 60_000))
+      const busy = jobAt("busy", now + 60_000) // touched "now" for as long as this test runs
+      for (const job of [...idle, busy]) yield* store.create(job)
+      for (const jobId of [...idle.map((j) => j.id), busy.id, "deleted-job"]) {
+        const task = audioTask(jobId)
+        yield* queue.send({ body: Schema.encodeSync(TaskJson)(task), ...messageIdentity(task) })
+      }
+      yield* queue.send({ body: "not a task", groupId: "junk", deduplicationId: "junk" })
+      // Received once and never deleted: the next receive after the 1 ms visibility dead-letters them.
+      for (let round = 0; (yield* queue.depth).deadLettered < 15; round++) {
+        assert.isBelow(round, 100, "every message reaches the dead-letter queue")
+        yield* queue.receive({ maxMessages: 10, visibility: "1 millis" })
+        yield* Effect.sleep("5 millis")
+      }
+
+      yield* sweepOnce("sweeper")
+
+      for (const job of idle) {
+        const after = yield* store.get(job.id)
+        assert.deepStrictEqual([after.status, after.error?._tag], ["failed", "TaskDeadLettered"], job.id)
+      }
+      assert.strictEqual((yield* store.get("busy")).status, "processing")
+      assert.deepStrictEqual((yield* queue.deadLetters).map((letter) => JSON.parse(letter.body).jobId), ["busy"])
+    }).pipe(Effect.provide(layer(path.join(os.tmpdir(), `vidpipe-dead-${Math.random().toString(36).slice(2)}`)))))
 })
