@@ -9,6 +9,17 @@
  * The key's value also goes to the Lambda (VIDPIPE_API_KEYS), whose routes check it again; a
  * request without a valid key is refused by API Gateway itself before the Lambda runs, with a body
  * in the API's own error shape (gateway responses below) rather than `{"message":"Forbidden"}`.
+ *
+ * CORS: a browser's preflight is an `OPTIONS` request that cannot carry `x-api-key`, so `OPTIONS`
+ * is its own method without a key, routed to the same Lambda, which answers it (and adds the
+ * headers to every other response) from VIDPIPE_CORS_ORIGINS, as `vidpipe serve` does
+ * (src/entry/http/cors.ts). API Gateway: "For a Lambda proxy integration or HTTP proxy
+ * integration, you can still set up the required OPTIONS response headers in API Gateway. However,
+ * your backend is responsible for returning the Access-Control-Allow-Origin and
+ * Access-Control-Allow-Headers headers, because a proxy integration doesn't return an integration
+ * response." (Developer Guide, "Enabling CORS for a REST API resource"). A MOCK integration could
+ * only answer one fixed origin; the Lambda answers the configured list. Keyless preflights are not
+ * under the usage plan, so the stage throttles the `OPTIONS` method itself.
  */
 import * as aws from "@pulumi/aws"
 import * as pulumi from "@pulumi/pulumi"
@@ -49,13 +60,28 @@ export const restApi = (settings: DeploySettings, handler: LambdaHandle, key: aw
     integrationHttpMethod: "POST",
     uri: handler.invokeArn
   })
+  const preflight = new aws.apigateway.Method("ApiV1ProxyOptions", {
+    restApi: api.id,
+    resourceId: proxy.id,
+    httpMethod: "OPTIONS",
+    authorization: "NONE",
+    apiKeyRequired: false
+  })
+  const preflightIntegration = new aws.apigateway.Integration("ApiV1ProxyOptionsLambda", {
+    restApi: api.id,
+    resourceId: proxy.id,
+    httpMethod: preflight.httpMethod,
+    type: "AWS_PROXY",
+    integrationHttpMethod: "POST",
+    uri: handler.invokeArn
+  })
   const invoke = new aws.lambda.Permission("ApiInvokesLambda", {
     action: "lambda:InvokeFunction",
     function: handler.name,
     principal: "apigateway.amazonaws.com",
     sourceArn: pulumi.interpolate`${api.executionArn}/*/*/v1/*`
   })
-  const methods = [method]
+  const methods = [method, preflight]
   // API Gateway's own refusals, in the shape every other API error has: {"error":{"_tag","message"}}.
   // It cannot tell a missing key from a wrong one (both are INVALID_API_KEY), so both are 403.
   const gatewayError = (name: string, responseType: string, statusCode: string, tag: string, message: string) =>
@@ -76,12 +102,27 @@ export const restApi = (settings: DeploySettings, handler: LambdaHandle, key: aw
     restApi: api.id,
     description: "vidpipe API",
     // A new deployment whenever a method or integration changes.
-    triggers: { redeployment: pulumi.jsonStringify([v1.id, proxy.id, method.id, method.apiKeyRequired, integration.id, integration.uri]) }
-  }, { dependsOn: [method, integration, ...gatewayResponses] })
+    triggers: {
+      redeployment: pulumi.jsonStringify([
+        v1.id,
+        proxy.id,
+        ...methods.map((m) => [m.id, m.apiKeyRequired]),
+        ...[integration, preflightIntegration].map((i) => [i.id, i.uri])
+      ])
+    }
+  }, { dependsOn: [...methods, integration, preflightIntegration, ...gatewayResponses] })
   const stage = new aws.apigateway.Stage("ApiStage", {
     restApi: api.id,
     deployment: deployment.id,
     stageName: settings.api.stageName
+  })
+  // `{resource_path}/{http_method}` without the leading slash (the resources above); the same rate
+  // as one key's usage plan.
+  const preflightThrottle = new aws.apigateway.MethodSettings("ApiPreflightThrottle", {
+    restApi: api.id,
+    stageName: stage.stageName,
+    methodPath: "v1/{proxy+}/OPTIONS",
+    settings: { throttlingRateLimit: settings.api.rateLimit, throttlingBurstLimit: settings.api.burstLimit }
   })
   const usagePlan = new aws.apigateway.UsagePlan("ApiUsagePlan", {
     name: `${settings.prefix}-default`,
@@ -95,5 +136,5 @@ export const restApi = (settings: DeploySettings, handler: LambdaHandle, key: aw
     keyType: "API_KEY",
     usagePlanId: usagePlan.id
   })
-  return { api, v1, proxy, methods, gatewayResponses, integration, invoke, deployment, stage, usagePlan, usagePlanKey, url: stage.invokeUrl }
+  return { api, v1, proxy, methods, gatewayResponses, integration, preflightIntegration, preflightThrottle, invoke, deployment, stage, usagePlan, usagePlanKey, url: stage.invokeUrl }
 }

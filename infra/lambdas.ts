@@ -70,10 +70,16 @@ export interface FunctionInputs {
   readonly data: DataResources
   readonly apiKeyValue: pulumi.Input<string>
   readonly deliveryUrl: pulumi.Input<string>
+  /** The CloudFront distribution the API invalidates a deleted job's paths on. */
+  readonly distributionId: pulumi.Input<string>
 }
 
 export const functionSpecs = (settings: DeploySettings, inputs: FunctionInputs) => {
-  const backends = { ...inputs.backends, VIDPIPE_COORDINATOR: inputs.network.redisUrl }
+  // Metrics as Embedded Metric Format lines on stdout, which CloudWatch Logs turns into the same
+  // metrics: "Lambda freezes the execution environment" once a handler returns, so PutMetricData
+  // from a buffer (the workers' way) may never be sent (src/layers/aws/EmbeddedMetrics.ts). No
+  // cloudwatch:PutMetricData grant is needed for them.
+  const backends = { ...inputs.backends, VIDPIPE_METRICS: "emf", VIDPIPE_COORDINATOR: inputs.network.redisUrl }
   const api: FunctionSpec = {
     handler: "src/entry/lambda/apiHandler.handler",
     description: "vidpipe HTTP API (API Gateway REST proxy)",
@@ -83,7 +89,10 @@ export const functionSpecs = (settings: DeploySettings, inputs: FunctionInputs) 
       VIDPIPE_API_KEYS: inputs.apiKeyValue,
       VIDPIPE_DELIVERY_URL: inputs.deliveryUrl,
       VIDPIPE_MAX_UPLOAD_BYTES: String(settings.uploads.maxUploadBytes),
-      VIDPIPE_UPLOAD_EXPIRY_SECONDS: "5"
+      VIDPIPE_UPLOAD_EXPIRY_SECONDS: "5",
+      VIDPIPE_CDN: pulumi.interpolate`cloudfront://${inputs.distributionId}`,
+      // Absent: no browser on another origin may call the API (src/entry/http/cors.ts).
+      ...(settings.api.corsOrigins.length === 0 ? {} : { VIDPIPE_CORS_ORIGINS: settings.api.corsOrigins.join(",") })
     },
     grants: apiGrants(inputs.data),
     // API Gateway's integration limit is 29 s.
@@ -108,7 +117,11 @@ export const functionSpecs = (settings: DeploySettings, inputs: FunctionInputs) 
     // Only the idle set in Redis; the answer's budget stays under Auto Scaling's 2 s.
     environment: { VIDPIPE_COORDINATOR: inputs.network.redisUrl, VIDPIPE_PROTECTOR_BUDGET_MS: "1500" },
     grants: [],
-    timeoutSeconds: 5,
+    // "The maximum run time for your Lambda function is two seconds (2000 milliseconds). As a best
+    // practice, you should set the timeout value of your Lambda function based on your expected
+    // run time." (Auto Scaling user guide, custom termination policy, Limitations). A cold start
+    // could pass this with the 1.5 s budget; the `live` alias keeps provisioned environments.
+    timeoutSeconds: 2,
     memoryMb: 512,
     publish: true,
     layers: []
@@ -164,12 +177,21 @@ export const autoScalingServiceRoleArn = (account: Account) =>
  * an EventBridge rule every 4 minutes on the same alias so its container and Redis connection
  * stay warm (the handler answers that event at once).
  */
-export const protectorWiring = (account: Account, protector: LambdaHandle) => {
+export const protectorWiring = (settings: DeploySettings, account: Account, protector: LambdaHandle) => {
   const alias = new aws.lambda.Alias("ProtectorLive", {
     name: "live",
     description: "What the Auto Scaling group's termination policy invokes",
     functionName: protector.name,
     functionVersion: protector.version
+  })
+  // Initialized environments answer without a cold start, which with the answer's 1.5 s budget
+  // could pass Auto Scaling's 2 s. "Provisioned Concurrency is not supported on the unpublished
+  // version of the function ($LATEST)" (Lambda developer guide): hence the alias. It costs money
+  // whether invoked or not (docs/deploy.md); 0 turns it off.
+  const provisioned = settings.protector.provisionedConcurrency === 0 ? undefined : new aws.lambda.ProvisionedConcurrencyConfig("ProtectorProvisioned", {
+    functionName: protector.name,
+    qualifier: alias.name,
+    provisionedConcurrentExecutions: settings.protector.provisionedConcurrency
   })
   const autoScalingInvoke = new aws.lambda.Permission("ProtectorInvokedByAutoScaling", {
     action: "lambda:InvokeFunction",
@@ -182,7 +204,7 @@ export const protectorWiring = (account: Account, protector: LambdaHandle) => {
     arn: alias.arn,
     qualifier: alias.name
   })
-  return { alias, autoScalingInvoke, warmUp }
+  return { alias, provisioned, autoScalingInvoke, warmUp }
 }
 
 /** An EventBridge rule invoking a function (or one of its aliases) on a schedule. */

@@ -31,6 +31,8 @@ export interface DataResources {
   readonly outputsBucketArn: pulumi.Input<string>
   readonly queueArn: pulumi.Input<string>
   readonly deadLetterQueueArn: pulumi.Input<string>
+  /** The CloudFront distribution delivering the outputs (the API invalidates a deleted job's paths). */
+  readonly distributionArn: pulumi.Input<string>
 }
 
 const objects = (bucketArn: pulumi.Input<string>) => pulumi.interpolate`${bucketArn}/*`
@@ -49,14 +51,18 @@ const writeOutputs = (r: DataResources): ReadonlyArray<Grant> => [
   { sid: "OutputListing", actions: ["s3:ListBucket"], resources: [r.outputsBucketArn] }
 ]
 
-/** The task queue as a worker and a sweeper use it, and the dead-letter queue they inspect. */
+/**
+ * The task queue as a worker and a sweeper use it, and the dead-letter queue they drain (every
+ * worker sweeps too): each dead letter is recorded on its job, then deleted, so the next receive
+ * reaches the ones behind it (SQS returns at most 10 per ReceiveMessage).
+ */
 const consumeTasks = (r: DataResources): ReadonlyArray<Grant> => [
   {
     sid: "TaskQueue",
     actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:SendMessage"],
     resources: [r.queueArn]
   },
-  { sid: "DeadLetters", actions: ["sqs:ReceiveMessage", "sqs:GetQueueAttributes"], resources: [r.deadLetterQueueArn] }
+  { sid: "DeadLetters", actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], resources: [r.deadLetterQueueArn] }
 ]
 
 /**
@@ -79,23 +85,30 @@ export const workerFleetGrants = (autoScalingGroupArn: pulumi.Input<string>): Re
 
 /**
  * The API: presigned PUTs to the uploads bucket (signed with this role, so it needs PutObject),
- * retries onto the queue, and deleting a job's source and outputs.
+ * retries onto the queue, and deleting a job's source and outputs, then invalidating the job's
+ * paths on this distribution's edges (CreateInvalidation takes the distribution's ARN).
  */
 export const apiGrants = (r: DataResources): ReadonlyArray<Grant> => [
   { sid: "Uploads", actions: ["s3:PutObject", "s3:DeleteObject"], resources: [objects(r.uploadsBucketArn)] },
   { sid: "DeleteOutputs", actions: ["s3:DeleteObject"], resources: [objects(r.outputsBucketArn)] },
   { sid: "OutputListing", actions: ["s3:ListBucket"], resources: [r.outputsBucketArn] },
-  { sid: "EnqueueRetries", actions: ["sqs:SendMessage"], resources: [r.queueArn] }
+  { sid: "EnqueueRetries", actions: ["sqs:SendMessage"], resources: [r.queueArn] },
+  { sid: "InvalidateDeliveries", actions: ["cloudfront:CreateInvalidation"], resources: [r.distributionArn] }
 ]
 
-/** Ingest: ffprobe reads the source through a presigned GET; tasks go on the queue; ScaleOut is recorded. */
+/**
+ * Ingest: ffprobe reads the source through a presigned GET; tasks go on the queue. Its ScaleOut
+ * metric is an Embedded Metric Format line in its log (lambdas.ts), so no PutMetricData.
+ */
 export const ingestGrants = (r: DataResources): ReadonlyArray<Grant> => [
   { sid: "ReadSources", actions: ["s3:GetObject"], resources: [objects(r.uploadsBucketArn)] },
-  { sid: "EnqueueTasks", actions: ["sqs:SendMessage"], resources: [r.queueArn] },
-  putMetrics
+  { sid: "EnqueueTasks", actions: ["sqs:SendMessage"], resources: [r.queueArn] }
 ]
 
-/** The scheduled sweeper: finalizes stuck jobs, re-sends lost tasks, fails dead-lettered ones. */
+/**
+ * The scheduled sweeper: finalizes stuck jobs, re-sends lost tasks, fails dead-lettered ones (and
+ * deletes them). Its metrics, like ingest's, are Embedded Metric Format lines: no PutMetricData.
+ */
 export const sweeperGrants = (r: DataResources): ReadonlyArray<Grant> => [...writeOutputs(r), ...consumeTasks(r)]
 
 /** Refuses any request to the bucket that does not use TLS. */

@@ -37,11 +37,17 @@ export interface DeploySettings {
   }
   readonly api: {
     readonly stageName: string
+    /** Origins whose browser pages may call the API (CORS); none by default. */
+    readonly corsOrigins: ReadonlyArray<string>
     /** Steady requests per second and burst, per API key (usage plan). */
     readonly rateLimit: number
     readonly burstLimit: number
     /** Requests per day per API key (usage plan quota). */
     readonly quotaPerDay: number
+  }
+  readonly protector: {
+    /** Provisioned environments on the protector's `live` alias (0: none, cold starts possible). */
+    readonly provisionedConcurrency: number
   }
   /** The pipeline's timings: the queue and the workers must agree on them. */
   readonly pipeline: {
@@ -88,6 +94,16 @@ const integer = (env: Env, name: string, fallback: number, min: number, max: num
   return value
 }
 
+/** Comma-separated browser origins (`https://app.example.com`), or `*` alone. */
+const origins = (env: Env, name: string, fallback: string) => {
+  const list = text(env, name, fallback).split(",").map((o) => o.trim()).filter((o) => o !== "")
+  for (const origin of list) {
+    const exact = origin === "*" ? list.length === 1 : URL.canParse(origin) && new URL(origin).origin === origin
+    if (!exact) throw new InvalidDeploySetting(name, `${origin} is not an origin (scheme://host[:port]) or * alone`)
+  }
+  return list
+}
+
 const seconds = (duration: Duration.Duration) => Math.round(Duration.toMillis(duration) / 1000)
 
 /**
@@ -127,10 +143,12 @@ export const deploySettings = (env: Env, app: { readonly name: string; readonly 
     },
     api: {
       stageName: "live",
+      corsOrigins: origins(env, "VIDPIPE_DEPLOY_API_ORIGINS", ""),
       rateLimit: integer(env, "VIDPIPE_DEPLOY_API_RATE", 10, 1, 10_000),
       burstLimit: integer(env, "VIDPIPE_DEPLOY_API_BURST", 20, 1, 5_000),
       quotaPerDay: integer(env, "VIDPIPE_DEPLOY_API_QUOTA_PER_DAY", 10_000, 1, 100_000_000)
     },
+    protector: { provisionedConcurrency: integer(env, "VIDPIPE_DEPLOY_PROTECTOR_PROVISIONED", 1, 0, 10) },
     pipeline: {
       visibilitySeconds: seconds(pipeline.visibility),
       heartbeatSeconds: seconds(pipeline.heartbeatEvery),

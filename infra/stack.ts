@@ -27,11 +27,13 @@ export const vidpipeStack = (settings: DeploySettings, platform: Platform) => {
   const account = currentAccount()
   const storage = buckets(settings)
   const queue = taskQueue(settings)
+  const cdn = delivery(settings, storage)
   const data: DataResources = {
     uploadsBucketArn: storage.uploads.bucket.arn,
     outputsBucketArn: storage.outputs.bucket.arn,
     queueArn: queue.queue.arn,
-    deadLetterQueueArn: queue.deadLetterQueue.arn
+    deadLetterQueueArn: queue.deadLetterQueue.arn,
+    distributionArn: cdn.distribution.arn
   }
   const backends = backendEnvironment(settings, {
     queueUrl: queue.queue.url,
@@ -39,14 +41,13 @@ export const vidpipeStack = (settings: DeploySettings, platform: Platform) => {
     uploadsBucket: storage.uploads.bucket.bucket,
     outputsBucket: storage.outputs.bucket.bucket
   })
-  const cdn = delivery(settings, storage)
   const key = apiKey(settings)
 
-  const specs = functionSpecs(settings, { backends, network: platform.network, data, apiKeyValue: key.value, deliveryUrl: cdn.url })
+  const specs = functionSpecs(settings, { backends, network: platform.network, data, apiKeyValue: key.value, deliveryUrl: cdn.url, distributionId: cdn.distribution.id })
   const functions = makeFunctions(platform.makeFunction, specs)
   const api = restApi(settings, functions.api, key)
   const ingest = ingestTrigger(account, storage, functions.ingest)
-  const protector = protectorWiring(account, functions.protector)
+  const protector = protectorWiring(settings, account, functions.protector)
   const sweeper = sweeperSchedule(functions.sweeper)
 
   const fleet = workerFleet(settings, {

@@ -91,7 +91,9 @@ beforeAll(async () => {
   await pulumi.runtime.setMocks({
     newResource: (args) => {
       registered.push({ type: args.type, name: args.name, inputs: args.inputs })
-      return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } }
+      // CloudFront's ids are upper-case letters and digits (the API Lambda's VIDPIPE_CDN holds one).
+      const id = args.type === "aws:cloudfront/distribution:Distribution" ? "E2MOCK" : `${args.name}-id`
+      return { id, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } }
     },
     call: (args) => {
       switch (args.token) {
@@ -159,11 +161,13 @@ describe("SQS FIFO task queue", () => {
 })
 
 describe("API Gateway REST API", () => {
-  it("requires an API key on every method, with a usage plan (throttle and quota) holding the key", () => {
+  it("requires an API key on every method but the CORS preflight, with a usage plan (throttle and quota) holding the key", () => {
     const methods = ofType("aws:apigateway/method:Method")
-    expect(methods.length).toBeGreaterThan(0)
+    expect(methods.map((m) => m.inputs["httpMethod"]).sort()).toEqual(["ANY", "OPTIONS"])
     for (const method of methods) {
-      expect(method.inputs["apiKeyRequired"], method.name).toBe(true)
+      // A browser's preflight carries no x-api-key; everything else needs one.
+      expect(method.inputs["apiKeyRequired"], method.name).toBe(method.inputs["httpMethod"] !== "OPTIONS")
+      expect(method.inputs["authorization"], method.name).toBe("NONE")
     }
     const plan = named("aws:apigateway/usagePlan:UsagePlan", "ApiUsagePlan").inputs
     expect(plan["throttleSettings"]).toEqual({ rateLimit: 10, burstLimit: 20 })
@@ -183,6 +187,16 @@ describe("API Gateway REST API", () => {
       expect(Object.keys(body.error).sort()).toEqual(["_tag", "message"])
     }
     expect(JSON.parse(responses["INVALID_API_KEY"]!["responseTemplates"]["application/json"]).error._tag).toBe("InvalidApiKey")
+  })
+
+  it("sends the keyless preflight to the API Lambda, which answers CORS, throttled at the stage", () => {
+    const preflight = named("aws:apigateway/integration:Integration", "ApiV1ProxyOptionsLambda").inputs
+    expect(preflight).toMatchObject({ type: "AWS_PROXY", integrationHttpMethod: "POST", httpMethod: "OPTIONS" })
+    expect(preflight["uri"]).toContain(functionArn("Api"))
+    const throttle = named("aws:apigateway/methodSettings:MethodSettings", "ApiPreflightThrottle").inputs
+    expect(throttle).toMatchObject({ stageName: "live", methodPath: "v1/{proxy+}/OPTIONS", settings: { throttlingRateLimit: 10, throttlingBurstLimit: 20 } })
+    // No origin is allowed unless the deploy names some (the routes' default is none too).
+    expect(specs.get("Api")?.environment["VIDPIPE_CORS_ORIGINS"]).toBeUndefined()
   })
 
   it("proxies /v1/* to the API Lambda, which gets the key too", () => {
@@ -211,6 +225,17 @@ describe("Auto Scaling group and the protector", () => {
     const permission = named("aws:lambda/permission:Permission", "ProtectorInvokedByAutoScaling").inputs
     expect(permission).toMatchObject({ action: "lambda:InvokeFunction", function: "vidpipe-test-Protector", qualifier: "live", principal: serviceRole })
     expect(named("aws:autoscaling/group:Group", "Workers").inputs["serviceLinkedRoleArn"]).toBe(serviceRole)
+  })
+
+  it("answers within Auto Scaling's 2 s: a 2 s timeout, a 1.5 s budget, one provisioned environment on the alias", () => {
+    const protector = specs.get("Protector")
+    expect(protector?.timeoutSeconds).toBe(2)
+    expect(Number(protector?.environment["VIDPIPE_PROTECTOR_BUDGET_MS"])).toBeLessThan(2000)
+    expect(named("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig", "ProtectorProvisioned").inputs).toEqual({
+      functionName: "vidpipe-test-Protector",
+      qualifier: "live",
+      provisionedConcurrentExecutions: 1
+    })
   })
 
   it("keeps the protector warm every 4 minutes through the same alias", () => {
@@ -293,24 +318,31 @@ describe("worker instances", () => {
     expect(template["blockDeviceMappings"][0]["ebs"]["encrypted"]).toBe("true")
   })
 
-  it("have a role whose policies name this stack's resources: no * resource for any data action", async () => {
+  it("have a role whose policies grant exactly the actions on exactly this stack's resources", async () => {
     const bucket = (logical: string) => `arn:aws:s3:::vidpipe-test-${logical}-mock`
     const parameter = `arn:aws:ssm:${region}:${account}:parameter/vidpipe/test/redis-url`
     const group = `arn:aws:autoscaling:${region}:${account}:autoScalingGroup:0f1e2d3c:autoScalingGroupName/vidpipe-test-workers`
     const policies = ["WorkerData", "WorkerFleet"].map((name) => named("aws:iam/rolePolicy:RolePolicy", name).inputs)
     for (const policy of policies) expect(policy["role"]).toBe("WorkerRole-id")
     const all = policies.flatMap((p) => statements(p["policy"]))
-    const expected: Record<string, Array<string>> = {
-      ReadSources: [`${bucket("uploads")}/*`],
-      OutputObjects: [`${bucket("outputs")}/*`],
-      OutputListing: [bucket("outputs")],
-      TaskQueue: [`arn:aws:sqs:${region}:${account}:vidpipe-test-tasks.fifo`],
-      DeadLetters: [`arn:aws:sqs:${region}:${account}:vidpipe-test-tasks-dlq.fifo`],
-      RedisUrl: [parameter],
-      OwnGroup: [group],
-      PipelineMetrics: ["*"]
-    }
-    expect(Object.fromEntries(all.map((s) => [s.Sid, s.Resource]))).toEqual(expected)
+    // Every statement, whole: a grant dropped, added, widened or moved to another resource fails.
+    const allow = (Sid: string, Action: Array<string>, Resource: Array<string>, Condition?: Statement["Condition"]) =>
+      ({ Sid, Effect: "Allow", Action, Resource, ...(Condition === undefined ? {} : { Condition }) })
+    expect(all).toEqual([
+      allow("ReadSources", ["s3:GetObject"], [`${bucket("uploads")}/*`]),
+      allow("OutputObjects", ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], [`${bucket("outputs")}/*`]),
+      allow("OutputListing", ["s3:ListBucket"], [bucket("outputs")]),
+      allow(
+        "TaskQueue",
+        ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:SendMessage"],
+        [`arn:aws:sqs:${region}:${account}:vidpipe-test-tasks.fifo`]
+      ),
+      // Workers sweep too: each dead letter is recorded on its job, then deleted.
+      allow("DeadLetters", ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [`arn:aws:sqs:${region}:${account}:vidpipe-test-tasks-dlq.fifo`]),
+      allow("RedisUrl", ["ssm:GetParameter"], [parameter]),
+      allow("PipelineMetrics", ["cloudwatch:PutMetricData"], ["*"], { StringEquals: { "cloudwatch:namespace": ["Vidpipe"] } }),
+      allow("OwnGroup", ["autoscaling:SetInstanceProtection", "autoscaling:CompleteLifecycleAction"], [group])
+    ])
     for (const statement of all) {
       expect(statement.Effect).toBe("Allow")
       for (const action of statement.Action) expect(action, statement.Sid).not.toMatch(/\*/)
@@ -447,5 +479,20 @@ describe("deploy settings", () => {
     expect(() => deploySettings({}, { name: "vidpipe", stage: "x" })).toThrow(/VIDPIPE_DEPLOY_WORKER_AMI: required/)
     expect(() => deploySettings({ VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0" }, { name: "vidpipe", stage: "x" })).toThrow(/VIDPIPE_DEPLOY_FFPROBE_LAYER_ARN: required/)
     expect(() => deploySettings({ VIDPIPE_DEPLOY_WORKER_AMI: "ubuntu" }, { name: "vidpipe", stage: "x" })).toThrow(/is not an AMI id/)
+  })
+
+  it("take the API's browser origins and the protector's provisioned concurrency", async () => {
+    const { deploySettings } = await import("../infra/settings.ts")
+    const required = { VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0", VIDPIPE_DEPLOY_FFPROBE_LAYER_ARN: `arn:aws:lambda:${region}:${account}:layer:ffprobe:3` }
+    const app = { name: "vidpipe", stage: "x" }
+    expect(settings.api.corsOrigins).toEqual([])
+    expect(settings.protector.provisionedConcurrency).toBe(1)
+    const chosen = deploySettings({ ...required, VIDPIPE_DEPLOY_API_ORIGINS: "https://a.example, http://127.0.0.1:5173", VIDPIPE_DEPLOY_PROTECTOR_PROVISIONED: "0" }, app)
+    expect(chosen.api.corsOrigins).toEqual(["https://a.example", "http://127.0.0.1:5173"])
+    expect(chosen.protector.provisionedConcurrency).toBe(0)
+    expect(deploySettings({ ...required, VIDPIPE_DEPLOY_API_ORIGINS: "*" }, app).api.corsOrigins).toEqual(["*"])
+    for (const wrong of ["https://a.example/", "a.example", "*,https://a.example"]) {
+      expect(() => deploySettings({ ...required, VIDPIPE_DEPLOY_API_ORIGINS: wrong }, app), wrong).toThrow(/VIDPIPE_DEPLOY_API_ORIGINS/)
+    }
   })
 })
