@@ -58,7 +58,12 @@ const startFauxqs = () =>
     fauxqs = child
     child.once("error", reject)
     child.once("exit", (code) => reject(new Error(`fauxqs exited (${code}) before listening`)))
-    child.stdout!.setEncoding("utf8").once("data", (line: string) => resolve(line.trim()))
+    // Its first output line is the endpoint it listens on.
+    let output = ""
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk
+      if (output.includes("\n")) resolve(output.slice(0, output.indexOf("\n")).trim())
+    })
   })
 
 // ---------------------------------------------------------------------------------------------
