@@ -1,6 +1,6 @@
 /**
- * The public API: an API Gateway REST API (v1) in front of the API Lambda, every method requiring
- * an API key, a usage plan (throttle and daily quota) and one key on it.
+ * The public API: an API Gateway REST API (v1) in front of the API Lambda, every method but the
+ * CORS preflight requiring an API key, a usage plan (throttle and daily quota) and one key on it.
  *
  * Raw `aws.apigateway.*` rather than `sst.aws.ApiGatewayV1`: `apiKeyRequired` on each method is
  * the property under test, and SST's component sets it inside itself where tests cannot see it.

@@ -2,9 +2,10 @@
  * The infrastructure graph under Pulumi's runtime mocks (no Pulumi CLI, no AWS): infra/stack.ts
  * builds every raw resource with stand-ins for what only SST makes (the VPC with Redis, and the
  * Lambda functions, recorded as specs). The assertions read the inputs each resource was
- * registered with: the FIFO queue and its redrive, API keys on every method, the protector as the
- * group's first termination policy and who may invoke it, a private outputs bucket behind
- * CloudFront, IMDSv2, and a worker role that names its resources.
+ * registered with: the FIFO queue and its redrive, API keys on every method but the keyless CORS
+ * preflight, the protector as the group's first termination policy and who may invoke it, a
+ * private outputs bucket behind CloudFront, IMDSv2, and a worker role granted exactly its actions
+ * on exactly its resources.
  */
 import * as path from "node:path"
 import * as pulumi from "@pulumi/pulumi"
