@@ -39,7 +39,7 @@ export interface UserDataInput {
   readonly environment: Readonly<Record<string, string>>
   /** The SSM SecureString parameter holding the Redis URL (VIDPIPE_COORDINATOR). */
   readonly redisUrlParameter: string
-  readonly autoScalingGroupName: string
+  /** The termination hook the worker completes after its drain (VIDPIPE_LIFECYCLE_HOOK). */
   readonly lifecycleHookName: string
 }
 
@@ -70,18 +70,14 @@ done
 
 umask 027
 cat > /etc/vidpipe/worker.env <<'VIDPIPE_ENV'
-${envLines({ AWS_REGION: input.region, ...input.environment })}
+${envLines({ AWS_REGION: input.region, ...input.environment, VIDPIPE_LIFECYCLE_HOOK: input.lifecycleHookName })}
 VIDPIPE_ENV
 printf 'VIDPIPE_INSTANCE_ID=%s\\nVIDPIPE_COORDINATOR=%s\\n' "$instance_id" "$redis_url" >> /etc/vidpipe/worker.env
 
-cat > /etc/vidpipe/lifecycle.env <<'VIDPIPE_ENV'
-${envLines({ AWS_REGION: input.region, VIDPIPE_ASG_NAME: input.autoScalingGroupName, VIDPIPE_LIFECYCLE_HOOK: input.lifecycleHookName })}
-VIDPIPE_ENV
-printf 'VIDPIPE_INSTANCE_ID=%s\\n' "$instance_id" >> /etc/vidpipe/lifecycle.env
-
-chown root:vidpipe /etc/vidpipe/worker.env /etc/vidpipe/lifecycle.env
-chmod 0640 /etc/vidpipe/worker.env /etc/vidpipe/lifecycle.env
-systemctl enable --now vidpipe-worker.service vidpipe-lifecycle.service
+chown root:vidpipe /etc/vidpipe/worker.env
+chmod 0640 /etc/vidpipe/worker.env
+# The worker completes the termination lifecycle hook itself after its drain (VIDPIPE_LIFECYCLE_HOOK).
+systemctl enable --now vidpipe-worker.service
 `
 }
 
@@ -143,7 +139,6 @@ export const workerFleet = (settings: DeploySettings, inputs: FleetInputs) => {
       // The instance protects itself from scale-in while it holds a task (SetInstanceProtection).
       environment: { ...environment, VIDPIPE_FLEET: "autoscaling", VIDPIPE_LOG_LEVEL: "Info" },
       redisUrlParameter: parameter,
-      autoScalingGroupName,
       lifecycleHookName
     })).toString("base64")
   )

@@ -381,10 +381,12 @@ describe("worker instances", () => {
     expect(script).toContain("--name '/vidpipe/test/redis-url' --with-decryption")
     expect(script).toContain("VIDPIPE_INSTANCE_ID=%s")
     expect(script).toContain("X-aws-ec2-metadata-token")
-    expect(script).toContain("VIDPIPE_ASG_NAME=vidpipe-test-workers\nVIDPIPE_LIFECYCLE_HOOK=drain\n")
+    // The worker completes the termination hook itself (src/programs/terminationHook.ts).
+    expect(script).toContain("VIDPIPE_LIFECYCLE_HOOK=drain\n")
     // The password stays out of the user data.
     expect(script).not.toContain("token@")
-    expect(script).toContain("systemctl enable --now vidpipe-worker.service vidpipe-lifecycle.service")
+    expect(script).toContain("systemctl enable --now vidpipe-worker.service\n")
+    expect(script).not.toContain("vidpipe-lifecycle")
   })
 })
 
