@@ -5,6 +5,7 @@
  *   VIDPIPE_DELIVERY_URL      where outputs are served (CloudFront); default `${VIDPIPE_PUBLIC_URL}/cdn`
  *   VIDPIPE_MAX_UPLOAD_BYTES  default 10 GiB
  *   VIDPIPE_UPLOAD_EXPIRY_SECONDS  default 5
+ *   VIDPIPE_CORS_ORIGINS      origins whose pages may call the API (see entry/http/cors.ts); default none
  * Upload slots are S3 presigned PUTs when VIDPIPE_STORAGE=s3://…; with folder storage they are
  * URLs of a `vidpipe serve` at VIDPIPE_PUBLIC_URL sharing VIDPIPE_UPLOAD_SECRET.
  */
@@ -13,6 +14,7 @@ import { s3UploadSlotsLayer } from "../../layers/aws/S3UploadSlots.ts"
 import { deploymentConfig } from "../../layers/fromConfig.ts"
 import { signedUploadSlotsLayer } from "../../layers/local/SignedUploadSlots.ts"
 import type { ApiRoutesOptions } from "../http/api/routes.ts"
+import { corsOriginsConfig } from "../http/cors.ts"
 
 const trimSlashes = (url: string) => url.trim().replace(/\/+$/, "")
 
@@ -24,7 +26,8 @@ export const apiOptionsConfig = Effect.gen(function*() {
   const options: ApiRoutesOptions = {
     apiKeys: keys.split(",").map((k) => k.trim()).filter((k) => k.length > 0),
     deliveryBase: yield* Config.String("VIDPIPE_DELIVERY_URL").pipe(Config.map(trimSlashes), Config.withDefault(`${base}/cdn`)),
-    maxUploadBytes: yield* Config.Number("VIDPIPE_MAX_UPLOAD_BYTES").pipe(Config.withDefault(10 * 1024 ** 3))
+    maxUploadBytes: yield* Config.Number("VIDPIPE_MAX_UPLOAD_BYTES").pipe(Config.withDefault(10 * 1024 ** 3)),
+    corsOrigins: yield* corsOriginsConfig
   }
   return options
 })
