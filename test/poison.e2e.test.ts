@@ -122,13 +122,13 @@ describe("poison tasks", () => {
       expect(video).toMatchObject({ status: "failed", attempts: maxReceives, error: { _tag: "TaskDeadLettered" } })
       expect(failed.tasks.find((t: any) => t.kind === "audio").status).toBe("done")
       expect(crashes).toBe(maxReceives)
-      const dead = await fleet.redis.xrange(`${fleet.prefix}:queue:dead`, "-", "+")
-      expect(dead.map(([, fields]) => JSON.parse(fields[fields.indexOf("body") + 1]!).taskId)).toEqual([`${poisoned}.video.240p`])
       // The other job, on the same workers, was not held up.
       expect((await reaches(server, healthy, "ready", 60_000)).status).toBe("ready")
       // Still failed after a sweep: nothing re-sends a dead-lettered task behind our back.
       await sweepNow(fleet.env)
       expect((await view(server, poisoned)).status).toBe("failed")
+      // The sweeper has recorded the dead letter on its (already failed) job and deleted it.
+      expect(await fleet.redis.xrange(`${fleet.prefix}:queue:dead`, "-", "+")).toEqual([])
 
       await ffmpeg.clear()
       await retryToReady(server, poisoned, 60_000)
