@@ -76,7 +76,6 @@ describe("packer template", () => {
       region: "us-east-1",
       environment: { VIDPIPE_QUEUE: "sqs://sqs.us-east-1.amazonaws.com/123456789012/q.fifo" },
       redisUrlParameter: "/vidpipe/test/redis-url",
-      autoScalingGroupName: "vidpipe-test-workers",
       lifecycleHookName: "drain"
     }))
     const check = run("bash", ["-n", userData])
