@@ -198,13 +198,24 @@ describe("web app (vidpipe serve)", () => {
 
     // The list shows the job as ready.
     const listed = page.locator("#jobs-list li", { hasText: "clip.mp4" })
-    await listed.locator(".badge", { hasText: "ready" }).waitFor({ timeout: 10_000 })
+    await listed.locator(".badge", { hasText: "ready" }).waitFor({ timeout: 60_000 })
     expect(await listed.count()).toBe(1)
 
     // A wrong key: a clear message instead of the list.
+    // Every text the message takes, so a refusal that is shown and then wiped (the key's delayed
+    // reaction clearing it; seen on a loaded machine) is caught.
+    await page.evaluate(() => {
+      const message = document.getElementById("key-message")!
+      const seen: Array<string> = ((window as unknown as { __keyMessages: Array<string> }).__keyMessages = [])
+      new MutationObserver(() => void seen.push(message.textContent ?? "")).observe(message, { childList: true, characterData: true, subtree: true })
+    })
     await page.getByLabel("API key").fill("not-the-key")
     await page.getByRole("button", { name: "Refresh" }).click()
-    await page.locator("#key-message", { hasText: "API key" }).waitFor({ timeout: 10_000 })
+    await page.locator("#key-message", { hasText: "API key" }).waitFor({ timeout: 60_000 })
+    // Past the 500 ms pause after typing, after which the old page reacted to the key a second time.
+    await page.waitForTimeout(1_500)
+    const messages = await page.evaluate(() => (window as unknown as { __keyMessages: Array<string> }).__keyMessages)
+    expect(messages.slice(messages.findIndex((text) => text.includes("API key"))), "the refusal stays once shown").not.toContain("")
     expect(await page.locator("#key-message").textContent()).toMatch(/^The API key was (not accepted \(401\)|refused \(403\))/)
     expect(await page.getByLabel("API key").getAttribute("aria-invalid")).toBe("true")
     await screenshot("4-wrong-key")

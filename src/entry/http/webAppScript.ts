@@ -114,9 +114,18 @@ export const webAppScript = String.raw`
     try { if (key) localStorage.setItem(KEY_STORAGE, key); else localStorage.removeItem(KEY_STORAGE); } catch (e) { /* ignore */ }
     el.key.removeAttribute("aria-invalid");
     clearTimeout(keyTimer);
-    keyTimer = setTimeout(keyChanged, 500);
+    keyTimer = setTimeout(function () { keyTimer = null; keyChanged(); }, 500);
   });
-  el.keyForm.addEventListener("submit", function (e) { e.preventDefault(); clearTimeout(keyTimer); keyChanged(); });
+  // A key change not acted on yet (the pause after typing) is acted on now, before a request with
+  // the new key: else the delayed reaction would clear that request's answer (a refusal flickered).
+  function settleKey() {
+    if (keyTimer === null) return false;
+    clearTimeout(keyTimer);
+    keyTimer = null;
+    keyChanged();
+    return true;
+  }
+  el.keyForm.addEventListener("submit", function (e) { e.preventDefault(); if (!settleKey()) keyChanged(); });
   el.keyToggle.addEventListener("click", function () {
     var show = el.key.type === "password";
     el.key.type = show ? "text" : "password";
@@ -677,7 +686,7 @@ export const webAppScript = String.raw`
     });
   }
 
-  el.jobsRefresh.addEventListener("click", function () { refreshJobs(false); });
+  el.jobsRefresh.addEventListener("click", function () { if (!settleKey()) refreshJobs(false); });
   el.jobsMore.addEventListener("click", function () { refreshJobs(true); });
 
   // Jobs started elsewhere (the CLI, another tab) move on too: refresh now and then while
