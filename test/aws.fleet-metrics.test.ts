@@ -3,7 +3,6 @@
  * clients are mocked with aws-sdk-client-mock, so nothing leaves the machine), and the IMDSv2
  * client against a small IMDS stand-in served over real HTTP on 127.0.0.1.
  */
-import * as http from "node:http"
 import * as net from "node:net"
 import type { AddressInfo } from "node:net"
 import { AutoScalingClient, AutoScalingServiceException, SetInstanceProtectionCommand } from "@aws-sdk/client-auto-scaling"
@@ -22,54 +21,14 @@ import { deploymentConfig, layerFor, metricsLayer as configuredMetricsLayer, pip
 import { makeLocalFleetControl } from "../src/layers/local/LocalFleetControl.ts"
 import { FleetControl } from "../src/services/FleetControl.ts"
 import { PipelineMetrics } from "../src/services/PipelineMetrics.ts"
+import type { ImdsStandIn } from "./support/imdsStandIn.ts"
+import { startImdsStandIn } from "./support/imdsStandIn.ts"
 
 // ---------------------------------------------------------------------------------------------
 // IMDS stand-in: PUT /latest/api/token (TTL header required) hands out a token; GETs without a
 // token it issued are refused with 401, as IMDSv2 does.
 
-interface Imds {
-  readonly url: string
-  readonly seen: Array<{ method: string; path: string; ttl?: string; token?: string }>
-  /** When false, tokens are issued but none is accepted (as if each expired at once). */
-  acceptTokens: boolean
-  readonly close: () => Promise<void>
-}
-
 const metadata: Record<string, string> = { "instance-id": "i-0abc123def4567890", "placement/region": "eu-west-1" }
-
-const startImds = (): Promise<Imds> =>
-  new Promise((resolve) => {
-    const tokens = new Set<string>()
-    const server = http.createServer((req, res) => {
-      const ttl = req.headers["x-aws-ec2-metadata-token-ttl-seconds"]
-      const token = req.headers["x-aws-ec2-metadata-token"]
-      imds.seen.push({ method: req.method ?? "", path: req.url ?? "", ...(typeof ttl === "string" ? { ttl } : {}), ...(typeof token === "string" ? { token } : {}) })
-      if (req.method === "PUT" && req.url === "/latest/api/token") {
-        if (typeof ttl !== "string" || !(Number(ttl) >= 1 && Number(ttl) <= 21600)) return void res.writeHead(400).end()
-        const issued = `token-${tokens.size + 1}`
-        tokens.add(issued)
-        return void res.writeHead(200, { "content-type": "text/plain" }).end(issued)
-      }
-      if (req.method !== "GET") return void res.writeHead(405).end()
-      if (typeof token !== "string" || !tokens.has(token) || !imds.acceptTokens) return void res.writeHead(401).end()
-      const value = metadata[(req.url ?? "").replace("/latest/meta-data/", "")]
-      if (value === undefined) return void res.writeHead(404).end("Not Found")
-      res.writeHead(200, { "content-type": "text/plain" }).end(value)
-    })
-    const imds: Imds = {
-      url: "",
-      seen: [],
-      acceptTokens: true,
-      close: () =>
-        new Promise((done) => {
-          server.closeAllConnections()
-          server.close(() => done())
-        })
-    }
-    server.listen(0, "127.0.0.1", () => {
-      resolve(Object.assign(imds, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))
-    })
-  })
 
 /** Accepts connections and never answers: what a metadata address off EC2 looks like. */
 const startBlackHole = (): Promise<{ url: string; close: () => Promise<void> }> =>
@@ -100,9 +59,9 @@ const closedPort = (): Promise<string> =>
     })
   })
 
-let imds: Imds
+let imds: ImdsStandIn
 beforeAll(async () => {
-  imds = await startImds()
+  imds = await startImdsStandIn(metadata)
 })
 afterAll(() => imds.close())
 
