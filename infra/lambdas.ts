@@ -3,7 +3,8 @@
  *
  * - api: `src/entry/lambda/apiHandler.handler`, invoked by API Gateway (api.ts).
  * - ingest: `src/entry/lambda/ingestHandler.handler`, on S3 ObjectCreated in the uploads bucket;
- *   it probes with ffprobe from a Lambda layer (VIDPIPE_DEPLOY_FFPROBE_LAYER_ARN).
+ *   it records the upload and enqueues the job's plan task. A worker probes the source: the
+ *   function needs no ffprobe, so no layer (docs/deploy.md, "Where uploads are probed").
  * - protector: `src/entry/lambda/protectorHandler.handler`, by Auto Scaling (the group's custom
  *   termination policy) through its `live` alias, and by EventBridge every 4 minutes to stay warm.
  * - sweeper: `src/entry/lambda/sweeperHandler.handler`, by EventBridge every 5 minutes.
@@ -32,7 +33,6 @@ export interface FunctionSpec {
   readonly memoryMb: number
   /** Publish a version on every change (needed for an alias). */
   readonly publish: boolean
-  readonly layers: ReadonlyArray<pulumi.Input<string>>
 }
 
 export interface LambdaHandle {
@@ -51,13 +51,11 @@ export const sstFunctions = (vpc: sst.aws.Vpc): MakeFunction => (name, spec) => 
     handler: spec.handler,
     description: spec.description,
     runtime: "nodejs22.x",
-    // The ffprobe layer's binary is x86_64.
     architecture: "x86_64",
     timeout: `${spec.timeoutSeconds} seconds`,
     memory: `${spec.memoryMb} MB`,
     environment: spec.environment,
     permissions: sstPermissions(spec.grants),
-    layers: [...spec.layers],
     versioning: spec.publish,
     vpc
   })
@@ -98,18 +96,16 @@ export const functionSpecs = (settings: DeploySettings, inputs: FunctionInputs) 
     // API Gateway's integration limit is 29 s.
     timeoutSeconds: 29,
     memoryMb: 1024,
-    publish: false,
-    layers: []
+    publish: false
   }
   const ingest: FunctionSpec = {
     handler: "src/entry/lambda/ingestHandler.handler",
-    description: "vidpipe ingest: probe an uploaded source, plan, enqueue tasks",
+    description: "vidpipe ingest: record an upload, enqueue its plan task",
     environment: backends,
     grants: ingestGrants(inputs.data),
     timeoutSeconds: 120,
     memoryMb: 1024,
-    publish: false,
-    layers: [settings.ffprobeLayerArn]
+    publish: false
   }
   const protector: FunctionSpec = {
     handler: "src/entry/lambda/protectorHandler.handler",
@@ -123,8 +119,7 @@ export const functionSpecs = (settings: DeploySettings, inputs: FunctionInputs) 
     // could pass this with the 1.5 s budget; the `live` alias keeps provisioned environments.
     timeoutSeconds: 2,
     memoryMb: 512,
-    publish: true,
-    layers: []
+    publish: true
   }
   const sweeper: FunctionSpec = {
     handler: "src/entry/lambda/sweeperHandler.handler",
@@ -133,8 +128,7 @@ export const functionSpecs = (settings: DeploySettings, inputs: FunctionInputs) 
     grants: sweeperGrants(inputs.data),
     timeoutSeconds: 120,
     memoryMb: 512,
-    publish: false,
-    layers: []
+    publish: false
   }
   return { api, ingest, protector, sweeper }
 }

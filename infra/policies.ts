@@ -97,11 +97,11 @@ export const apiGrants = (r: DataResources): ReadonlyArray<Grant> => [
 ]
 
 /**
- * Ingest: ffprobe reads the source through a presigned GET; tasks go on the queue. Its ScaleOut
- * metric is an Embedded Metric Format line in its log (lambdas.ts), so no PutMetricData.
+ * Ingest: only the plan task goes on the queue; the source is read by the worker that plans it,
+ * so no s3:GetObject. Its ScaleOut metric is an Embedded Metric Format line in its log
+ * (lambdas.ts), so no PutMetricData.
  */
 export const ingestGrants = (r: DataResources): ReadonlyArray<Grant> => [
-  { sid: "ReadSources", actions: ["s3:GetObject"], resources: [objects(r.uploadsBucketArn)] },
   { sid: "EnqueueTasks", actions: ["sqs:SendMessage"], resources: [r.queueArn] }
 ]
 

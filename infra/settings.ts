@@ -22,8 +22,6 @@ export interface DeploySettings {
     readonly min: number
     readonly max: number
   }
-  /** A Lambda layer with `bin/ffprobe` for ingest's probe (required; see docs/deploy.md). */
-  readonly ffprobeLayerArn: string
   /** `ec2` (one small NAT instance per AZ) or `managed` (NAT gateways). */
   readonly nat: "ec2" | "managed"
   readonly redisInstance: string
@@ -107,8 +105,7 @@ const origins = (env: Env, name: string, fallback: string) => {
 const seconds = (duration: Duration.Duration) => Math.round(Duration.toMillis(duration) / 1000)
 
 /**
- * VIDPIPE_DEPLOY_WORKER_AMI and VIDPIPE_DEPLOY_FFPROBE_LAYER_ARN are required; everything else has
- * a default. `production` keeps its buckets on removal.
+ * VIDPIPE_DEPLOY_WORKER_AMI is required; everything else has a default. `production` keeps its buckets on removal.
  */
 export const deploySettings = (env: Env, app: { readonly name: string; readonly stage: string }): DeploySettings => {
   const min = integer(env, "VIDPIPE_DEPLOY_WORKER_MIN", defaultScalingSettings.min, 0, 1000)
@@ -128,12 +125,6 @@ export const deploySettings = (env: Env, app: { readonly name: string; readonly 
       min,
       max
     },
-    ffprobeLayerArn: required(
-      env,
-      "VIDPIPE_DEPLOY_FFPROBE_LAYER_ARN",
-      /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/,
-      "a Lambda layer version ARN (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION) holding bin/ffprobe"
-    ),
     nat,
     redisInstance: text(env, "VIDPIPE_DEPLOY_REDIS_INSTANCE", "t4g.micro"),
     uploads: {

@@ -15,11 +15,12 @@ import { apiRoutes } from "../src/entry/http/api/routes.ts"
 import type { Job } from "../src/domain/Job.ts"
 import { planLadder } from "../src/domain/Ladder.ts"
 import type { MediaProbe } from "../src/domain/Probe.ts"
-import { TaskJson } from "../src/domain/Task.ts"
+import { QueuedTaskJson } from "../src/domain/Task.ts"
 import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
 import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
+import { noCdnCacheLayer } from "../src/layers/local/NoCdnCache.ts"
 import { initialTaskState, newJob } from "../src/programs/jobRecords.ts"
 import { planTasks } from "../src/programs/ingest.ts"
 import { Coordinator } from "../src/services/Coordinator.ts"
@@ -53,6 +54,7 @@ const environment = () => {
     memoryJobStoreLayer,
     folderStorageLayer(areaFoldersUnder(root)),
     uploadSlotsStandIn,
+    noCdnCacheLayer,
     Layer.succeed(References.MinimumLogLevel, "None")
   )
   const routes = apiRoutes({ deliveryBase: "http://cdn.test", apiKeys: ["other-key", apiKey], maxUploadBytes })
@@ -240,7 +242,7 @@ describe("api", () => {
         const after = yield* queue.depth
         assert.strictEqual(after.visible - before.visible, 2)
         const received = yield* queue.receive({ maxMessages: 10 })
-        const sent = received.map((m) => Schema.decodeUnknownSync(TaskJson)(m.body)).filter((t) => t.jobId === "failedjob1")
+        const sent = received.map((m) => Schema.decodeUnknownSync(QueuedTaskJson)(m.body)).filter((t) => t.jobId === "failedjob1")
         assert.deepStrictEqual(sent.map((t) => t.taskId).sort(), [v720!.taskId, v360!.taskId].sort())
         assert.isTrue(sent.every((t) => t.attempt > 1))
         const stored = yield* store.get("failedjob1")

@@ -20,6 +20,7 @@ import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
 import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
+import { noCdnCacheLayer } from "../src/layers/local/NoCdnCache.ts"
 import { UploadSlots } from "../src/services/UploadSlots.ts"
 import { makeScriptedFfmpeg } from "./support/scriptedFfmpeg.ts"
 
@@ -43,6 +44,7 @@ const services = () => {
       folderStorageLayer(areaFoldersUnder(root)),
       logMetricsLayer,
       makeScriptedFfmpeg().layer,
+      noCdnCacheLayer,
       Layer.succeed(References.MinimumLogLevel, "None")
     )
   }

@@ -13,7 +13,7 @@ import { chunkLabel, compactTimeline, defaultChunkPolicy, planChunks, resolveStr
 import { renditionsOf } from "../src/domain/Job.ts"
 import { planLadder } from "../src/domain/Ladder.ts"
 import type { ChunkTask } from "../src/domain/Task.ts"
-import { TaskJson } from "../src/domain/Task.ts"
+import { QueuedTaskJson } from "../src/domain/Task.ts"
 import type { Track } from "../src/domain/Track.ts"
 import { expandTimeline } from "../src/domain/Track.ts"
 import { embeddedLayer } from "../src/layers/embedded.ts"
@@ -191,7 +191,7 @@ describe("chunked jobs", () => {
     const chunk = tasks[2] as ChunkTask
     expect(chunk.rungs.map((r) => r.id)).toEqual(["720p", "480p", "360p"])
     // The queue carries it as JSON and gets the same task back.
-    expect(Schema.decodeUnknownSync(TaskJson)(Schema.encodeSync(TaskJson)(chunk))).toEqual(chunk)
+    expect(Schema.decodeUnknownSync(QueuedTaskJson)(Schema.encodeSync(QueuedTaskJson)(chunk))).toEqual(chunk)
     // A job recorded without a strategy (or from before strategies) is planned per rendition.
     const plain = newJob({ id: "j2", fileName: "a.mp4", sourceKey: "j2/a.mp4", outputPrefix: "j2/", segmentSeconds: 4, now: 0 })
     expect(planJob(plain, longProbe, rungs, policy(2)).strategy).toBe("rendition")
@@ -211,7 +211,7 @@ describe("chunked jobs", () => {
     const [first, second] = tasks as ReadonlyArray<ChunkTask>
     expect(first!.audio).toEqual({ channels: 2, sampleRate: 48000, bitrate: 128_000 })
     expect(second!.audio).toBeUndefined()
-    expect(Schema.decodeUnknownSync(TaskJson)(Schema.encodeSync(TaskJson)(first!))).toEqual(first)
+    expect(Schema.decodeUnknownSync(QueuedTaskJson)(Schema.encodeSync(QueuedTaskJson)(first!))).toEqual(first)
     // Two or more workers, a rendition plan, or a silent source: audio is not folded in.
     expect(planJob(job, longProbe, rungs, policy(2)).audioInFirstChunk).toBeUndefined()
     expect(planJob({ ...job, strategy: "rendition" }, longProbe, rungs, policy(1)).audioInFirstChunk).toBeUndefined()

@@ -114,7 +114,7 @@ beforeAll(async () => {
   const { vidpipeStack } = await import("../infra/stack.ts")
   fleetModule = await import("../infra/fleet.ts")
   settings = deploySettings(
-    { VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0", VIDPIPE_DEPLOY_FFPROBE_LAYER_ARN: `arn:aws:lambda:${region}:${account}:layer:ffprobe:3` },
+    { VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0" },
     { name: "vidpipe", stage: "test" }
   )
   stack = vidpipeStack(settings, {
@@ -423,7 +423,7 @@ describe("Lambda functions", () => {
       const unread = Object.keys(environment).filter((variable) => !requested.has(variable))
       expect(unread, `${name}: set in its environment but never read by its configuration`).toEqual([])
     }
-    expect(specs.get("Ingest")?.layers).toEqual([`arn:aws:lambda:${region}:${account}:layer:ffprobe:3`])
+    expect(specs.get("Ingest")?.grants.map((g) => g.actions)).toEqual([["sqs:SendMessage"]])
     expect(specs.get("Api")?.environment["VIDPIPE_API_KEYS"]).toBeDefined()
   })
 
@@ -477,16 +477,16 @@ describe("scaling alarms", () => {
 })
 
 describe("deploy settings", () => {
-  it("require the worker AMI and the ffprobe layer, with reasons", async () => {
+  it("require the worker AMI (and nothing else: no ffprobe layer), with reasons", async () => {
     const { deploySettings } = await import("../infra/settings.ts")
     expect(() => deploySettings({}, { name: "vidpipe", stage: "x" })).toThrow(/VIDPIPE_DEPLOY_WORKER_AMI: required/)
-    expect(() => deploySettings({ VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0" }, { name: "vidpipe", stage: "x" })).toThrow(/VIDPIPE_DEPLOY_FFPROBE_LAYER_ARN: required/)
+    expect(deploySettings({ VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0" }, { name: "vidpipe", stage: "x" }).worker.ami).toBe("ami-0123456789abcdef0")
     expect(() => deploySettings({ VIDPIPE_DEPLOY_WORKER_AMI: "ubuntu" }, { name: "vidpipe", stage: "x" })).toThrow(/is not an AMI id/)
   })
 
   it("take the API's browser origins and the protector's provisioned concurrency", async () => {
     const { deploySettings } = await import("../infra/settings.ts")
-    const required = { VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0", VIDPIPE_DEPLOY_FFPROBE_LAYER_ARN: `arn:aws:lambda:${region}:${account}:layer:ffprobe:3` }
+    const required = { VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0" }
     const app = { name: "vidpipe", stage: "x" }
     expect(settings.api.corsOrigins).toEqual([])
     expect(settings.protector.provisionedConcurrency).toBe(1)

@@ -23,6 +23,7 @@ import { mockClient } from "aws-sdk-client-mock"
 import { ConfigProvider, Context, Effect, Exit, Layer, References, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import type { Job } from "../src/domain/Job.ts"
+import { ingest } from "../src/programs/ingest.ts"
 import { failJob } from "../src/programs/jobRecords.ts"
 import { handlerConfig as apiHandlerConfig, makeApiHandler } from "../src/entry/lambda/apiHandler.ts"
 import type { ApiGatewayProxyEvent } from "../src/entry/lambda/apiGatewayProxy.ts"
@@ -232,7 +233,7 @@ const sent = (calls: ReadonlyArray<SqsCall>, url: string, command: string) =>
 describe("each Lambda handler has done its work when its promise resolves", () => {
   let jobId = ""
 
-  it("ingest: the tasks are sent and ScaleOut is delivered, with no timer of ours left", async () => {
+  it("ingest: the plan task is sent and ScaleOut is delivered, with no timer of ours left", async () => {
     const api = makeApiHandler(Layer.succeedContext(services), { deliveryBase: "https://cdn.test", apiKeys: [apiKey], maxUploadBytes: 1_000_000 })
     const created = await api(proxyEvent({ httpMethod: "POST", path: "/v1/jobs", body: JSON.stringify({ fileName: "clip.mp4", contentLength: 5 }) }))
     expect(created.statusCode, created.body).toBe(201)
@@ -241,21 +242,26 @@ describe("each Lambda handler has done its work when its promise resolves", () =
       yield* (yield* Storage).put("uploads", `${jobId}/clip.mp4`, "video")
     }))
 
-    const ingest = makeIngestHandler(Layer.succeedContext(services))
+    const ingestHandler = makeIngestHandler(Layer.succeedContext(services))
     const event = { Records: [{ eventName: "ObjectCreated:Put", s3: { bucket: { name: "uploads" }, object: { key: `${jobId}/clip.mp4`, size: 5 } } }] }
-    const seen = await atResolution(ingest(event))
+    const seen = await atResolution(ingestHandler(event))
 
     expect(seen.result.accepted.map((a) => a.jobId)).toEqual([jobId])
     const job = await run(withStore((store) => store.get(jobId)))
-    expect(job.tasks.length).toBeGreaterThan(0)
-    expect(sent(seen.sqs, queueUrl, "SendMessage")).toHaveLength(job.tasks.length)
+    // A worker plans it (probes with its own ffprobe): the Lambda only sends the plan task.
+    expect([job.status, job.tasks.length]).toEqual(["queued", 0])
+    const bodies = sent(seen.sqs, queueUrl, "SendMessage").map((c) => JSON.parse(String(c.input["MessageBody"])))
+    expect(bodies).toEqual([{ _tag: "plan", jobId, taskId: `${jobId}.plan`, attempt: 1, sourceKey: `${jobId}/clip.mp4` }])
     expect(seen.metrics).toContain("ScaleOut")
     expect(seen.metrics).toContain("TasksEnqueued")
     expect(seen.pendingTimers).toEqual([])
-    await ingest.dispose()
+    await ingestHandler.dispose()
   })
 
   it("api: a retry's tasks are sent, with no timer of ours left", async () => {
+    // The plan task done as a worker does it; then the job fails and is retried.
+    await run(ingest(jobId))
+    sqsCalls.length = 0 // the plan's tasks, sent above
     await run(withStore((store) =>
       store.update(jobId, (job) => failJob(job, { _tag: "TaskFailed", message: "scripted" }, Date.now()))))
     const api = makeApiHandler(Layer.succeedContext(services), { deliveryBase: "https://cdn.test", apiKeys: [apiKey], maxUploadBytes: 1_000_000 })

@@ -1,7 +1,8 @@
 /**
  * The Lambda entry points over the embedded layers: the API handler fed API Gateway (REST, v1)
  * proxy events, and the ingest handler fed S3 ObjectCreated events. Both share one set of
- * services, so a job created through the API is the one ingest finds. Probing is scripted.
+ * services, so a job created through the API is the one ingest finds. Probing (the plan task a
+ * worker runs) is scripted.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -22,6 +23,8 @@ import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
 import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
+import { noCdnCacheLayer } from "../src/layers/local/NoCdnCache.ts"
+import { ingest as runIngest } from "../src/programs/ingest.ts"
 import { JobQueue } from "../src/services/JobQueue.ts"
 import { JobStore } from "../src/services/JobStore.ts"
 import { Storage } from "../src/services/Storage.ts"
@@ -44,6 +47,7 @@ const servicesLayer = Layer.mergeAll(
   logMetricsLayer,
   makeScriptedFfmpeg().layer,
   uploadSlotsStandIn,
+  noCdnCacheLayer,
   Layer.succeed(References.MinimumLogLevel, "None")
 )
 type Services = Layer.Success<typeof servicesLayer>
@@ -210,7 +214,7 @@ describe("default API handler", () => {
 })
 
 describe("ingest handler (S3 ObjectCreated)", () => {
-  it("accepts an uploaded source (URL-encoded key with a space): the job gets tasks on the queue", async () => {
+  it("accepts an uploaded source (URL-encoded key with a space): the job's plan task goes on the queue", async () => {
     const jobId = await createJob("My Clip.mp4")
     const job = await getJob(jobId)
     assert.strictEqual(job.sourceKey, `${jobId}/My Clip.mp4`)
@@ -218,18 +222,27 @@ describe("ingest handler (S3 ObjectCreated)", () => {
 
     const record = s3Record(job.sourceKey)
     assert.strictEqual(record.s3.object.key, `${jobId}/My+Clip.mp4`)
+    const before = (await queueDepth()).visible
     const result = await ingest({ Records: [record] })
     assert.deepStrictEqual(result, { accepted: [{ bucket: "vidpipe-uploads", key: job.sourceKey, jobId, size: 5 }], rejected: [] })
 
+    // A worker plans it, with its own ffprobe: the Lambda only sends the plan task.
     const after = await getJob(jobId)
-    assert.notStrictEqual(after.status, "awaiting-upload")
-    assert.isAbove(after.tasks.length, 0)
-    assert.isAbove((await queueDepth()).visible, 0)
+    assert.strictEqual(after.status, "queued")
+    assert.lengthOf(after.tasks, 0)
+    assert.strictEqual((await queueDepth()).visible, before + 1)
 
-    // S3 may deliver an event twice: the second is reported, not ingested again.
+    // S3 may deliver an event twice. Before the plan ran, the plan is sent again (that also
+    // covers an invocation that recorded the upload but failed to send), and the queue drops it.
     const again = await ingest({ Records: [record] })
-    assert.lengthOf(again.accepted, 0)
-    assert.match(again.rejected[0]?.reason ?? "", /duplicate/)
+    assert.lengthOf(again.accepted, 1)
+    assert.strictEqual((await queueDepth()).visible, before + 1)
+
+    // Once planned, a duplicate is reported, not accepted.
+    await run(runIngest(jobId))
+    const late = await ingest({ Records: [record] })
+    assert.lengthOf(late.accepted, 0)
+    assert.match(late.rejected[0]?.reason ?? "", /duplicate/)
   })
 
   it("reports a malformed event instead of throwing", async () => {

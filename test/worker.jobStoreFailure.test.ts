@@ -7,27 +7,18 @@
  * No timing luck: the store fails an exact number of reads (the next N `get`s the worker makes),
  * and the test waits for the job, polling the store without the fault.
  */
-import * as fs from "node:fs/promises"
-import * as os from "node:os"
-import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer, References } from "effect"
+import { Duration, Effect } from "effect"
 import { JobStoreFailed } from "../src/domain/Errors.ts"
-import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
-import { localFleetControlLayer } from "../src/layers/local/LocalFleetControl.ts"
-import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
-import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
-import { memoryIdleRegistryLayer } from "../src/layers/local/MemoryIdleRegistry.ts"
-import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
-import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
 import { awaitJob } from "../src/programs/awaitJob.ts"
 import type { PipelineSettingsShape } from "../src/programs/PipelineSettings.ts"
-import { defaultPipelineSettings, PipelineSettings } from "../src/programs/PipelineSettings.ts"
+import { defaultPipelineSettings } from "../src/programs/PipelineSettings.ts"
 import { runWorker } from "../src/programs/worker.ts"
 import type { JobStoreShape } from "../src/services/JobStore.ts"
 import { JobStore } from "../src/services/JobStore.ts"
 import type { Script } from "./support/scriptedFfmpeg.ts"
-import { makeScriptedFfmpeg, submitScriptedJob } from "./support/scriptedFfmpeg.ts"
+import { submitScriptedJob } from "./support/scriptedFfmpeg.ts"
+import { scriptedWorkers } from "./support/scriptedWorkers.ts"
 
 const settings: PipelineSettingsShape = {
   ...defaultPipelineSettings,
@@ -68,19 +59,7 @@ const faultyReads = (store: JobStoreShape, failures: number, retryable: boolean)
 }
 
 const run = (failures: number, retryable = true, script: Script = {}, overrides: Partial<PipelineSettingsShape> = {}) => {
-  const folder = path.join(os.tmpdir(), `vidpipe-worker-store-${Math.random().toString(36).slice(2)}`)
-  const layer = Layer.mergeAll(
-    memoryJobQueueLayer({ maxReceiveCount: settings.maxReceiveCount, defaultVisibility: settings.visibility }),
-    memoryCoordinatorLayer,
-    memoryJobStoreLayer,
-    memoryIdleRegistryLayer,
-    localFleetControlLayer("test-instance"),
-    logMetricsLayer,
-    folderStorageLayer(areaFoldersUnder(folder)),
-    makeScriptedFfmpeg(script).layer,
-    Layer.succeed(PipelineSettings, { ...settings, ...overrides }),
-    Layer.succeed(References.MinimumLogLevel, "None")
-  )
+  const workers = scriptedWorkers({ script, settings: { ...settings, ...overrides } })
   return Effect.gen(function*() {
     const { id, tasks } = yield* submitScriptedJob
     const { faulty, seen } = faultyReads(yield* JobStore, failures, retryable)
@@ -88,11 +67,7 @@ const run = (failures: number, retryable = true, script: Script = {}, overrides:
     yield* Effect.forkScoped(runWorker("w1").pipe(Effect.provideService(JobStore, faulty)))
     const job = yield* awaitJob(id, undefined, 50).pipe(Effect.timeout("30 seconds"))
     return { job, tasks, seen }
-  }).pipe(
-    Effect.scoped,
-    Effect.provide(layer),
-    Effect.ensuring(Effect.promise(() => fs.rm(folder, { recursive: true, force: true })))
-  )
+  }).pipe(Effect.scoped, workers.provide)
 }
 
 describe("worker, when the job store fails", () => {

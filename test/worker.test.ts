@@ -8,25 +8,22 @@
  * (1.7 s of slack for a late timer), and the tests wait for what they assert on (the queue drained,
  * both workers in the idle set) instead of sleeping for a guessed while.
  */
-import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Option, References, Schedule, Schema } from "effect"
 import type { Job } from "../src/domain/Job.ts"
 import type { AudioTask } from "../src/domain/Task.ts"
-import { messageIdentity, TaskJson } from "../src/domain/Task.ts"
+import { messageIdentity, QueuedTaskJson } from "../src/domain/Task.ts"
 import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
 import type { LocalFleetControlShape } from "../src/layers/local/LocalFleetControl.ts"
-import { localFleetControlLayer } from "../src/layers/local/LocalFleetControl.ts"
 import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
 import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
-import { memoryIdleRegistryLayer } from "../src/layers/local/MemoryIdleRegistry.ts"
 import { awaitJob } from "../src/programs/awaitJob.ts"
 import type { PipelineSettingsShape } from "../src/programs/PipelineSettings.ts"
-import { defaultPipelineSettings, PipelineSettings } from "../src/programs/PipelineSettings.ts"
+import { PipelineSettings } from "../src/programs/PipelineSettings.ts"
 import { sweepOnce } from "../src/programs/sweeper.ts"
 import { runWorker } from "../src/programs/worker.ts"
 import { FleetControl } from "../src/services/FleetControl.ts"
@@ -37,34 +34,12 @@ import { PipelineMetrics } from "../src/services/PipelineMetrics.ts"
 import { Storage } from "../src/services/Storage.ts"
 import type { Script } from "./support/scriptedFfmpeg.ts"
 import { makeScriptedFfmpeg, submitScriptedJob } from "./support/scriptedFfmpeg.ts"
+import { fastSettings, scriptedWorkers } from "./support/scriptedWorkers.ts"
 
-const fastSettings: PipelineSettingsShape = {
-  ...defaultPipelineSettings,
-  pollSeconds: 1,
-  visibility: Duration.seconds(2),
-  heartbeatEvery: Duration.millis(300),
-  finalizeLease: Duration.seconds(2),
-  maxReceiveCount: 3,
-  transientRetries: 1
-}
 
 const environment = (script: Script, settings: Partial<PipelineSettingsShape> = {}) => {
-  const ffmpeg = makeScriptedFfmpeg(script)
-  const folder = path.join(os.tmpdir(), `vidpipe-worker-${Math.random().toString(36).slice(2)}`)
-  const layer = Layer.mergeAll(
-    memoryJobQueueLayer({ maxReceiveCount: settings.maxReceiveCount ?? fastSettings.maxReceiveCount, defaultVisibility: "1 second" }),
-    memoryCoordinatorLayer,
-    memoryJobStoreLayer,
-    memoryIdleRegistryLayer,
-    localFleetControlLayer("test-instance"),
-    logMetricsLayer,
-    folderStorageLayer(areaFoldersUnder(folder)),
-    ffmpeg.layer,
-    Layer.succeed(PipelineSettings, { ...fastSettings, ...settings }),
-    Layer.succeed(References.MinimumLogLevel, "Error")
-  )
-  const cleanup = Effect.promise(() => fs.rm(folder, { recursive: true, force: true }))
-  return { calls: ffmpeg.calls, provide: <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(layer), Effect.ensuring(cleanup)) }
+  const workers = scriptedWorkers({ script, settings: { ...fastSettings, ...settings }, queueVisibility: "1 second", logLevel: "Error" })
+  return { calls: workers.ffmpeg.calls, provide: workers.provide }
 }
 
 /** Stores a source, creates the job, ingests it and starts `workers` worker fibers. */
@@ -162,7 +137,7 @@ describe("worker", () => {
       const { id, tasks } = yield* startJob(3)
       // What at-least-once delivery may do: the same tasks again, under new deduplication ids.
       for (const task of tasks) {
-        yield* queue.send({ body: Schema.encodeSync(TaskJson)(task), ...messageIdentity({ ...task, attempt: 2 }) })
+        yield* queue.send({ body: Schema.encodeSync(QueuedTaskJson)(task), ...messageIdentity({ ...task, attempt: 2 }) })
       }
       const job = yield* finish(id)
       assert.strictEqual(job.status, "ready")
@@ -256,7 +231,7 @@ describe("sweeper and the dead-letter queue", () => {
       for (const job of [...idle, busy]) yield* store.create(job)
       for (const jobId of [...idle.map((j) => j.id), busy.id, "deleted-job"]) {
         const task = audioTask(jobId)
-        yield* queue.send({ body: Schema.encodeSync(TaskJson)(task), ...messageIdentity(task) })
+        yield* queue.send({ body: Schema.encodeSync(QueuedTaskJson)(task), ...messageIdentity(task) })
       }
       yield* queue.send({ body: "not a task", groupId: "junk", deduplicationId: "junk" })
       // Received once and never deleted: the next receive after the 1 ms visibility dead-letters them.

@@ -52,21 +52,40 @@ export const ChunkTask = Schema.TaggedStruct("chunk", {
 })
 export type ChunkTask = typeof ChunkTask.Type
 
+/** An encoding task: one rung, the audio track, or one span of time of every rung. */
 export const Task = Schema.Union([VideoTask, AudioTask, ChunkTask])
 export type Task = typeof Task.Type
 
-export const TaskJson = Schema.fromJsonString(Task)
+/**
+ * Probe the source, plan the ladder and enqueue the job's encoding tasks (`ingest`). Sent when an
+ * upload lands, and done by a worker: workers have ffprobe, and the upload's receiver (the ingest
+ * Lambda, an API-only `vidpipe serve`) need not (docs/deploy.md, "Where uploads are probed").
+ */
+export const PlanTask = Schema.TaggedStruct("plan", {
+  jobId: Schema.String,
+  taskId: Schema.String,
+  attempt: Schema.Int,
+  sourceKey: Schema.String
+})
+export type PlanTask = typeof PlanTask.Type
+
+/** Everything that travels on the queue: a job's plan, or one of its encoding tasks. */
+export const QueuedTask = Schema.Union([PlanTask, VideoTask, AudioTask, ChunkTask])
+export type QueuedTask = typeof QueuedTask.Type
+
+export const QueuedTaskJson = Schema.fromJsonString(QueuedTask)
 
 export const videoTaskId = (jobId: string, rungId: string) => `${jobId}.video.${rungId}`
 export const audioTaskId = (jobId: string) => `${jobId}.audio`
 export const chunkTaskId = (jobId: string, index: number) => `${jobId}.chunk.${index}`
+export const planTaskId = (jobId: string) => `${jobId}.plan`
 
 /** Where a rung's files go, relative to the job's output prefix. */
 export const videoDirectory = (rungId: string) => `video/${rungId}`
 export const audioDirectory = "audio"
 
 /** The queue identities of a task (SQS FIFO: one message group per task, dedup per attempt). */
-export const messageIdentity = (task: Task) => ({
+export const messageIdentity = (task: Pick<QueuedTask, "taskId" | "attempt">) => ({
   groupId: task.taskId,
   deduplicationId: `${task.taskId}.${task.attempt}`
 })

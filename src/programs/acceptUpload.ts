@@ -1,13 +1,18 @@
 /**
  * What happens when a source has landed in storage (the local upload route, or an S3
- * ObjectCreated event): the job leaves `awaiting-upload` and is ingested. Transient failures are
- * retried; anything else fails the job with its reason, so a client polling it sees why.
+ * ObjectCreated event): the job leaves `awaiting-upload` and its plan task goes on the queue. A
+ * worker takes it and ingests (probe, ladder, tasks): the receiver of the upload needs no ffprobe
+ * and does not read the source, so the ingest Lambda has no ffprobe layer to build
+ * (docs/deploy.md, "Where uploads are probed"). A transient store or queue failure is retried here,
+ * then returned to the caller (the ingest Lambda then fails, and Lambda retries the event; a plan
+ * that never got sent is re-sent by the sweeper). Sending the plan twice is harmless: queue
+ * deduplication, and a second ingest keeps the first plan.
  */
 import { Clock, Effect, Schedule } from "effect"
-import { errorInfo } from "../domain/Job.ts"
+import { planTaskId } from "../domain/Task.ts"
 import { JobStore } from "../services/JobStore.ts"
-import { ingest } from "./ingest.ts"
-import { failJob } from "./jobRecords.ts"
+import { PipelineMetrics } from "../services/PipelineMetrics.ts"
+import { enqueueTask } from "./taskMessages.ts"
 
 const transient = Schedule.exponential("500 millis").pipe(
   Schedule.setInputType<{ readonly retryable: boolean }>(),
@@ -15,20 +20,20 @@ const transient = Schedule.exponential("500 millis").pipe(
   Schedule.upTo({ times: 4 })
 )
 
-export const acceptUpload = Effect.fn("acceptUpload")(function*(jobId: string) {
+const acceptOnce = Effect.fnUntraced(function*(jobId: string) {
   const store = yield* JobStore
+  const metrics = yield* PipelineMetrics
   const now = yield* Clock.currentTimeMillis
-  yield* store.update(jobId, (job) => (job.status === "awaiting-upload" ? { ...job, status: "queued", updatedAt: now } : job))
-  yield* ingest(jobId).pipe(
-    Effect.retry(transient),
-    Effect.catch((error) =>
-      Effect.gen(function*() {
-        yield* Effect.logWarning(`job ${jobId}: ingest failed: ${error.message}`)
-        const failedAt = yield* Clock.currentTimeMillis
-        yield* store.update(jobId, (job) => failJob(job, errorInfo(error), failedAt)).pipe(Effect.ignore)
-      })
-    )
-  )
+  const job = yield* store.update(jobId, (current) => (current.status === "awaiting-upload" ? { ...current, status: "queued", updatedAt: now } : current))
+  yield* enqueueTask({ _tag: "plan", jobId, taskId: planTaskId(jobId), attempt: 1, sourceKey: job.sourceKey })
+  yield* metrics.record("TasksEnqueued")
+  // The scale-out signal: an upload with no worker running still brings one up to plan it.
+  yield* metrics.record("ScaleOut")
+})
+
+export const acceptUpload = Effect.fn("acceptUpload")(function*(jobId: string) {
+  yield* acceptOnce(jobId).pipe(Effect.retry(transient))
+  yield* Effect.logInfo(`job ${jobId}: upload accepted, plan task enqueued`)
 })
 
 /** The services accepting an upload needs (the upload route captures them when it is built). */

@@ -6,6 +6,7 @@
  *   recording it) is recorded ready;
  * - an unfinished job nobody has touched for `staleAfter` (its messages were lost): its unfinished
  *   tasks are sent again under a new attempt number (duplicates are harmless: every step is idempotent);
+ *   a job uploaded but never planned (its plan task was lost) gets its plan task again;
  * - a task whose message went to the dead-letter queue because no delivery of it ever reported back
  *   (its worker crashed, or was killed, on every one of `maxReceiveCount` receives): its job fails
  *   with that reason instead of waiting to be re-sent, and crashing workers, forever; the letter is
@@ -17,6 +18,7 @@
 import { Clock, Duration, Effect, Option, Schedule } from "effect"
 import type { ErrorInfo, Job } from "../domain/Job.ts"
 import { isTerminal, manifestKeyOf } from "../domain/Job.ts"
+import { planTaskId } from "../domain/Task.ts"
 import { planTasks } from "./ingest.ts"
 import { Coordinator } from "../services/Coordinator.ts"
 import { JobQueue } from "../services/JobQueue.ts"
@@ -77,6 +79,14 @@ const resendUnfinished = Effect.fnUntraced(function*(job: Job, now: number) {
   yield* Effect.logWarning(`sweeper: job ${job.id} was idle; re-sent ${tasks.map((t) => t.taskId).join(", ")}`)
 })
 
+const resendPlan = Effect.fnUntraced(function*(job: Job, now: number) {
+  const store = yield* JobStore
+  // A new attempt number per sweep gets past the queue's deduplication window.
+  yield* enqueueTask({ _tag: "plan", jobId: job.id, taskId: planTaskId(job.id), attempt: Math.floor(now / 1000), sourceKey: job.sourceKey })
+  yield* store.update(job.id, (current) => ({ ...current, updatedAt: now }))
+  yield* Effect.logWarning(`sweeper: job ${job.id} was uploaded but never planned; re-sent its plan task`)
+})
+
 /**
  * Whether the dead letter of `taskId` belongs to the job's current run of that task: its last
  * recorded delivery was the last allowed one (attempts = receive count), started ("running") and
@@ -115,6 +125,7 @@ const judgeLetter = Effect.fnUntraced(function*(body: string, now: number) {
     yield* Effect.logError(`sweeper: a dead letter is not a task message, dropped: ${body.slice(0, 200)}`)
     return stale
   }
+  if (task.value._tag === "plan") return yield* judgePlanLetter(task.value.jobId, now)
   const { jobId, taskId } = task.value
   // Only a missing job makes the letter meaningless; a failing store keeps it for the next sweep.
   const job = yield* store.get(jobId).pipe(Effect.catchTag("JobNotFound", () => Effect.succeed(undefined)))
@@ -134,6 +145,29 @@ const judgeLetter = Effect.fnUntraced(function*(body: string, now: number) {
   // Someone else moved the job meanwhile: what the letter said no longer applies.
   if (failed === undefined) return stale
   yield* Effect.logError(`sweeper: job ${jobId} failed: ${failed.message}`)
+  const outcome: LetterOutcome = { _tag: "failed", jobId }
+  return outcome
+})
+
+/** A job still waiting for its plan (queued, no tasks) that nobody touched for a visibility timeout. */
+const awaitsPlan = (job: Job, settings: Pick<PipelineSettingsShape, "visibility">, now: number) =>
+  job.status === "queued" && job.tasks.length === 0 && now - job.updatedAt >= Duration.toMillis(settings.visibility)
+
+/** A dead-lettered plan: every worker that took it died planning (probing) it. Its job fails. */
+const judgePlanLetter = Effect.fnUntraced(function*(jobId: string, now: number) {
+  const store = yield* JobStore
+  const settings = yield* PipelineSettings
+  const job = yield* store.get(jobId).pipe(Effect.catchTag("JobNotFound", () => Effect.succeed(undefined)))
+  if (job === undefined || job.status !== "queued" || job.tasks.length > 0) return stale
+  if (!awaitsPlan(job, settings, now)) return undecided
+  const error = deadLetterError(`plan of job ${jobId}`, settings.maxReceiveCount)
+  let failed = false
+  yield* store.update(jobId, (current) => {
+    failed = awaitsPlan(current, settings, now)
+    return failed ? failJob(current, error, now) : current
+  })
+  if (!failed) return stale
+  yield* Effect.logError(`sweeper: job ${jobId} failed: ${error.message}`)
   const outcome: LetterOutcome = { _tag: "failed", jobId }
   return outcome
 })
@@ -167,8 +201,10 @@ export const sweepOnce = Effect.fn("sweeper.sweepOnce")(function*(owner: string)
     Effect.catch((error) => Effect.logWarning(`sweeper: dead letters: ${error.message}`).pipe(Effect.as(new Set<string>())))
   )
   for (const job of jobs) {
-    if (job.tasks.length === 0 || failed.has(job.id)) continue // not ingested yet, or failed just now
+    if (failed.has(job.id)) continue // failed just now
     const recover = Effect.gen(function*() {
+      // Uploaded but never planned (its plan task was lost, or never sent): the plan is sent again.
+      if (job.tasks.length === 0) return job.status === "queued" && now - job.updatedAt > Duration.toMillis(settings.staleAfter) ? yield* resendPlan(job, now) : undefined
       if (job.tasks.every((t) => t.status === "done")) return yield* finishWholeJob(owner, job, now)
       if (now - job.updatedAt > Duration.toMillis(settings.staleAfter)) return yield* resendUnfinished(job, now)
     })

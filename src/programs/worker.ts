@@ -13,7 +13,7 @@
 import { Cause, Clock, Deferred, Duration, Effect, Option, Schedule, Semaphore } from "effect"
 import { TaskTimedOut } from "../domain/Errors.ts"
 import { errorInfo, isTerminal } from "../domain/Job.ts"
-import type { Task } from "../domain/Task.ts"
+import type { PlanTask, Task } from "../domain/Task.ts"
 import { Coordinator } from "../services/Coordinator.ts"
 import type { FleetControlShape } from "../services/FleetControl.ts"
 import { FleetControl } from "../services/FleetControl.ts"
@@ -25,6 +25,7 @@ import { PipelineMetrics } from "../services/PipelineMetrics.ts"
 import { encodeTask } from "./encodeTask.ts"
 import { FaultInjection } from "./FaultInjection.ts"
 import { finalize } from "./finalize.ts"
+import { ingest } from "./ingest.ts"
 import { failJob, updateTask } from "./jobRecords.ts"
 import { PipelineSettings } from "./PipelineSettings.ts"
 import { decodeTask } from "./taskMessages.ts"
@@ -203,6 +204,8 @@ export const handleDelivery = Effect.fn("worker.handleDelivery")(function*(worke
     return yield* acknowledge
   }
 
+  if (task._tag === "plan") return yield* runPlanTask(task, message, acknowledge)
+
   // Redelivered after its outputs were stored (the worker died before deleting): only complete it.
   const alreadyDone = job.value.tasks.some((t) => t.taskId === task.taskId && t.status === "done")
   const work = alreadyDone ? completeAndMaybeFinalize(workerId, task).pipe(Effect.as(0)) : Effect.scoped(runTask(workerId, task, message))
@@ -219,6 +222,40 @@ export const handleDelivery = Effect.fn("worker.handleDelivery")(function*(worke
   if (Option.isSome(failure)) return yield* handleFailure(task, message, failure.value)
   // Interrupted (shutdown) or a defect: leave the message; it is redelivered after its visibility.
   return yield* Effect.failCause(outcome.cause)
+})
+
+/**
+ * A job's plan task: ingest (probe, ladder, tasks) here on the worker, with its ffprobe. Ingest is
+ * idempotent, so a redelivered plan only re-sends the same tasks. A probe refusal fails the job
+ * (ingest records it); a transient failure hands the plan back until its last allowed receive,
+ * which fails the job with the reason rather than leaving it to the dead-letter queue.
+ */
+const runPlanTask = Effect.fnUntraced(function*(task: PlanTask, message: ReceivedMessage, acknowledge: Effect.Effect<void>) {
+  const settings = yield* PipelineSettings
+  const outcome = yield* Effect.exit(Effect.scoped(Effect.gen(function*() {
+    yield* heartbeat(message)
+    yield* ingest(task.jobId).pipe(Effect.retry(retryTransient(settings.transientRetries)))
+  })))
+  if (outcome._tag === "Success") return yield* acknowledge
+  const failure = Cause.findErrorOption(outcome.cause)
+  if (Option.isNone(failure)) return yield* Effect.failCause(outcome.cause)
+  const error = failure.value
+  if (error.retryable && message.receiveCount < settings.maxReceiveCount) return yield* handBack(message, error)
+  yield* Effect.logError(`job ${task.jobId}: planning failed: ${error.message}`)
+  const store = yield* JobStore
+  const now = yield* Clock.currentTimeMillis
+  let failedHere = false
+  const recorded = yield* store.update(task.jobId, (job) => {
+    failedHere = !isTerminal(job.status)
+    return failedHere ? failJob(job, errorInfo(error), now) : job
+  }).pipe(
+    Effect.as(true),
+    Effect.catch((storeError) => Effect.logWarning(`job ${task.jobId}: could not record the failure: ${storeError.message}`).pipe(Effect.as(false)))
+  )
+  if (!recorded) return yield* handBack(message, error)
+  // A probe refusal was already recorded, and counted, by ingest.
+  if (failedHere) yield* (yield* PipelineMetrics).record("JobsFailed")
+  yield* acknowledge
 })
 
 /** Makes an interrupted delivery visible again at once instead of after its visibility timeout. */

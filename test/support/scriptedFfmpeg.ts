@@ -27,6 +27,8 @@ export interface Script {
   readonly encodeMillis?: number
   /** What probing finds (default: a 4 s 720p30 clip with stereo audio). */
   readonly probe?: MediaProbe
+  /** What the n-th probe (1-based) does (counted in `probes`, apart from the encodes in `calls`). */
+  readonly probeStep?: (call: number) => Step
 }
 
 export const probeFor720p: MediaProbe = {
@@ -38,6 +40,7 @@ export const probeFor720p: MediaProbe = {
 
 export const makeScriptedFfmpeg = (script: Script = {}) => {
   const calls = new Map<string, number>()
+  const probes = { count: 0 }
   /** Counts the call, takes its time, then fails as scripted or does `work` and reports it finished. */
   const scripted = (id: string, work: Effect.Effect<EncodeEvent>) =>
     Stream.unwrap(Effect.gen(function*() {
@@ -105,8 +108,16 @@ export const makeScriptedFfmpeg = (script: Script = {}) => {
     }))
   return {
     calls,
+    probes,
     layer: Layer.succeed(Ffmpeg, Ffmpeg.of({
-      probe: () => Effect.succeed(script.probe ?? probeFor720p),
+      probe: () =>
+        Effect.suspend(() => {
+          const call = ++probes.count
+          const step = script.probeStep?.(call) ?? "ok"
+          return step === "ok"
+            ? Effect.succeed(script.probe ?? probeFor720p)
+            : Effect.fail(new FfmpegFailed({ operation: "probe", reason: `scripted ${step} failure (probe ${call})`, retryable: step === "transient" }))
+        }),
       encodeVideo: (spec) => encode("video", spec.rung.id, spec.outputDir, { width: spec.rung.width, height: spec.rung.height, frameRate: spec.frameRate }),
       encodeAudio: (spec) => encode("audio", "audio", spec.outputDir, { sampleRate: spec.sampleRate, channels: spec.channels }),
       encodeChunk,

@@ -56,8 +56,11 @@ export const uploadRoutes = (secret: string) =>
         if (error._tag === "StorageFailed" && !error.retryable) return yield* refuse(400, "IncompleteBody", error.reason)
         return yield* refuse(503, "StorageUnavailable", error.message)
       }
-      // Like an S3 ObjectCreated event: ingest runs on its own, the client polls the job.
-      yield* Effect.forkDetach(acceptUpload(jobId))
+      // Like an S3 ObjectCreated event: the plan task is sent on its own, the client polls the job.
+      // A plan that could not be sent is re-sent by the sweeper (the job is queued without tasks).
+      yield* Effect.forkDetach(acceptUpload(jobId).pipe(
+        Effect.catch((error) => Effect.logError(`upload ${jobId}: could not enqueue its plan yet: ${error.message}`))
+      ))
       return HttpServerResponse.empty({ status: 200 })
     }).pipe(Effect.provideContext(services))
     yield* router.add("PUT", "/upload/:jobId", handler)

@@ -10,6 +10,7 @@
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { lambdaConfiguredLayer, lambdaLayerConfig } from "../../layers/fromConfig.ts"
+import type { CdnCache } from "../../services/CdnCache.ts"
 import type { Coordinator } from "../../services/Coordinator.ts"
 import type { JobQueue } from "../../services/JobQueue.ts"
 import type { JobStore } from "../../services/JobStore.ts"
@@ -22,7 +23,7 @@ import { fromResponse, toRequest } from "./apiGatewayProxy.ts"
 import { apiOptionsConfig, uploadSlotsConfig, uploadSlotsLayer } from "./lambdaConfig.ts"
 
 /** What the API's handlers use; the HTTP platform services are added here. */
-export type ApiServices = JobStore | Storage | JobQueue | Coordinator | UploadSlots
+export type ApiServices = JobStore | Storage | JobQueue | Coordinator | UploadSlots | CdnCache
 
 /** The Lambda context is not needed: each request is self-contained. */
 export type ApiHandler = ((event: ApiGatewayProxyEvent, context?: unknown) => Promise<ApiGatewayProxyResult>) & {

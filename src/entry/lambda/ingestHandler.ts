@@ -1,6 +1,7 @@
 /**
  * S3 `ObjectCreated` notifications on the uploads bucket → `acceptUpload` for the job whose source
- * landed (keys are `<jobId>/<fileName>`). Records are handled independently. A malformed event, a
+ * landed (keys are `<jobId>/<fileName>`): the job is recorded queued and its plan task sent; a
+ * worker probes and plans it (this function runs no ffprobe). Records are handled independently. A malformed event, a
  * record for another kind of event or for a key no job expects is logged and reported in the
  * result, never thrown. Only a backend failure is thrown (after every record was tried), so that
  * Lambda's retry of the asynchronous invocation delivers the event again: records already accepted
@@ -10,7 +11,6 @@ import { Cause, Effect, Exit, Layer, ManagedRuntime, Schema } from "effect"
 import { lambdaConfiguredLayer, lambdaLayerConfig } from "../../layers/fromConfig.ts"
 import type { AcceptUploadServices } from "../../programs/acceptUpload.ts"
 import { acceptUpload } from "../../programs/acceptUpload.ts"
-import { chunkPolicy } from "../../programs/ingest.ts"
 import { JobStore } from "../../services/JobStore.ts"
 import { describeSchemaError, ObjectCreatedRecord, rawKeyOf, S3EventEnvelope } from "./s3Event.ts"
 
@@ -48,9 +48,10 @@ export class IngestIncomplete extends Error {
 const reject = (reason: string, key: string | undefined, retryable = false): Rejected => ({ ...(key === undefined ? {} : { key }), reason, retryable })
 
 /**
- * Accepts only a job still waiting for this very key. A job that is `queued` without tasks had its
- * ingest cut short (a timed-out invocation) and is accepted again; any later state means the
- * event is a duplicate.
+ * Accepts only a job still waiting for this very key. A job that is `queued` without tasks is not
+ * planned yet (or its invocation was cut short before the plan task was sent) and is accepted
+ * again: the plan task is re-sent, and the queue's deduplication drops a copy. Any later state
+ * means the event is a duplicate.
  */
 const acceptRecord = Effect.fn("ingest.acceptRecord")(function*(record: ObjectCreatedRecord, rawKey: string) {
   const key = record.s3.object.key
@@ -121,15 +122,16 @@ let configured: IngestHandler | undefined
 
 /**
  * Everything `handler` reads from its environment: what `lambdaConfiguredLayer` reads when it is
- * built (VIDPIPE_METRICS must not be cloudwatch in a Lambda), and what each ingest reads (its chunk
- * policy). The infrastructure test runs it against the function's deployed environment.
+ * built (VIDPIPE_METRICS must not be cloudwatch in a Lambda). The chunk policy is read where the
+ * job is planned, on the worker. The infrastructure test runs it against the function's deployed
+ * environment.
  */
-export const handlerConfig = Effect.all([lambdaLayerConfig, chunkPolicy])
+export const handlerConfig = lambdaLayerConfig
 
 /**
- * The deployed entry point: backends (and ffprobe) from `lambdaConfiguredLayer`, built on the first
- * event. Everything an event causes (job records, SendMessage, metrics as EMF lines) is done when
- * the promise resolves: Lambda freezes the environment then.
+ * The deployed entry point: backends from `lambdaConfiguredLayer`, built on the first event.
+ * Everything an event causes (job records, the plan task's SendMessage, metrics as EMF lines) is
+ * done when the promise resolves: Lambda freezes the environment then.
  */
 export const handler = (event: unknown, context?: unknown): Promise<IngestResult> => {
   configured ??= makeIngestHandler(lambdaConfiguredLayer)

@@ -43,9 +43,8 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
       const coordinator = yield* Coordinator
       const uploadSlots = yield* UploadSlots
       const queue = yield* JobQueue
-      // Optional in the type so entry points built before the CDN existed still compile; every
-      // configured layer (fromConfig.ts) provides one, a no-op where there is no CDN.
-      const cdn = yield* Effect.serviceOption(CdnCache)
+      // A no-op where there is no CDN (NoCdnCache), CloudFront on AWS.
+      const cdn = yield* CdnCache
 
       const findJob = (jobId: string) =>
         store.get(jobId).pipe(Effect.catchTags({ JobNotFound: () => notFound(jobId), JobStoreFailed: unavailable }))
@@ -128,7 +127,7 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
             // After the origin lost them, so an edge that refetches finds nothing. A refused
             // invalidation (CloudFront allows 15 wildcard paths in progress) fails the delete:
             // the record stays, and deleting again asks again.
-            if (Option.isSome(cdn)) yield* cdn.value.forgetPrefix(job.outputPrefix)
+            yield* cdn.forgetPrefix(job.outputPrefix)
             yield* storage.delete("uploads", job.sourceKey)
             yield* coordinator.forget(job.id)
             // The record goes last: if anything above fails, the job is still there to delete again.
