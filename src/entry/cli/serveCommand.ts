@@ -13,6 +13,8 @@ import { embeddedWorkers, serverLayer } from "../http/serve.ts"
 import { runLocalFleet } from "../../programs/localFleet.ts"
 import { defaultInstanceId, loadDeployment } from "./deployment.ts"
 import { checkedFleetOptions, fleetTimingFlags, parseFleetRange } from "./fleetOptions.ts"
+import { rateLimitsConfig } from "../http/api/rateLimitsConfig.ts"
+import type { KeyLimits } from "../http/api/RateLimits.ts"
 import { InvalidOption } from "./InvalidOption.ts"
 import { reportingFailures } from "./runCommand.ts"
 import { workerProcesses } from "./workerProcesses.ts"
@@ -24,9 +26,18 @@ const serveSettings = Effect.gen(function*() {
     uploadSecret: yield* Config.String("VIDPIPE_UPLOAD_SECRET").pipe(Config.withDefault(randomBytes(32).toString("hex"))),
     publicUrl: (yield* Config.String("VIDPIPE_PUBLIC_URL").pipe(Config.withDefault(""))).replace(/\/+$/, ""),
     maxUploadBytes: yield* Config.Number("VIDPIPE_MAX_UPLOAD_BYTES").pipe(Config.withDefault(10 * 1024 ** 3)),
-    uploadExpiry: Duration.seconds(yield* Config.Number("VIDPIPE_UPLOAD_EXPIRY_SECONDS").pipe(Config.withDefault(5)))
+    uploadExpiry: Duration.seconds(yield* Config.Number("VIDPIPE_UPLOAD_EXPIRY_SECONDS").pipe(Config.withDefault(5))),
+    limits: yield* rateLimitsConfig
   }
 })
+
+/** "10 requests/s (bursts of 20), 10000 jobs a day, 4 uploads at once", naming what is off. */
+const describeLimits = (limits: KeyLimits) =>
+  [
+    limits.rate > 0 ? `${limits.rate} requests/s (bursts of ${limits.burst})` : "no rate limit",
+    limits.dailyJobs > 0 ? `${limits.dailyJobs} jobs a day (UTC; admin keys: no quota)` : "no daily job quota",
+    limits.uploadsPerKey > 0 ? `${limits.uploadsPerKey} uploads at once` : "no bound on uploads at once"
+  ].join(", ")
 
 export const serveCommand = Command.make(
   "serve",
@@ -68,6 +79,7 @@ export const serveCommand = Command.make(
         const address = yield* HttpServer.addressFormattedWith(Effect.succeed)
         yield* Console.log(`vidpipe serve: listening on ${address}`)
         yield* Console.log(generatedKey === undefined ? "vidpipe serve: API keys from VIDPIPE_API_KEYS" : `vidpipe serve: API key ${generatedKey}`)
+        yield* Console.log(`vidpipe serve: limits per key: ${describeLimits(settings.limits)}`)
         if (Option.isSome(fleet)) {
           yield* Effect.logInfo(`serving with ${summary}, a local fleet of ${fleet.value.min}..${fleet.value.max} worker processes`)
           // Interrupting serve stops the fleet, which drains its workers (SIGTERM) and waits for them.

@@ -11,6 +11,7 @@ import { HttpRouter, HttpServer } from "effect/http"
 import { signedUploadSlotsLayer } from "../../layers/local/SignedUploadSlots.ts"
 import { runSweeper } from "../../programs/sweeper.ts"
 import { runWorker } from "../../programs/worker.ts"
+import type { KeyLimits } from "./api/RateLimits.ts"
 import { apiRoutes } from "./api/routes.ts"
 import type { AllowedOrigins } from "./cors.ts"
 import { corsOriginsConfig, corsUnder } from "./cors.ts"
@@ -34,6 +35,11 @@ export interface ServeOptions {
   readonly instanceId: string
   /** Origins whose pages may call the API and upload (CORS); read from VIDPIPE_CORS_ORIGINS when absent. */
   readonly corsOrigins?: AllowedOrigins
+  /**
+   * Limits per API key: rate, daily job quota (the API) and uploads in flight (the upload route);
+   * `vidpipe serve` reads them with `rateLimitsConfig`. Absent: none.
+   */
+  readonly limits?: KeyLimits
 }
 
 export const deliveryMount = "/cdn"
@@ -54,8 +60,8 @@ export const serverLayer = (options: ServeOptions) => {
     options.corsOrigins === undefined ? corsOriginsConfig : Effect.succeed(options.corsOrigins),
     (corsOrigins) =>
       Layer.mergeAll(
-        apiRoutes({ deliveryBase: `${options.publicUrl}${deliveryMount}`, apiKeys: options.apiKeys, maxUploadBytes: options.maxUploadBytes, corsOrigins }),
-        uploadRoutes(options.uploadSecret),
+        apiRoutes({ deliveryBase: `${options.publicUrl}${deliveryMount}`, apiKeys: options.apiKeys, maxUploadBytes: options.maxUploadBytes, corsOrigins, ...(options.limits === undefined ? {} : { limits: options.limits }) }),
+        uploadRoutes(options.uploadSecret, options.limits === undefined ? {} : { uploadsPerKey: options.limits.uploadsPerKey }),
         uploadCors(corsOrigins),
         deliveryRoutes(path.resolve(options.outputsDir), deliveryMount),
         playerRoutes,

@@ -5,6 +5,12 @@
  * time completes); the body is streamed to storage, never held whole; and a completed upload
  * triggers ingest the way an S3 event would. A refused upload stores nothing and answers 4xx
  * (503 when the job store or storage fails) with a JSON reason.
+ *
+ * Uploads in flight are bounded per job owner (`uploadsPerKey`, VIDPIPE_API_UPLOADS_PER_KEY): one
+ * more is refused with 429 and `Retry-After` before its body is read, and stores nothing; its URL
+ * stays good until it expires. Jobs without an owner (made by the CLI, or before owners were
+ * recorded) are not bounded: no key's client holds an upload URL for them (the CLI stores its
+ * sources itself, and an old job's URL expired long ago), so there is no key to bound.
  */
 import { Clock, Effect } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -14,12 +20,44 @@ import { acceptUpload } from "../../programs/acceptUpload.ts"
 import { JobStore } from "../../services/JobStore.ts"
 import { Storage } from "../../services/Storage.ts"
 
-const refuse = (status: number, tag: string, message: string) =>
-  HttpServerResponse.json({ error: { _tag: tag, message } }, { status }).pipe(Effect.orDie)
+const refuse = (status: number, tag: string, message: string, headers?: Record<string, string>) =>
+  HttpServerResponse.json({ error: { _tag: tag, message } }, { status, ...(headers === undefined ? {} : { headers }) }).pipe(Effect.orDie)
 
-export const uploadRoutes = (secret: string) =>
+export interface UploadRouteOptions {
+  /** Uploads in flight at once for the jobs of one owner (key id); absent or 0: no bound. */
+  readonly uploadsPerKey?: number
+}
+
+/**
+ * When the bound is reached, a client cannot know how long the uploads ahead of it take; a second
+ * is the shortest wait `Retry-After` can say, and upload URLs are short-lived (5 s by default).
+ */
+const uploadRetryAfterSeconds = 1
+
+/** Counts of uploads in flight per owner; a slot is taken or refused at once, never waited for. */
+const makeUploadSlots = (bound: number) => {
+  const inFlight = new Map<string, number>()
+  return {
+    /** The upload, holding a slot of `owner` for as long as it runs; undefined when none is free. */
+    holding: <A, E, R>(owner: string, upload: Effect.Effect<A, E, R>) =>
+      Effect.suspend(() => {
+        const held = inFlight.get(owner) ?? 0
+        if (held >= bound) return Effect.succeed(undefined)
+        inFlight.set(owner, held + 1)
+        return upload.pipe(Effect.ensuring(Effect.sync(() => {
+          const left = (inFlight.get(owner) ?? 1) - 1
+          if (left > 0) inFlight.set(owner, left)
+          else inFlight.delete(owner)
+        })))
+      })
+  }
+}
+
+export const uploadRoutes = (secret: string, options: UploadRouteOptions = {}) =>
   HttpRouter.use(Effect.fnUntraced(function*(router) {
     const services = yield* Effect.context<JobStore | Storage | AcceptUploadServices>()
+    const bound = options.uploadsPerKey ?? 0
+    const slots = makeUploadSlots(bound)
     const handler = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const { jobId = "" } = yield* HttpRouter.params
@@ -49,7 +87,17 @@ export const uploadRoutes = (secret: string) =>
       if (job.success.status !== "awaiting-upload") return yield* refuse(409, "AlreadyUploaded", `job ${jobId} is ${job.success.status}, not awaiting an upload`)
 
       const storage = yield* Storage
-      const stored = yield* Effect.result(storage.putStream("uploads", job.success.sourceKey, request.stream, { contentLength, ifNoneMatch: true }))
+      const put = Effect.result(storage.putStream("uploads", job.success.sourceKey, request.stream, { contentLength, ifNoneMatch: true }))
+      const owner = job.success.owner
+      const stored = bound > 0 && owner !== undefined ? yield* slots.holding(owner, put) : yield* put
+      if (stored === undefined) {
+        return yield* refuse(
+          429,
+          "TooManyRequests",
+          `this API key has ${bound} uploads in progress, the most it may have at once; retry when one has finished`,
+          { "retry-after": String(uploadRetryAfterSeconds) }
+        )
+      }
       if (stored._tag === "Failure") {
         const error = stored.failure
         if (error._tag === "ObjectExists") return yield* refuse(409, "AlreadyUploaded", `job ${jobId} already has its source`)

@@ -13,6 +13,7 @@ import {
   ServiceUnavailableResponse
 } from "./ApiErrors.ts"
 import { ApiKeys } from "./ApiKeys.ts"
+import { RateLimits } from "./RateLimits.ts"
 import { RequestGuard } from "./RequestGuard.ts"
 
 const intBetween = (minimum: number, maximum: number) => Schema.Int.check(Schema.isBetween({ minimum, maximum }))
@@ -84,11 +85,13 @@ export class JobsGroup extends HttpApiGroup.make("jobs").add(
   })
 ).annotateMerge(OpenApi.annotations({ title: "Jobs", description: "Submit videos and follow them to a DASH presentation" })) {}
 
-// ApiKeys is added last so it runs first: an unauthenticated request is refused before its
-// body is looked at.
+// The middleware added last runs first. ApiKeys: an unauthenticated request is refused before its
+// body is looked at. Then RateLimits (it needs ApiKeys' caller): a key over its limits is refused
+// before RequestGuard and the handler read anything.
 export class Api extends HttpApi.make("vidpipe")
   .add(JobsGroup)
   .middleware(RequestGuard)
+  .middleware(RateLimits)
   .middleware(ApiKeys)
   .prefix("/v1")
   .annotateMerge(OpenApi.annotations({ title: "vidpipe API", version: "1" }))

@@ -61,3 +61,32 @@ export const JobConflictResponse = asResponse("JobConflict", 409, JobConflict)
 /** A backend (job store, queue, storage, coordinator) failed; the request may be retried. */
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields) {}
 export const ServiceUnavailableResponse = asResponse("ServiceUnavailable", 503, ServiceUnavailable)
+
+/**
+ * A key's limit is reached (`vidpipe serve`'s per-key rate or daily job quota, RateLimits.ts):
+ * 429, with `Retry-After` (whole seconds, at least 1) saying when the same request can succeed.
+ */
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", {
+  ...fields,
+  retryAfterSeconds: Schema.Int
+}) {}
+
+const tooManyRequestsBody = Schema.Struct({
+  error: Schema.Struct({ _tag: Schema.Literal("TooManyRequests"), message: Schema.String, field: Schema.optionalKey(Schema.String) })
+}).pipe(HttpApiSchema.status(429))
+
+/** The same envelope as every other error, plus the `Retry-After` header. */
+export const TooManyRequestsResponse = TooManyRequests.pipe(
+  HttpApiSchema.encodeToWithHeaders({ body: tooManyRequestsBody, headers: { "retry-after": Schema.FiniteFromString } }, {
+    decode: ({ body, headers }) =>
+      new TooManyRequests({
+        message: body.error.message,
+        ...withField(body.error.field),
+        retryAfterSeconds: Math.max(1, Math.ceil(headers["retry-after"]))
+      }),
+    encode: (e) => ({
+      body: { error: { _tag: "TooManyRequests" as const, message: e.message, ...withField(e.field) } },
+      headers: { "retry-after": e.retryAfterSeconds }
+    })
+  })
+)

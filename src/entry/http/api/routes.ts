@@ -9,6 +9,8 @@ import { apiCorsPolicy, corsUnder } from "../cors.ts"
 import { Api, docsPath, openApiPath } from "./Api.ts"
 import { apiKeysLayer } from "./ApiKeys.ts"
 import { jobsHandlers } from "./handlers.ts"
+import type { ApiLimits } from "./RateLimits.ts"
+import { noRateLimitsLayer, rateLimitsLayer } from "./RateLimits.ts"
 import { requestGuardLayer } from "./RequestGuard.ts"
 
 export interface ApiRoutesOptions {
@@ -23,6 +25,11 @@ export interface ApiRoutesOptions {
    * none. Not read here: configuration is read by each entry point, before its routes are built.
    */
   readonly corsOrigins?: AllowedOrigins
+  /**
+   * Rate and daily job quota per key (RateLimits.ts; `rateLimitsConfig`). `vidpipe serve` passes
+   * them; the API Lambda leaves them out, as API Gateway's usage plan applies its own.
+   */
+  readonly limits?: ApiLimits
 }
 
 /**
@@ -33,7 +40,7 @@ export interface ApiRoutesOptions {
 export const apiRoutes = (options: ApiRoutesOptions) =>
   Layer.mergeAll(
     HttpApiBuilder.layer(Api, { openapiPath: openApiPath }).pipe(
-      Layer.provide(jobsHandlers(options).pipe(Layer.provide([apiKeysLayer(options.apiKeys), requestGuardLayer])))
+      Layer.provide(jobsHandlers(options).pipe(Layer.provide([apiKeysLayer(options.apiKeys), requestGuardLayer, options.limits === undefined ? noRateLimitsLayer : rateLimitsLayer(options.limits)])))
     ),
     HttpApiScalar.layer(Api, { path: docsPath }),
     // Preflights are answered before the key check (they carry no key).
