@@ -7,8 +7,12 @@
  * fetch (GET/HEAD, `Range`), and 403/404 (a manifest not written yet) are cached only briefly.
  * HTTPS only (HTTP is redirected), on the default `*.cloudfront.net` certificate (a custom domain
  * with its own certificate and TLS policy is left to the operator).
+ *
+ * With signed playback (VIDPIPE_DEPLOY_PLAYBACK=signed) every behavior runs the playback check
+ * (playbackFunction.ts) on viewer requests: only a path with a valid token is served.
  */
 import * as aws from "@pulumi/aws"
+import { playbackFunctionCode, playbackFunctionRuntime } from "./playbackFunction.ts"
 import { outputsBucketPolicy } from "./policies.ts"
 import type { DeploySettings } from "./settings.ts"
 import type { Buckets } from "./storage.ts"
@@ -53,6 +57,15 @@ export const delivery = (settings: DeploySettings, buckets: Buckets) => {
       originOverride: true
     }
   })
+  const playbackCheck = settings.playback.mode === "signed"
+    ? new aws.cloudfront.Function("PlaybackCheck", {
+      name: `${settings.prefix}-playback-check`,
+      comment: "vidpipe signed playback: a valid token in the path, or 403",
+      runtime: playbackFunctionRuntime,
+      code: playbackFunctionCode(settings.playback.secret),
+      publish: true
+    })
+    : undefined
   const behavior = (cachePolicyId: typeof segmentsCache.id) => ({
     targetOriginId: originId,
     viewerProtocolPolicy: "redirect-to-https",
@@ -60,7 +73,8 @@ export const delivery = (settings: DeploySettings, buckets: Buckets) => {
     cachedMethods: ["GET", "HEAD"],
     compress: true,
     cachePolicyId,
-    responseHeadersPolicyId: cors.id
+    responseHeadersPolicyId: cors.id,
+    ...(playbackCheck === undefined ? {} : { functionAssociations: [{ eventType: "viewer-request", functionArn: playbackCheck.arn }] })
   })
   const distribution = new aws.cloudfront.Distribution("Delivery", {
     enabled: true,
@@ -87,6 +101,7 @@ export const delivery = (settings: DeploySettings, buckets: Buckets) => {
     cors,
     distribution,
     outputsPolicy,
+    playbackCheck,
     /** Where the API says outputs are (VIDPIPE_DELIVERY_URL): `${url}/${manifestKey}`. */
     url: distribution.domainName.apply((domain) => `https://${domain}`)
   }

@@ -13,6 +13,7 @@
  * made through a `MakeFunction` so the rest (specs, triggers, permissions) is plain Pulumi that
  * tests run under mocks with a stand-in. Each spec carries its IAM grants (policies.ts).
  */
+import { createHash } from "node:crypto"
 import * as aws from "@pulumi/aws"
 import * as pulumi from "@pulumi/pulumi"
 import type { Account } from "./account.ts"
@@ -84,13 +85,20 @@ export const functionSpecs = (settings: DeploySettings, inputs: FunctionInputs) 
     environment: {
       ...backends,
       // API Gateway checks the key first; the routes check it again (a direct invoke has none).
-      VIDPIPE_API_KEYS: inputs.apiKeyValue,
+      // Only its digest: the function's configuration holds no usable key.
+      VIDPIPE_API_KEYS: pulumi.output(inputs.apiKeyValue).apply((key) => `sha256:${createHash("sha256").update(key).digest("hex")}`),
       VIDPIPE_DELIVERY_URL: inputs.deliveryUrl,
       VIDPIPE_MAX_UPLOAD_BYTES: String(settings.uploads.maxUploadBytes),
       VIDPIPE_UPLOAD_EXPIRY_SECONDS: "5",
       VIDPIPE_CDN: pulumi.interpolate`cloudfront://${inputs.distributionId}`,
       // Absent: no browser on another origin may call the API (src/entry/http/cors.ts).
-      ...(settings.api.corsOrigins.length === 0 ? {} : { VIDPIPE_CORS_ORIGINS: settings.api.corsOrigins.join(",") })
+      ...(settings.api.corsOrigins.length === 0 ? {} : { VIDPIPE_CORS_ORIGINS: settings.api.corsOrigins.join(",") }),
+      // The API signs what the distribution's playback check verifies (cdn.ts), with one secret.
+      ...(settings.playback.mode === "public" ? {} : {
+        VIDPIPE_PLAYBACK: "signed",
+        VIDPIPE_PLAYBACK_SECRET: settings.playback.secret,
+        VIDPIPE_PLAYBACK_TOKEN_SECONDS: String(settings.playback.tokenSeconds)
+      })
     },
     grants: apiGrants(inputs.data),
     // API Gateway's integration limit is 29 s.

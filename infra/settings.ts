@@ -47,6 +47,11 @@ export interface DeploySettings {
     /** Provisioned environments on the protector's `live` alias (0: none, cold starts possible). */
     readonly provisionedConcurrency: number
   }
+  /**
+   * Delivery by job id alone (`public`), or only with the short-lived token the API gives a job's
+   * owner (`signed`: checked at the edge by a CloudFront Function with `secret`, cdn.ts).
+   */
+  readonly playback: { readonly mode: "public" } | { readonly mode: "signed"; readonly secret: string; readonly tokenSeconds: number }
   /** The pipeline's timings: the queue and the workers must agree on them. */
   readonly pipeline: {
     readonly visibilitySeconds: number
@@ -102,6 +107,18 @@ const origins = (env: Env, name: string, fallback: string) => {
   return list
 }
 
+const playback = (env: Env): DeploySettings["playback"] => {
+  const mode = text(env, "VIDPIPE_DEPLOY_PLAYBACK", "public")
+  if (mode === "public") return { mode }
+  if (mode !== "signed") throw new InvalidDeploySetting("VIDPIPE_DEPLOY_PLAYBACK", `${mode} is not public or signed`)
+  // Never echoed: an error names the variable and what is expected only.
+  const secret = env["VIDPIPE_DEPLOY_PLAYBACK_SECRET"]?.trim() ?? ""
+  if (!/^[0-9a-f]{64}$/.test(secret)) {
+    throw new InvalidDeploySetting("VIDPIPE_DEPLOY_PLAYBACK_SECRET", "required with signed playback: 64 lowercase hex digits (openssl rand -hex 32)")
+  }
+  return { mode, secret, tokenSeconds: integer(env, "VIDPIPE_DEPLOY_PLAYBACK_TOKEN_SECONDS", 7200, 1, 7 * 24 * 3600) }
+}
+
 const seconds = (duration: Duration.Duration) => Math.round(Duration.toMillis(duration) / 1000)
 
 /**
@@ -140,6 +157,7 @@ export const deploySettings = (env: Env, app: { readonly name: string; readonly 
       quotaPerDay: integer(env, "VIDPIPE_DEPLOY_API_QUOTA_PER_DAY", 10_000, 1, 100_000_000)
     },
     protector: { provisionedConcurrency: integer(env, "VIDPIPE_DEPLOY_PROTECTOR_PROVISIONED", 1, 0, 10) },
+    playback: playback(env),
     pipeline: {
       visibilitySeconds: seconds(pipeline.visibility),
       heartbeatSeconds: seconds(pipeline.heartbeatEvery),

@@ -9,18 +9,14 @@ import * as path from "node:path"
 import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { afterAll, assert, describe, layer } from "@effect/vitest"
-import { Effect, Layer, Option, References, Schema } from "effect"
+import { Effect, Layer, Option, Schema } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
+import { keyIdFor } from "../src/entry/http/api/ApiKeys.ts"
 import { apiRoutes } from "../src/entry/http/api/routes.ts"
 import type { Job } from "../src/domain/Job.ts"
 import { planLadder } from "../src/domain/Ladder.ts"
 import type { MediaProbe } from "../src/domain/Probe.ts"
 import { QueuedTaskJson } from "../src/domain/Task.ts"
-import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
-import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
-import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
-import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
-import { noCdnCacheLayer } from "../src/layers/local/NoCdnCache.ts"
 import { initialTaskState, newJob } from "../src/programs/jobRecords.ts"
 import { planTasks } from "../src/programs/ingest.ts"
 import { Coordinator } from "../src/services/Coordinator.ts"
@@ -28,6 +24,7 @@ import { JobQueue } from "../src/services/JobQueue.ts"
 import { JobStore } from "../src/services/JobStore.ts"
 import { Storage } from "../src/services/Storage.ts"
 import { UploadSlots } from "../src/services/UploadSlots.ts"
+import { embeddedServices } from "./support/embeddedServices.ts"
 
 const apiKey = "test-key-1"
 const maxUploadBytes = 10_000_000
@@ -48,15 +45,7 @@ const uploadSlotsStandIn = Layer.succeed(UploadSlots, UploadSlots.of({
 const environment = () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "vidpipe-api-"))
   roots.push(root)
-  const services = Layer.mergeAll(
-    memoryJobQueueLayer(),
-    memoryCoordinatorLayer,
-    memoryJobStoreLayer,
-    folderStorageLayer(areaFoldersUnder(root)),
-    uploadSlotsStandIn,
-    noCdnCacheLayer,
-    Layer.succeed(References.MinimumLogLevel, "None")
-  )
+  const services = Layer.merge(embeddedServices(root), uploadSlotsStandIn)
   const routes = apiRoutes({ deliveryBase: "http://cdn.test", apiKeys: ["other-key", apiKey], maxUploadBytes })
   return HttpRouter.serve(routes, { disableLogger: true, disableListenLog: true }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
@@ -119,7 +108,7 @@ const probe: MediaProbe = {
 
 /** A planned job with an audio task and 720p/480p/360p tasks, in the given state. */
 const plannedJob = (id: string, status: Job["status"]): Job => {
-  const base = newJob({ id, fileName: "clip.mp4", sourceKey: `${id}/clip.mp4`, outputPrefix: `${id}/`, segmentSeconds: 4, now: Date.now() })
+  const base = newJob({ id, fileName: "clip.mp4", sourceKey: `${id}/clip.mp4`, outputPrefix: `${id}/`, segmentSeconds: 4, now: Date.now(), owner: keyIdFor(apiKey) })
   const rungs = planLadder(probe)
   const tasks = planTasks(base, probe, rungs).map(initialTaskState)
   return { ...base, status, probe, plan: { segmentSeconds: 4, rungs, audio: true }, tasks }
@@ -303,7 +292,7 @@ describe("api", () => {
         // Three jobs share one creation time, so a page boundary falls inside the tie.
         const times = [5000, 4000, 4000, 4000, 3000, 2000, 1000]
         for (const [i, now] of times.entries()) {
-          yield* store.create(newJob({ id: `job${i}`, fileName: `f${i}.mp4`, sourceKey: `job${i}/f.mp4`, outputPrefix: `job${i}/`, segmentSeconds: 4, now }))
+          yield* store.create(newJob({ id: `job${i}`, fileName: `f${i}.mp4`, sourceKey: `job${i}/f.mp4`, outputPrefix: `job${i}/`, segmentSeconds: 4, now, owner: keyIdFor(apiKey) }))
         }
         const first = yield* call("GET", "/v1/jobs")
         assert.strictEqual(first.status, 200, first.text)

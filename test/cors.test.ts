@@ -9,20 +9,14 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, assert, describe, it, layer } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, References } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
 import { parseOrigins } from "../src/entry/http/cors.ts"
 import type { ServeOptions } from "../src/entry/http/serve.ts"
 import { serverLayer } from "../src/entry/http/serve.ts"
 import { makeApiHandler } from "../src/entry/lambda/apiHandler.ts"
-import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
-import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
-import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
-import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
-import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
-import { noCdnCacheLayer } from "../src/layers/local/NoCdnCache.ts"
 import { UploadSlots } from "../src/services/UploadSlots.ts"
-import { makeScriptedFfmpeg } from "./support/scriptedFfmpeg.ts"
+import { embeddedServices } from "./support/embeddedServices.ts"
 
 const apiKey = "cors-test-key"
 const app = "https://app.example.com"
@@ -37,16 +31,7 @@ const services = () => {
   fs.writeFileSync(path.join(root, "outputs", "job1", "manifest.mpd"), "<MPD/>")
   return {
     root,
-    layer: Layer.mergeAll(
-      memoryJobQueueLayer(),
-      memoryCoordinatorLayer,
-      memoryJobStoreLayer,
-      folderStorageLayer(areaFoldersUnder(root)),
-      logMetricsLayer,
-      makeScriptedFfmpeg().layer,
-      noCdnCacheLayer,
-      Layer.succeed(References.MinimumLogLevel, "None")
-    )
+    layer: embeddedServices(root)
   }
 }
 

@@ -9,7 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type { Context } from "effect"
-import { Effect, Exit, Layer, References, Schema, Scope } from "effect"
+import { Effect, Exit, Layer, Schema, Scope } from "effect"
 import { JobStoreFailed } from "../src/domain/Errors.ts"
 import type { ApiGatewayProxyEvent, ApiGatewayProxyResult } from "../src/entry/lambda/apiGatewayProxy.ts"
 import { fromResponse, toRequest } from "../src/entry/lambda/apiGatewayProxy.ts"
@@ -18,18 +18,12 @@ import { handler as configuredApiHandler, makeApiHandler } from "../src/entry/la
 import type { IngestHandler, IngestServices } from "../src/entry/lambda/ingestHandler.ts"
 import { IngestIncomplete, makeIngestHandler } from "../src/entry/lambda/ingestHandler.ts"
 import { ObjectCreatedRecord, S3EventKey } from "../src/entry/lambda/s3Event.ts"
-import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
-import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
-import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
-import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
-import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
-import { noCdnCacheLayer } from "../src/layers/local/NoCdnCache.ts"
 import { ingest as runIngest } from "../src/programs/ingest.ts"
 import { JobQueue } from "../src/services/JobQueue.ts"
 import { JobStore } from "../src/services/JobStore.ts"
 import { Storage } from "../src/services/Storage.ts"
 import { UploadSlots } from "../src/services/UploadSlots.ts"
-import { makeScriptedFfmpeg } from "./support/scriptedFfmpeg.ts"
+import { embeddedServices } from "./support/embeddedServices.ts"
 
 const apiKey = "lambda-key"
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "vidpipe-lambda-"))
@@ -39,17 +33,7 @@ const uploadSlotsStandIn = Layer.succeed(UploadSlots, UploadSlots.of({
     Effect.succeed({ url: `https://uploads.test/${jobId}`, method: "PUT" as const, headers: { "Content-Length": String(contentLength) }, expiresAt: Date.now() + 60_000 })
 }))
 
-const servicesLayer = Layer.mergeAll(
-  memoryJobQueueLayer(),
-  memoryCoordinatorLayer,
-  memoryJobStoreLayer,
-  folderStorageLayer(areaFoldersUnder(root)),
-  logMetricsLayer,
-  makeScriptedFfmpeg().layer,
-  uploadSlotsStandIn,
-  noCdnCacheLayer,
-  Layer.succeed(References.MinimumLogLevel, "None")
-)
+const servicesLayer = Layer.merge(embeddedServices(root), uploadSlotsStandIn)
 type Services = Layer.Success<typeof servicesLayer>
 
 // Built once and handed to both handlers, so they see the same in-memory store and queue.
@@ -189,6 +173,58 @@ describe("API handler (API Gateway REST proxy)", () => {
       body: Buffer.from([0, 1, 2, 255]).toString("base64"),
       isBase64Encoded: true
     })
+  })
+})
+
+describe("API handler: a key sees only its own jobs (owner = API Gateway's usage plan key id)", () => {
+  const keyA = "lambda-key-a"
+  const keyB = "lambda-key-b"
+  const admin = "lambda-admin"
+  let tenants: ApiHandler
+  beforeAll(() => {
+    tenants = makeApiHandler(Layer.succeedContext(services), {
+      deliveryBase: "https://cdn.test",
+      apiKeys: [keyA, keyB],
+      adminApiKeys: [admin],
+      gatewayKeyIds: true,
+      maxUploadBytes: 1_000_000
+    })
+  })
+  afterAll(() => tenants.dispose())
+
+  /** An event as API Gateway sends it after checking the key: `requestContext.identity.apiKeyId` names it. */
+  const as = (key: string, apiKeyId: string, httpMethod: string, path: string, extraHeaders: Record<string, string> = {}) =>
+    tenants(proxyEvent({
+      httpMethod,
+      path,
+      headers: { "x-api-key": key, "content-type": "application/json", host: "abc.execute-api.eu-west-1.amazonaws.com", ...extraHeaders },
+      requestContext: { domainName: "abc.execute-api.eu-west-1.amazonaws.com", identity: { apiKeyId } },
+      ...(httpMethod === "POST" && path === "/v1/jobs" ? { body: JSON.stringify({ fileName: "t.mp4", contentLength: 10 }) } : {})
+    }))
+
+  it("answers another key 404 for read, retry and delete, lists only the caller's jobs, and an admin key sees all", async () => {
+    const created = await as(keyA, "idA", "POST", "/v1/jobs")
+    assert.strictEqual(created.statusCode, 201, created.body)
+    const jobA = json(created).jobId as string
+    assert.strictEqual((await getJob(jobA)).owner, "apigw_idA")
+    const jobB = json(await as(keyB, "idB", "POST", "/v1/jobs")).jobId as string
+
+    for (const [method, path] of [["GET", `/v1/jobs/${jobA}`], ["POST", `/v1/jobs/${jobA}/retry`], ["DELETE", `/v1/jobs/${jobA}`]] as const) {
+      const answer = await as(keyB, "idB", method, path)
+      assert.strictEqual(answer.statusCode, 404, `${method} ${path}: ${answer.body}`)
+      assert.strictEqual(json(answer).error._tag, "JobNotFound")
+    }
+    // A client cannot claim another usage plan key's id: API Gateway's requestContext decides.
+    const forged = await as(keyB, "idB", "GET", `/v1/jobs/${jobA}`, { "x-vidpipe-gateway-key-id": "idA" })
+    assert.strictEqual(forged.statusCode, 404, forged.body)
+
+    const ids = async (key: string, apiKeyId: string) => (json(await as(key, apiKeyId, "GET", "/v1/jobs?limit=100")).jobs as Array<{ jobId: string }>).map((j) => j.jobId)
+    assert.deepStrictEqual(await ids(keyB, "idB"), [jobB])
+    assert.deepStrictEqual(await ids(keyA, "idA"), [jobA])
+    assert.strictEqual((await getJob(jobA)).status, "awaiting-upload", "untouched")
+    const all = await ids(admin, "idAdmin")
+    assert.includeMembers(all, [jobA, jobB])
+    assert.strictEqual((await as(admin, "idAdmin", "GET", `/v1/jobs/${jobA}`)).statusCode, 200)
   })
 })
 

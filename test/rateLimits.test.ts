@@ -25,7 +25,6 @@ import { apiRoutes } from "../src/entry/http/api/routes.ts"
 import type { ServeOptions } from "../src/entry/http/serve.ts"
 import { serverLayer } from "../src/entry/http/serve.ts"
 import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/FolderStorage.ts"
-import { logMetricsLayer } from "../src/layers/local/LogMetrics.ts"
 import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
@@ -35,7 +34,7 @@ import { newJob } from "../src/programs/jobRecords.ts"
 import { JobStore } from "../src/services/JobStore.ts"
 import { Storage } from "../src/services/Storage.ts"
 import { UploadSlots } from "../src/services/UploadSlots.ts"
-import { makeScriptedFfmpeg } from "./support/scriptedFfmpeg.ts"
+import { embeddedServices } from "./support/embeddedServices.ts"
 
 const keyA = "limits-key-a"
 const keyB = "limits-key-b"
@@ -50,16 +49,7 @@ const serve = (limits: KeyLimits) => {
   roots.push(root)
   // The delivery route resolves its folder at start (vidpipe serve makes it first).
   fs.mkdirSync(path.join(root, "outputs"))
-  const services = Layer.mergeAll(
-    memoryJobQueueLayer(),
-    memoryCoordinatorLayer,
-    memoryJobStoreLayer,
-    folderStorageLayer(areaFoldersUnder(root)),
-    logMetricsLayer,
-    makeScriptedFfmpeg().layer,
-    noCdnCacheLayer,
-    Layer.succeed(References.MinimumLogLevel, "None")
-  )
+  const services = embeddedServices(root)
   const options: ServeOptions = {
     port: 0,
     host: "127.0.0.1",

@@ -60,6 +60,11 @@ export const Job = Schema.Struct({
   sourceKey: Schema.String,
   /** Prefix of every output key in the outputs area; the manifest is `${outputPrefix}manifest.mpd`. */
   outputPrefix: Schema.String,
+  /**
+   * The id of the API key that created it (never the key): only that key, and admin keys, see the
+   * job. Absent on jobs made before owners were recorded, and by the CLI (visible to admin keys).
+   */
+  owner: Schema.optional(Schema.String),
   requestedLadder: Schema.optional(Schema.Array(Schema.Int)),
   /** The strategy asked for; absent means rendition. Ingest resolves `auto` into `plan.strategy`. */
   strategy: Schema.optional(Strategy),

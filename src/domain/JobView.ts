@@ -13,7 +13,9 @@ export const Playback = Schema.Struct({
   /** The MPD, on the delivery route (the CDN on AWS). */
   manifest: Schema.String,
   /** A player page for it. */
-  player: Schema.String
+  player: Schema.String,
+  /** With signed playback: when the token in these URLs stops working (ask for the job again). */
+  expiresAt: Schema.optionalKey(Schema.String)
 })
 
 export const JobView = Schema.Struct({
@@ -32,8 +34,12 @@ export const JobView = Schema.Struct({
 })
 export type JobView = typeof JobView.Type
 
-/** `deliveryBase` is where the outputs area is served, e.g. "http://127.0.0.1:8080/cdn". */
-export const toJobView = (job: Job, deliveryBase: string): JobView => {
+/**
+ * `deliveryBase` is where this job's outputs are served for the viewer, e.g.
+ * "http://127.0.0.1:8080/cdn" (with signed playback, a path that carries a token, valid until
+ * `playbackExpiresAt`, epoch ms).
+ */
+export const toJobView = (job: Job, deliveryBase: string, playbackExpiresAt?: number): JobView => {
   const progress = job.tasks.length === 0
     ? (job.status === "ready" ? 1 : 0)
     : job.tasks.reduce((sum, task) => sum + task.progress, 0) / job.tasks.length
@@ -51,6 +57,12 @@ export const toJobView = (job: Job, deliveryBase: string): JobView => {
       taskId, kind, label, status, progress: p, attempts, ...(error === undefined ? {} : { error })
     })),
     ...(job.error === undefined ? {} : { error: job.error }),
-    ...(manifest === undefined ? {} : { playback: { manifest, player: `/player?src=${encodeURIComponent(manifest)}` } })
+    ...(manifest === undefined ? {} : {
+      playback: {
+        manifest,
+        player: `/player?src=${encodeURIComponent(manifest)}`,
+        ...(playbackExpiresAt === undefined ? {} : { expiresAt: new Date(playbackExpiresAt).toISOString() })
+      }
+    })
   }
 }

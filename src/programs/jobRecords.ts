@@ -1,12 +1,24 @@
 /**
  * Pure edits of job records, shared by every program that changes a job.
  */
+import { randomBytes } from "node:crypto"
 import type { Strategy } from "../domain/Chunking.ts"
 import { chunkLabel } from "../domain/Chunking.ts"
 import type { ErrorInfo, Job, JobStatus, TaskState } from "../domain/Job.ts"
 import type { Task } from "../domain/Task.ts"
 
-export const newJobId = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
+/** Where job ids get their randomness (the test checks it is the cryptographic source). */
+export const jobIdRandomness: (size: number) => Uint8Array = randomBytes
+
+/** Bytes of randomness in a job id: 128 bits. */
+export const jobIdBytes = 16
+
+/**
+ * A job id: 128 bits from the cryptographic source, as 32 lowercase hex digits (URL-safe, and a
+ * plain word in storage keys and FIFO group ids). An id is the only thing between the public and a
+ * video's delivery path, so it must not be guessable or enumerable.
+ */
+export const newJobId = (random: (size: number) => Uint8Array = jobIdRandomness) => Buffer.from(random(jobIdBytes)).toString("hex")
 
 /**
  * The most UTF-8 bytes a stored file name has. File systems allow 255 bytes per name, and folder
@@ -57,6 +69,7 @@ export const newJob = (input: {
   readonly strategy?: Strategy | undefined
   readonly now: number
   readonly status?: JobStatus
+  readonly owner?: string | undefined
 }): Job => ({
   id: input.id,
   status: input.status ?? "queued",
@@ -65,6 +78,7 @@ export const newJob = (input: {
   fileName: input.fileName,
   sourceKey: input.sourceKey,
   outputPrefix: input.outputPrefix,
+  ...(input.owner === undefined ? {} : { owner: input.owner }),
   segmentSeconds: input.segmentSeconds,
   ...(input.requestedLadder === undefined ? {} : { requestedLadder: input.requestedLadder }),
   ...(input.strategy === undefined ? {} : { strategy: input.strategy }),

@@ -14,12 +14,14 @@ export interface JobStoreShape {
   readonly update: (jobId: string, change: (job: Job) => Job) => Effect.Effect<Job, JobNotFound | JobStoreFailed>
   /**
    * Newest first. `activeOnly` keeps jobs not yet ready or failed (what the sweeper looks at);
-   * `createdBefore` (epoch ms, exclusive) pages through older jobs.
+   * `createdBefore` (epoch ms, exclusive) pages through older jobs; `owner` keeps only the jobs of
+   * that API key id (an index, not a filter over everyone's jobs, so a page is a page).
    */
   readonly list: (options?: {
     readonly limit?: number
     readonly activeOnly?: boolean
     readonly createdBefore?: number
+    readonly owner?: string
   }) => Effect.Effect<ReadonlyArray<Job>, JobStoreFailed>
   readonly delete: (jobId: string) => Effect.Effect<void, JobStoreFailed>
 }

@@ -55,4 +55,24 @@ export const jobStoreContract = (name: string, makeLayer: () => Layer.Layer<JobS
         const active = (yield* store.list({ limit: 1000, activeOnly: true })).map((j) => j.id).filter((id) => id.endsWith(tag))
         assert.deepStrictEqual(active, [`new-${tag}`])
       })))
+
+    it.live("lists one owner's jobs from its own index: paged, and without the deleted ones", () =>
+      run(Effect.gen(function*() {
+        const store = yield* JobStore
+        const tag = Math.random().toString(36).slice(2)
+        const [mine, theirs] = [`owner-a-${tag}`, `owner-b-${tag}`]
+        // Interleaved with the other owner's, so a page of everyone's jobs would hold both.
+        for (let i = 1; i <= 4; i++) {
+          yield* store.create({ ...job(`a${i}-${tag}`, 1000 * i), owner: mine })
+          yield* store.create({ ...job(`b${i}-${tag}`, 1000 * i + 500), owner: theirs })
+        }
+        yield* store.create(job(`none-${tag}`, 9000))
+        const firstPage = yield* store.list({ owner: mine, limit: 2 })
+        assert.deepStrictEqual(firstPage.map((j) => j.id), [`a4-${tag}`, `a3-${tag}`])
+        const nextPage = yield* store.list({ owner: mine, limit: 2, createdBefore: 3000 })
+        assert.deepStrictEqual(nextPage.map((j) => j.id), [`a2-${tag}`, `a1-${tag}`])
+        yield* store.delete(`a3-${tag}`)
+        assert.deepStrictEqual((yield* store.list({ owner: mine, limit: 10 })).map((j) => j.id), [`a4-${tag}`, `a2-${tag}`, `a1-${tag}`])
+        assert.deepStrictEqual((yield* store.list({ owner: theirs, limit: 10 })).map((j) => j.owner), [theirs, theirs, theirs, theirs])
+      })))
   })

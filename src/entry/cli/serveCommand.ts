@@ -13,6 +13,8 @@ import { embeddedWorkers, serverLayer } from "../http/serve.ts"
 import { runLocalFleet } from "../../programs/localFleet.ts"
 import { defaultInstanceId, loadDeployment } from "./deployment.ts"
 import { checkedFleetOptions, fleetTimingFlags, parseFleetRange } from "./fleetOptions.ts"
+import { apiKeysConfig } from "../http/api/apiKeysConfig.ts"
+import { playbackConfig } from "../http/playbackConfig.ts"
 import { rateLimitsConfig } from "../http/api/rateLimitsConfig.ts"
 import type { KeyLimits } from "../http/api/RateLimits.ts"
 import { InvalidOption } from "./InvalidOption.ts"
@@ -20,9 +22,11 @@ import { reportingFailures } from "./runCommand.ts"
 import { workerProcesses } from "./workerProcesses.ts"
 
 const serveSettings = Effect.gen(function*() {
-  const keys = yield* Config.String("VIDPIPE_API_KEYS").pipe(Config.withDefault(""))
+  const { apiKeys, adminApiKeys } = yield* apiKeysConfig
   return {
-    apiKeys: keys.split(",").map((k) => k.trim()).filter((k) => k.length > 0),
+    apiKeys,
+    adminApiKeys,
+    playback: yield* playbackConfig,
     uploadSecret: yield* Config.String("VIDPIPE_UPLOAD_SECRET").pipe(Config.withDefault(randomBytes(32).toString("hex"))),
     publicUrl: (yield* Config.String("VIDPIPE_PUBLIC_URL").pipe(Config.withDefault(""))).replace(/\/+$/, ""),
     maxUploadBytes: yield* Config.Number("VIDPIPE_MAX_UPLOAD_BYTES").pipe(Config.withDefault(10 * 1024 ** 3)),
@@ -63,7 +67,9 @@ export const serveCommand = Command.make(
         return yield* new InvalidOption({ reason: "--workers 0 needs a shared queue (VIDPIPE_QUEUE=redis://…) for separate vidpipe worker processes" })
       }
       const settings = yield* serveSettings
-      const generatedKey = settings.apiKeys.length === 0 ? `vp_${randomBytes(18).toString("hex")}` : undefined
+      const configuredKeys = settings.apiKeys.length + settings.adminApiKeys.length
+      // With no key configured, one is made for this run and shown once (the only way to learn it).
+      const generatedKey = configuredKeys === 0 ? `vp_${randomBytes(18).toString("hex")}` : undefined
       const options = {
         ...settings,
         apiKeys: generatedKey === undefined ? settings.apiKeys : [generatedKey],
@@ -78,7 +84,14 @@ export const serveCommand = Command.make(
       yield* Effect.gen(function*() {
         const address = yield* HttpServer.addressFormattedWith(Effect.succeed)
         yield* Console.log(`vidpipe serve: listening on ${address}`)
-        yield* Console.log(generatedKey === undefined ? "vidpipe serve: API keys from VIDPIPE_API_KEYS" : `vidpipe serve: API key ${generatedKey}`)
+        // Configured keys are never printed: only how many there are.
+        yield* Console.log(
+          generatedKey === undefined
+            ? `vidpipe serve: ${settings.apiKeys.length} API key(s) from VIDPIPE_API_KEYS, ${settings.adminApiKeys.length} admin key(s) from VIDPIPE_ADMIN_API_KEYS (not shown)`
+            : `vidpipe serve: API key ${generatedKey}`
+        )
+        if (generatedKey !== undefined) yield* Console.log("vidpipe serve: (that key was made for this run; set VIDPIPE_API_KEYS to keep one)")
+        yield* Console.log(`vidpipe serve: playback ${settings.playback.mode === "signed" ? "signed (a token from the API is needed)" : "public (by job id)"}`)
         yield* Console.log(`vidpipe serve: limits per key: ${describeLimits(settings.limits)}`)
         if (Option.isSome(fleet)) {
           yield* Effect.logInfo(`serving with ${summary}, a local fleet of ${fleet.value.min}..${fleet.value.max} worker processes`)

@@ -1,7 +1,7 @@
 // Read-only HTTP server for a folder of finished DASH presentations, plus a
 // player page (dash.js, or Shaka Player with ?engine=shaka). Binds 127.0.0.1 unless a host is given.
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Context, Effect, FileSystem, Layer, Option, Path, type PlatformError } from "effect"
+import { Clock, Context, Effect, FileSystem, Layer, Option, Path, type PlatformError } from "effect"
 import {
   HttpPlatform,
   HttpRouter,
@@ -16,6 +16,8 @@ import { createServer } from "node:http"
 import { corsUnder } from "./cors.ts"
 import { indexPageResponse } from "./indexPage.ts"
 import { mediaPolicyFor } from "./mediaPolicy.ts"
+import type { PlaybackAccess } from "./playbackToken.ts"
+import { tokenSegment, verifyPlayback } from "./playbackToken.ts"
 import { parsePlayerEngine, playerEngines, playerPageHtml } from "./playerPage.ts"
 import { decodePathname, resolveInsideRoot } from "./safePath.ts"
 
@@ -46,12 +48,35 @@ const withMediaPolicy = (response: HttpServerResponse.HttpServerResponse, pathna
   return out
 }
 
+const forbidden = (reason: string) =>
+  HttpServerResponse.jsonUnsafe({ error: { _tag: "PlaybackForbidden", message: reason } }, { status: 403, headers: { "cache-control": "no-store" } })
+
+type Granted =
+  | { readonly _tag: "Granted"; readonly pathname: string; readonly tokenPrefix: string }
+  | { readonly _tag: "Refused"; readonly reason: string }
+
+/**
+ * Public access: the path as it is. Signed access: only `/_t/<token>/<jobId>/…` with a valid,
+ * unexpired token for that job, served as `/<jobId>/…`; anything else is refused.
+ */
+const grantedPath = (access: PlaybackAccess, pathname: string) =>
+  Effect.gen(function*() {
+    if (access.mode === "public") return { _tag: "Granted", pathname, tokenPrefix: "" } satisfies Granted
+    const match = new RegExp(`^/${tokenSegment}/([^/]+)/([^/]+)(/.*)$`).exec(pathname)
+    if (match === null) return { _tag: "Refused", reason: "playback needs a token: ask the API for the job's playback URL" } satisfies Granted
+    const [, token, jobId, rest] = match
+    const check = verifyPlayback(access.secret, jobId!, token!, yield* Clock.currentTimeMillis)
+    if (check === "expired") return { _tag: "Refused", reason: "the playback token has expired: ask the API for the job again" } satisfies Granted
+    if (check === "invalid") return { _tag: "Refused", reason: "the playback token is not valid for this job" } satisfies Granted
+    return { _tag: "Granted", pathname: `/${jobId}${rest}`, tokenPrefix: `/${tokenSegment}/${token}` } satisfies Granted
+  })
+
 /**
  * GET /* : files under `root`, with Range/ETag support from HttpStaticServer.
  * "/" itself lists the presentations: the router matches "/" to "/*" even
  * when a "/" route exists, so it is handled here.
  */
-const presentationFiles = (root: string, mount = "") =>
+const presentationFiles = (root: string, mount = "", access: PlaybackAccess = { mode: "public" }) =>
   HttpRouter.use(Effect.fnUntraced(function*(router) {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -64,12 +89,16 @@ const presentationFiles = (root: string, mount = "") =>
       const request = yield* HttpServerRequest.HttpServerRequest
       const fullPath = decodePathname(request.url)
       if (fullPath === undefined || !fullPath.startsWith(`${mount}/`)) return notFound
-      const pathname = fullPath.slice(mount.length)
+      const granted = yield* grantedPath(access, fullPath.slice(mount.length))
+      if (granted._tag === "Refused") return forbidden(granted.reason)
+      const pathname = granted.pathname
       if (pathname === "/") return mount === "" ? yield* indexPageResponse(realRoot) : notFound
       const file = yield* resolveInsideRoot(realRoot, pathname)
       if (Option.isNone(file)) return notFound
-      // The static server resolves files from the request's URL: hand it the URL below the mount.
-      const below = mount === "" ? request : request.modify({ url: request.url.slice(mount.length) })
+      // The static server resolves files from the request's URL: hand it the URL below the mount
+      // (and below the token, which is URL-safe, so it is the same in the raw URL).
+      const stripped = mount.length + granted.tokenPrefix.length
+      const below = stripped === 0 ? request : request.modify({ url: request.url.slice(stripped) })
       const response = yield* staticFiles.pipe(Effect.provideService(HttpServerRequest.HttpServerRequest, below))
       return withMediaPolicy(response, pathname)
     }).pipe(
@@ -127,7 +156,8 @@ const corsLayer = (mount: string) =>
  * The delivery route of `vidpipe serve`: files under `root` served at `${mount}/…` (the CDN's job
  * on AWS), with ranges, DASH content types, caching headers and CORS.
  */
-export const deliveryRoutes = (root: string, mount: string) => Layer.mergeAll(presentationFiles(root, mount), corsLayer(mount))
+export const deliveryRoutes = (root: string, mount: string, access: PlaybackAccess = { mode: "public" }) =>
+  Layer.mergeAll(presentationFiles(root, mount, access), corsLayer(mount))
 
 /** Routes only; needs HttpRouter plus FileSystem, Path and HttpPlatform. */
 export const presentationRoutes = (root: string) =>

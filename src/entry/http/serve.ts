@@ -13,6 +13,8 @@ import { runSweeper } from "../../programs/sweeper.ts"
 import { runWorker } from "../../programs/worker.ts"
 import type { KeyLimits } from "./api/RateLimits.ts"
 import { apiRoutes } from "./api/routes.ts"
+import type { PlaybackAccess } from "./playbackToken.ts"
+import { requestLog } from "./requestLog.ts"
 import type { AllowedOrigins } from "./cors.ts"
 import { corsOriginsConfig, corsUnder } from "./cors.ts"
 import { deliveryRoutes, playerRoutes } from "./presentationServer.ts"
@@ -25,6 +27,10 @@ export interface ServeOptions {
   /** Worker fibers in this process (0: only separate `vidpipe worker` processes encode). */
   readonly workers: number
   readonly apiKeys: ReadonlyArray<string>
+  /** Keys that see every job (VIDPIPE_ADMIN_API_KEYS). */
+  readonly adminApiKeys?: ReadonlyArray<string>
+  /** Delivery by job id (default), or only with the token a job view gives (VIDPIPE_PLAYBACK=signed). */
+  readonly playback?: PlaybackAccess
   readonly uploadSecret: string
   /** Folder of the storage's outputs area, served at /cdn. */
   readonly outputsDir: string
@@ -60,16 +66,17 @@ export const serverLayer = (options: ServeOptions) => {
     options.corsOrigins === undefined ? corsOriginsConfig : Effect.succeed(options.corsOrigins),
     (corsOrigins) =>
       Layer.mergeAll(
-        apiRoutes({ deliveryBase: `${options.publicUrl}${deliveryMount}`, apiKeys: options.apiKeys, maxUploadBytes: options.maxUploadBytes, corsOrigins, ...(options.limits === undefined ? {} : { limits: options.limits }) }),
+        apiRoutes({ deliveryBase: `${options.publicUrl}${deliveryMount}`, apiKeys: options.apiKeys, ...(options.adminApiKeys === undefined ? {} : { adminApiKeys: options.adminApiKeys }), ...(options.playback === undefined ? {} : { playback: options.playback }), maxUploadBytes: options.maxUploadBytes, corsOrigins, ...(options.limits === undefined ? {} : { limits: options.limits }) }),
         uploadRoutes(options.uploadSecret, options.limits === undefined ? {} : { uploadsPerKey: options.limits.uploadsPerKey }),
         uploadCors(corsOrigins),
-        deliveryRoutes(path.resolve(options.outputsDir), deliveryMount),
+        deliveryRoutes(path.resolve(options.outputsDir), deliveryMount, options.playback),
         playerRoutes,
         webAppRoutes
       )
   )).pipe(Layer.provide(uploadSlots(options)))
   return Layer.merge(
-    HttpRouter.serve(routes, { disableListenLog: true, disableLogger: true }),
+    // Our own request log (debug level): method, path, status, time; never headers or query strings.
+    HttpRouter.serve(routes, { disableListenLog: true, disableLogger: true, middleware: requestLog }),
     Layer.effect(HttpServer.HttpServer, HttpServer.HttpServer)
   ).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host })))
 }

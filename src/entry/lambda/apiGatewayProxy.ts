@@ -2,6 +2,7 @@
  * API Gateway REST API (v1) Lambda proxy integration ⇄ web `Request`/`Response`. Pure conversions,
  * so the same HttpApi answers behind API Gateway as in `vidpipe serve`.
  */
+import { gatewayKeyIdHeader } from "../http/api/ApiKeys.ts"
 
 type Values<V> = Readonly<Record<string, V | undefined>> | null | undefined
 
@@ -23,7 +24,11 @@ export interface ApiGatewayProxyEvent {
    * "the key is the name of a $context variable property … API Gateway may add new keys to the
    * map" (API Gateway Developer Guide); `domainName` is "The full domain name used to invoke the API".
    */
-  readonly requestContext?: { readonly domainName?: string | null } | null
+  readonly requestContext?: {
+    readonly domainName?: string | null
+    /** "identity.apiKeyId: The API key ID associated with an API request that requires an API key." */
+    readonly identity?: { readonly apiKeyId?: string | null } | null
+  } | null
 }
 
 export interface ApiGatewayProxyResult {
@@ -61,6 +66,10 @@ const queryPairs = (event: ApiGatewayProxyEvent): Array<[string, string]> =>
 export const toRequest = (event: ApiGatewayProxyEvent): Request => {
   const headers = new Headers()
   for (const [name, value] of headerPairs(event)) headers.append(name, value)
+  // Only API Gateway says which usage plan key was used: a client's own copy of the header is dropped.
+  headers.delete(gatewayKeyIdHeader)
+  const apiKeyId = event.requestContext?.identity?.apiKeyId
+  if (typeof apiKeyId === "string" && apiKeyId.length > 0) headers.set(gatewayKeyIdHeader, apiKeyId)
   // AWS's documented proxy input has no Host header; its requestContext names the domain.
   const host = headers.get("host") ?? event.requestContext?.domainName ?? "lambda.invalid"
   const proto = headers.get("x-forwarded-proto") ?? "https"

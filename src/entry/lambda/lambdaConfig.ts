@@ -1,11 +1,15 @@
 /**
  * What the default Lambda handlers read from the environment, beside the backends
  * (`configuredLayer`: VIDPIPE_QUEUE, VIDPIPE_COORDINATOR, VIDPIPE_STORAGE, …):
- *   VIDPIPE_API_KEYS          comma-separated; checked again here after API Gateway's usage plan
+ *   VIDPIPE_API_KEYS          comma-separated, plain or sha256:<hex>; checked again here after API
+ *                             Gateway's usage plan (a job's owner is the usage plan key's id)
+ *   VIDPIPE_ADMIN_API_KEYS    keys that see every job (entry/http/api/apiKeysConfig.ts)
  *   VIDPIPE_DELIVERY_URL      where outputs are served (CloudFront); default `${VIDPIPE_PUBLIC_URL}/cdn`
  *   VIDPIPE_MAX_UPLOAD_BYTES  default 10 GiB
  *   VIDPIPE_UPLOAD_EXPIRY_SECONDS  default 5
  *   VIDPIPE_CORS_ORIGINS      origins whose pages may call the API (see entry/http/cors.ts); default none
+ *   VIDPIPE_PLAYBACK, VIDPIPE_PLAYBACK_SECRET, VIDPIPE_PLAYBACK_TOKEN_SECONDS
+ *                             signed playback (entry/http/playbackConfig.ts); CloudFront checks the tokens
  * Upload slots are S3 presigned PUTs when VIDPIPE_STORAGE=s3://…; with folder storage they are
  * URLs of a `vidpipe serve` at VIDPIPE_PUBLIC_URL sharing VIDPIPE_UPLOAD_SECRET.
  */
@@ -14,20 +18,25 @@ import { s3UploadSlotsLayer } from "../../layers/aws/S3UploadSlots.ts"
 import { deploymentConfig } from "../../layers/fromConfig.ts"
 import { signedUploadSlotsLayer } from "../../layers/local/SignedUploadSlots.ts"
 import type { ApiRoutesOptions } from "../http/api/routes.ts"
+import { apiKeysConfig } from "../http/api/apiKeysConfig.ts"
 import { corsOriginsConfig } from "../http/cors.ts"
+import { playbackConfig } from "../http/playbackConfig.ts"
 
 const trimSlashes = (url: string) => url.trim().replace(/\/+$/, "")
 
 const publicUrl = Config.String("VIDPIPE_PUBLIC_URL").pipe(Config.withDefault(""), Config.map(trimSlashes))
 
 export const apiOptionsConfig = Effect.gen(function*() {
-  const keys = yield* Config.String("VIDPIPE_API_KEYS").pipe(Config.withDefault(""))
+  const { apiKeys, adminApiKeys } = yield* apiKeysConfig
   const base = yield* publicUrl
   const options: ApiRoutesOptions = {
-    apiKeys: keys.split(",").map((k) => k.trim()).filter((k) => k.length > 0),
+    apiKeys,
+    adminApiKeys,
+    gatewayKeyIds: true,
     deliveryBase: yield* Config.String("VIDPIPE_DELIVERY_URL").pipe(Config.map(trimSlashes), Config.withDefault(`${base}/cdn`)),
     maxUploadBytes: yield* Config.Number("VIDPIPE_MAX_UPLOAD_BYTES").pipe(Config.withDefault(10 * 1024 ** 3)),
-    corsOrigins: yield* corsOriginsConfig
+    corsOrigins: yield* corsOriginsConfig,
+    playback: yield* playbackConfig
   }
   return options
 })

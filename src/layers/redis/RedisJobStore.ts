@@ -1,8 +1,8 @@
 /**
  * JobStore on Redis: each job is a hash {data (JSON), version}; updates are optimistic
  * (read, change, then a Lua compare-and-set on the version, retried on contention), so no
- * connection-bound WATCH is needed. A sorted set orders jobs by creation; a set holds the
- * unfinished ones for the sweeper.
+ * connection-bound WATCH is needed. A sorted set orders jobs by creation, and one per owner (API
+ * key id) its own jobs; a set holds the unfinished ones for the sweeper.
  */
 import { randomUUID } from "node:crypto"
 import { Effect, Layer, Schema } from "effect"
@@ -20,8 +20,9 @@ const encodeJob = Schema.encodeSync(JobJson)
 const decodeJob = Schema.decodeUnknownEffect(JobJson)
 
 /**
- * KEYS: job hash, by-creation zset, active set. ARGV: expected version (0 = create), json, createdAt,
- * id, active (1/0), write id (unique per call).
+ * KEYS: job hash, by-creation zset, active set, the owner's by-creation zset (the all-jobs zset again
+ * for a job without owner). ARGV: expected version (0 = create), json, createdAt, id, active (1/0),
+ * write id (unique per call).
  * The hash remembers the ids of its last writes: when Redis ran a write but the connection died
  * before the reply arrived, ioredis sends the same call again after reconnecting, which finds
  * the version moved on. Without the ids that looked like contention, so the caller re-read and
@@ -40,6 +41,7 @@ while #kept >= ${rememberedWrites} do table.remove(kept, 1) end
 kept[#kept + 1] = ARGV[6]
 redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', current + 1, 'writes', ' ' .. table.concat(kept, ' ') .. ' ')
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
 if ARGV[5] == '1' then redis.call('SADD', KEYS[3], ARGV[4]) else redis.call('SREM', KEYS[3], ARGV[4]) end
 return 1
 `
@@ -48,15 +50,16 @@ const maxAttempts = 50
 
 export const makeRedisJobStore = Effect.gen(function*() {
   const { client, prefix } = yield* RedisConnection
-  const redis = defineScripts(client, 3, { vidpipeJobPut: putScript })
+  const redis = defineScripts(client, 4, { vidpipeJobPut: putScript })
   const jobKey = (id: string) => `${prefix}:job:${id}`
   const byCreation = `${prefix}:jobs`
   const active = `${prefix}:jobs:active`
+  const byOwner = (owner: string | undefined) => owner === undefined ? byCreation : `${prefix}:jobs:owner:${owner}`
   const call = <A>(operation: string, run: () => Promise<A>) =>
     redisCall(run, (reason) => new JobStoreFailed({ operation, reason, retryable: true }))
   const put = (operation: string, job: Job, expectedVersion: number) =>
     call(operation, () =>
-      redis.vidpipeJobPut(jobKey(job.id), byCreation, active, expectedVersion, encodeJob(job), job.createdAt, job.id, isTerminal(job.status) ? 0 : 1, randomUUID())
+      redis.vidpipeJobPut(jobKey(job.id), byCreation, active, byOwner(job.owner), expectedVersion, encodeJob(job), job.createdAt, job.id, isTerminal(job.status) ? 0 : 1, randomUUID())
     ).pipe(Effect.map((stored) => Number(stored) === 1))
 
   const read = Effect.fnUntraced(function*(jobId: string) {
@@ -97,15 +100,20 @@ export const makeRedisJobStore = Effect.gen(function*() {
         const jobs = yield* readMany(ids)
         return jobs.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit)
       }
+      const index = byOwner(options?.owner)
       const ids = yield* call("list", () =>
         options?.createdBefore === undefined
-          ? client.zrevrange(byCreation, 0, limit - 1)
-          : client.zrevrangebyscore(byCreation, `(${options.createdBefore}`, "-inf", "LIMIT", 0, limit)
+          ? client.zrevrange(index, 0, limit - 1)
+          : client.zrevrangebyscore(index, `(${options.createdBefore}`, "-inf", "LIMIT", 0, limit)
       )
       return yield* readMany(ids)
     }),
     delete: Effect.fn("JobStore.delete")(function*(jobId) {
-      yield* call("delete", () => client.multi().del(jobKey(jobId)).zrem(byCreation, jobId).srem(active, jobId).exec())
+      const owner = yield* read(jobId).pipe(
+        Effect.map(({ job }) => job.owner),
+        Effect.catchTag("JobNotFound", () => Effect.succeed(undefined))
+      )
+      yield* call("delete", () => client.multi().del(jobKey(jobId)).zrem(byCreation, jobId).zrem(byOwner(owner), jobId).srem(active, jobId).exec())
     })
   })
 })

@@ -2,9 +2,13 @@
  * The server side of the jobs endpoints, over the services (not their backends), so the same
  * handlers run in `vidpipe serve` and behind API Gateway. Backend failures become a 503 and are
  * logged; their details stay out of responses.
+ *
+ * Tenancy: a job belongs to the key that created it (`owner`, the key's id). Another key gets the
+ * same 404 as for a job that does not exist, so ids do not leak; an admin key sees every job.
  */
 import { Clock, Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
+import type { Job } from "../../../domain/Job.ts"
 import { toJobView } from "../../../domain/JobView.ts"
 import { newJob, newJobId, safeFileName } from "../../../programs/jobRecords.ts"
 import { enqueueTask } from "../../../programs/taskMessages.ts"
@@ -16,6 +20,10 @@ import { Storage } from "../../../services/Storage.ts"
 import { UploadSlots } from "../../../services/UploadSlots.ts"
 import { Api } from "./Api.ts"
 import { BadRequest, JobConflict, JobNotFound, ServiceUnavailable } from "./ApiErrors.ts"
+import type { ApiCallerShape } from "./ApiKeys.ts"
+import { ApiCaller } from "./ApiKeys.ts"
+import type { PlaybackAccess } from "../playbackToken.ts"
+import { deliveryBaseFor } from "../playbackToken.ts"
 import { decodeCursor, listJobs } from "./jobPaging.ts"
 import { resetForRetry, retryRefusal, retryTasks } from "./retryJob.ts"
 
@@ -23,6 +31,8 @@ export interface JobsHandlersOptions {
   /** Where the outputs area is served, e.g. "https://cdn.example.com" or "/cdn". */
   readonly deliveryBase: string
   readonly maxUploadBytes: number
+  /** Public delivery (the default), or signed: views give the owner a short-lived token path. */
+  readonly playback?: PlaybackAccess
 }
 
 /** A backend failure, logged here and answered with a generic 503. */
@@ -32,6 +42,9 @@ const unavailable = (error: { readonly _tag: string; readonly message: string })
   )
 
 const notFound = (jobId: string) => Effect.fail(new JobNotFound({ message: `no job ${jobId}`, field: "jobId" }))
+
+/** Whether `caller` may see `job`: its owner, or an admin key (the only ones seeing unowned jobs). */
+export const canSee = (caller: ApiCallerShape, job: Pick<Job, "owner">) => caller.admin || job.owner === caller.keyId
 
 export const jobsHandlers = (options: JobsHandlersOptions) =>
   HttpApiBuilder.group(
@@ -46,14 +59,27 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
       // A no-op where there is no CDN (NoCdnCache), CloudFront on AWS.
       const cdn = yield* CdnCache
 
+      /** The caller's job, or the same 404 whether it does not exist or is another key's. */
+      /** The view the caller (who may see the job) gets: with signed playback, a fresh token. */
+      const viewOf = (job: Job) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const delivery = deliveryBaseFor(options.playback ?? { mode: "public" }, options.deliveryBase, job.id, now)
+          return toJobView(job, delivery.base, delivery.expiresAt)
+        })
+
       const findJob = (jobId: string) =>
-        store.get(jobId).pipe(Effect.catchTags({ JobNotFound: () => notFound(jobId), JobStoreFailed: unavailable }))
+        Effect.gen(function*() {
+          const caller = yield* ApiCaller
+          const job = yield* store.get(jobId).pipe(Effect.catchTags({ JobNotFound: () => notFound(jobId), JobStoreFailed: unavailable }))
+          return canSee(caller, job) ? job : yield* notFound(jobId)
+        })
 
       return handlers.handleAll({
         create: Effect.fnUntraced(function*({ payload }) {
           if (payload.contentLength > options.maxUploadBytes) {
             return yield* new BadRequest({ message: `uploads are limited to ${options.maxUploadBytes} bytes`, field: "contentLength" })
           }
+          const caller = yield* ApiCaller
           const jobId = newJobId()
           const fileName = safeFileName(payload.fileName)
           const sourceKey = `${jobId}/${fileName}`
@@ -66,7 +92,8 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
             requestedLadder: payload.ladder,
             strategy: payload.strategy ?? "auto",
             now: yield* Clock.currentTimeMillis,
-            status: "awaiting-upload"
+            status: "awaiting-upload",
+            owner: caller.keyId
           })).pipe(Effect.catch(unavailable))
           const slot = yield* uploadSlots.create({ jobId, key: sourceKey, contentLength: payload.contentLength, contentType: payload.contentType })
           return {
@@ -80,17 +107,20 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
           if (query.cursor !== undefined && Option.isNone(cursor)) {
             return yield* new BadRequest({ message: "the cursor is not one this API gave out", field: "cursor" })
           }
-          const page = yield* listJobs(query.limit ?? 20, Option.getOrUndefined(cursor)).pipe(
+          const caller = yield* ApiCaller
+          // An admin key lists every job; any other key only its own.
+          const owner = caller.admin ? undefined : caller.keyId
+          const page = yield* listJobs(query.limit ?? 20, Option.getOrUndefined(cursor), owner).pipe(
             Effect.provideService(JobStore, store),
             Effect.catch(unavailable)
           )
           return {
-            jobs: page.jobs.map((job) => toJobView(job, options.deliveryBase)),
+            jobs: yield* Effect.forEach(page.jobs, viewOf),
             ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor })
           }
         }),
 
-        get: ({ params }) => Effect.map(findJob(params.jobId), (job) => toJobView(job, options.deliveryBase)),
+        get: ({ params }) => Effect.flatMap(findJob(params.jobId), viewOf),
 
         retry: Effect.fnUntraced(function*({ params }) {
           const job = yield* findJob(params.jobId)
@@ -117,7 +147,7 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
             Effect.provideService(JobQueue, queue),
             Effect.catch(unavailable)
           )
-          return toJobView(updated, options.deliveryBase)
+          return yield* viewOf(updated)
         }),
 
         delete: Effect.fnUntraced(function*({ params }) {

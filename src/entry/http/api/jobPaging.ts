@@ -18,12 +18,14 @@ const decodeJson = Schema.decodeUnknownOption(CursorJson)
 export const encodeCursor = (cursor: Cursor) => Buffer.from(encodeJson(cursor), "utf8").toString("base64url")
 export const decodeCursor = (text: string): Option.Option<Cursor> => decodeJson(Buffer.from(text, "base64url").toString("utf8"))
 
-export const listJobs = Effect.fnUntraced(function*(limit: number, cursor: Cursor | undefined) {
+/** A page of jobs newest first: everyone's, or only `owner`'s. */
+export const listJobs = Effect.fnUntraced(function*(limit: number, cursor: Cursor | undefined, owner?: string) {
   const store = yield* JobStore
   const seen = new Set(cursor?.seen ?? [])
   // One more than the page (beyond what is filtered out) tells whether another page exists.
   const fetched = yield* store.list({
     limit: limit + seen.size + 1,
+    ...(owner === undefined ? {} : { owner }),
     ...(cursor === undefined ? {} : { createdBefore: cursor.before + 1 })
   })
   const fresh = fetched.filter((job) => !seen.has(job.id))
