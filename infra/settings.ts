@@ -4,7 +4,7 @@
  */
 import { Duration } from "effect"
 import { defaultScalingSettings } from "../src/domain/ScalingPolicy.ts"
-import { defaultPipelineSettings } from "../src/programs/PipelineSettings.ts"
+import { defaultPipelineSettings } from "../src/services/PipelineSettings.ts"
 
 export interface DeploySettings {
   /** `<app>-<stage>`: the prefix of every name this stack gives. */

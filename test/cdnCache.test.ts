@@ -18,7 +18,7 @@ import { areaFoldersUnder, folderStorageLayer } from "../src/layers/local/Folder
 import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
-import { defaultPipelineSettings } from "../src/programs/PipelineSettings.ts"
+import { defaultPipelineSettings } from "../src/services/PipelineSettings.ts"
 import { CdnCache, CdnCacheFailed } from "../src/services/CdnCache.ts"
 import { JobStore } from "../src/services/JobStore.ts"
 import { Storage } from "../src/services/Storage.ts"

@@ -18,7 +18,7 @@ import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts
 import { makeMemoryIdleRegistry } from "../src/layers/local/MemoryIdleRegistry.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
-import { defaultPipelineSettings, PipelineSettings } from "../src/programs/PipelineSettings.ts"
+import { defaultPipelineSettings, PipelineSettings } from "../src/services/PipelineSettings.ts"
 import { pollOnce } from "../src/programs/worker.ts"
 import { Ffmpeg } from "../src/services/Ffmpeg.ts"
 import { FleetControl, FleetControlFailed } from "../src/services/FleetControl.ts"

@@ -15,7 +15,7 @@ import { mockClient } from "aws-sdk-client-mock"
 import { ConfigProvider, Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { makeCloudWatchMetrics } from "../src/layers/aws/CloudWatchMetrics.ts"
-import { defaultPipelineSettings } from "../src/programs/PipelineSettings.ts"
+import { defaultPipelineSettings } from "../src/services/PipelineSettings.ts"
 
 const account = "123456789012"
 const region = "us-east-1"

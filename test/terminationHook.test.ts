@@ -24,7 +24,7 @@ import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts
 import { memoryIdleRegistryLayer } from "../src/layers/local/MemoryIdleRegistry.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
-import { defaultPipelineSettings, PipelineSettings } from "../src/programs/PipelineSettings.ts"
+import { defaultPipelineSettings, PipelineSettings } from "../src/services/PipelineSettings.ts"
 import { runWorkerInFleet } from "../src/programs/terminationHook.ts"
 import type { QueueDepth } from "../src/services/JobQueue.ts"
 import { JobQueue } from "../src/services/JobQueue.ts"

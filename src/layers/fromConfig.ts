@@ -23,7 +23,7 @@
 import * as os from "node:os"
 import * as path from "node:path"
 import { Config, Duration, Effect, Layer, Schema } from "effect"
-import { defaultPipelineSettings, PipelineSettings } from "../programs/PipelineSettings.ts"
+import { defaultPipelineSettings, PipelineSettings } from "../services/PipelineSettings.ts"
 import { ffmpegCliLayer } from "./ffmpeg/FfmpegCli.ts"
 import { areaFoldersUnder, folderStorageLayer } from "./local/FolderStorage.ts"
 import { noCdnCacheLayer } from "./local/NoCdnCache.ts"

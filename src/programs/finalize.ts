@@ -17,8 +17,8 @@ import type { FinalizeLease } from "../services/Coordinator.ts"
 import { Coordinator } from "../services/Coordinator.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
+import { PipelineSettings } from "../services/PipelineSettings.ts"
 import { Storage } from "../services/Storage.ts"
-import { PipelineSettings } from "./PipelineSettings.ts"
 
 const folderOf = (track: Track) => (track.kind === "video" ? videoDirectory(track.id) : audioDirectory)
 

@@ -4,7 +4,7 @@
  * audio — and enqueue them. Safe to run twice for the same job (a duplicated upload event): the
  * first plan is kept, tasks are re-sent and the queue's deduplication drops them.
  */
-import { Clock, Config, Context, Effect } from "effect"
+import { Clock, Config, Effect } from "effect"
 import type { ChunkPolicy } from "../domain/Chunking.ts"
 import { audioRidesWithFirstChunk, defaultChunkPolicy, planChunks, resolveStrategy } from "../domain/Chunking.ts"
 import type { Job, JobPlan } from "../domain/Job.ts"
@@ -14,6 +14,7 @@ import { planLadder } from "../domain/Ladder.ts"
 import type { MediaProbe } from "../domain/Probe.ts"
 import type { AudioEncoding, Task } from "../domain/Task.ts"
 import { audioTaskId, chunkTaskId, videoTaskId } from "../domain/Task.ts"
+import { ChunkPlanning } from "../services/ChunkPlanning.ts"
 import { Ffmpeg } from "../services/Ffmpeg.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
@@ -22,14 +23,6 @@ import { failJob, initialTaskState } from "./jobRecords.ts"
 import { enqueueTask } from "./taskMessages.ts"
 
 const audioSampleRates = new Set([44100, 48000])
-
-/**
- * How many workers chunk planning assumes (`auto`'s rule and chunk sizes). `vidpipe process`
- * sets it to its `--workers`; elsewhere it is `VIDPIPE_CHUNK_WORKERS` (default 2).
- */
-export const ChunkPlanning = Context.Reference<{ readonly workers: number | undefined }>("vidpipe/ChunkPlanning", {
-  defaultValue: () => ({ workers: undefined })
-})
 
 /** The chunk policy ingest plans with; reads VIDPIPE_CHUNK_WORKERS unless `ChunkPlanning` says. */
 export const chunkPolicy = Effect.gen(function*() {

@@ -7,10 +7,10 @@ import { Clock, Effect } from "effect"
 import type { Strategy } from "../domain/Chunking.ts"
 import { SourceNotFound, UnusableInput } from "../domain/Errors.ts"
 import { JobStore } from "../services/JobStore.ts"
+import { PipelineSettings } from "../services/PipelineSettings.ts"
 import { Storage } from "../services/Storage.ts"
 import { ingest } from "./ingest.ts"
 import { newJob, newJobId, safeFileName } from "./jobRecords.ts"
-import { PipelineSettings } from "./PipelineSettings.ts"
 
 /** Refuses what is plainly not a file before anything is stored. */
 const checkInput = Effect.fnUntraced(function*(input: string) {

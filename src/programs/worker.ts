@@ -23,11 +23,11 @@ import { JobQueue } from "../services/JobQueue.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
 import { encodeTask } from "./encodeTask.ts"
-import { FaultInjection } from "./FaultInjection.ts"
+import { FaultInjection } from "../services/FaultInjection.ts"
 import { finalize } from "./finalize.ts"
 import { ingest } from "./ingest.ts"
 import { failJob, updateTask } from "./jobRecords.ts"
-import { PipelineSettings } from "./PipelineSettings.ts"
+import { PipelineSettings } from "../services/PipelineSettings.ts"
 import { decodeTask } from "./taskMessages.ts"
 
 interface Retryable {

@@ -4,7 +4,8 @@
  */
 import { Effect, Layer } from "effect"
 import { Redis } from "ioredis"
-import { RedisConnection, redisConnectionLayer } from "../../src/layers/redis/RedisConnection.ts"
+import { redisConnectionLayer } from "../../src/layers/redis/RedisConnection.ts"
+import { RedisConnection } from "../../src/services/RedisConnection.ts"
 
 export const testRedisUrl = process.env["VIDPIPE_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379/0"
 

@@ -15,8 +15,8 @@ import { memoryCoordinatorLayer } from "../../src/layers/local/MemoryCoordinator
 import { memoryIdleRegistryLayer } from "../../src/layers/local/MemoryIdleRegistry.ts"
 import { memoryJobQueueLayer } from "../../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../../src/layers/local/MemoryJobStore.ts"
-import type { PipelineSettingsShape } from "../../src/programs/PipelineSettings.ts"
-import { defaultPipelineSettings, PipelineSettings } from "../../src/programs/PipelineSettings.ts"
+import type { PipelineSettingsShape } from "../../src/services/PipelineSettings.ts"
+import { defaultPipelineSettings, PipelineSettings } from "../../src/services/PipelineSettings.ts"
 import type { Script } from "./scriptedFfmpeg.ts"
 import { makeScriptedFfmpeg } from "./scriptedFfmpeg.ts"
 

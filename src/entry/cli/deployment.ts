@@ -5,13 +5,13 @@ import * as os from "node:os"
 import { Effect, Layer } from "effect"
 import type { Deployment } from "../../layers/fromConfig.ts"
 import { deploymentConfig, describeBackend, isShared, layerFor, pipelineSettingsFromConfig } from "../../layers/fromConfig.ts"
-import { FaultInjection } from "../../programs/FaultInjection.ts"
+import { FaultInjection } from "../../services/FaultInjection.ts"
 import { InvalidOption } from "./InvalidOption.ts"
 
 const describe = (deployment: Deployment) =>
   `queue ${describeBackend(deployment.queue)}, coordinator ${describeBackend(deployment.coordinator)}, storage ${describeBackend(deployment.storage)}`
 
-/** Test-only fault injection, named by VIDPIPE_FAULT (see programs/FaultInjection.ts). */
+/** Test-only fault injection, named by VIDPIPE_FAULT (see services/FaultInjection.ts). */
 const faultLayer = Layer.unwrap(Effect.sync(() => {
   const fault = process.env["VIDPIPE_FAULT"]
   if (fault !== "die-after-winning-lease") return Layer.empty

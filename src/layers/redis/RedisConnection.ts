@@ -1,18 +1,12 @@
 /**
  * One Redis connection per process (ioredis reconnects by itself after a restart or failover,
- * queueing commands meanwhile), and the key prefix that isolates a deployment or a test run.
+ * queueing commands meanwhile), and the key prefix that isolates a deployment or a test run;
+ * the contract is services/RedisConnection.ts. Also the helpers the Redis layers share.
  */
-import { Context, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { Redis } from "ioredis"
 import type { RedisOptions } from "ioredis"
-
-export interface RedisConnectionShape {
-  readonly client: Redis
-  /** Every key starts with `${prefix}:`. */
-  readonly prefix: string
-}
-
-export class RedisConnection extends Context.Service<RedisConnection, RedisConnectionShape>()("vidpipe/redis/RedisConnection") {}
+import { RedisConnection } from "../../services/RedisConnection.ts"
 
 /** The client settings callers may tune. */
 export type ConnectionTuning = Pick<RedisOptions, "maxRetriesPerRequest" | "commandTimeout" | "connectTimeout" | "enableReadyCheck">

@@ -7,7 +7,8 @@ import { CoordinatorFailed } from "../../domain/Errors.ts"
 import type { FinalizeLease } from "../../services/Coordinator.ts"
 import { Coordinator } from "../../services/Coordinator.ts"
 import { claimScript, completeScript, markFinalizedScript, renewScript } from "./coordinatorScripts.ts"
-import { defineScripts, redisCall, RedisConnection } from "./RedisConnection.ts"
+import { RedisConnection } from "../../services/RedisConnection.ts"
+import { defineScripts, redisCall } from "./RedisConnection.ts"
 
 /** Coordination records outlive any job by far, then go. */
 const recordTtlMs = Duration.toMillis(Duration.days(14))

@@ -5,7 +5,8 @@
 import { Duration, Effect, Layer } from "effect"
 import { CoordinatorFailed } from "../../domain/Errors.ts"
 import { IdleRegistry } from "../../services/IdleRegistry.ts"
-import { defineScripts, redisCall, RedisConnection } from "./RedisConnection.ts"
+import { RedisConnection } from "../../services/RedisConnection.ts"
+import { defineScripts, redisCall } from "./RedisConnection.ts"
 
 /** KEYS: KillMe zset, seen zset. ARGV: instance. Keeps the first idle time, refreshes the sighting. */
 const markIdleScript = `

@@ -12,7 +12,8 @@ import { QueueFailed, ReceiptExpired } from "../../domain/Errors.ts"
 import type { OutgoingMessage, ReceivedMessage, ReceiveOptions } from "../../services/JobQueue.ts"
 import { JobQueue } from "../../services/JobQueue.ts"
 import { deleteScript, depthScript, extendScript, receiveScript, sendScript } from "./jobQueueScripts.ts"
-import { defineScripts, redisCall, RedisConnection } from "./RedisConnection.ts"
+import { RedisConnection } from "../../services/RedisConnection.ts"
+import { defineScripts, redisCall } from "./RedisConnection.ts"
 
 export interface RedisQueueOptions {
   readonly maxReceiveCount?: number

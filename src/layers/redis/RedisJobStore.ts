@@ -10,7 +10,8 @@ import { JobNotFound, JobStoreFailed } from "../../domain/Errors.ts"
 import type { Job } from "../../domain/Job.ts"
 import { isTerminal, Job as JobSchema } from "../../domain/Job.ts"
 import { JobStore } from "../../services/JobStore.ts"
-import { defineScripts, redisCall, RedisConnection } from "./RedisConnection.ts"
+import { RedisConnection } from "../../services/RedisConnection.ts"
+import { defineScripts, redisCall } from "./RedisConnection.ts"
 
 /** Writes a job remembers, enough to outlast the others made while one reply was being lost. */
 const rememberedWrites = 32
