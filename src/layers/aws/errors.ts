@@ -3,6 +3,7 @@
  * (throttling, 5xx, timeouts, dropped connections). The SDK has already retried these itself by
  * the time we see them, so `retryable` is for the caller's own, slower schedule.
  */
+import { isServerError, isThrottlingError, isTransientError } from "@smithy/core/retry"
 import { Duration, Effect } from "effect"
 
 export interface AwsFailure {
@@ -10,48 +11,34 @@ export interface AwsFailure {
   readonly retryable: boolean
 }
 
-// The SDK's own throttling and transient lists (@smithy service-error-classification), plus
-// Auto Scaling's ResourceContentionFault ("pending update, try again").
-const retryableNames = new Set([
-  "Throttling",
-  "ThrottlingException",
-  "ThrottledException",
-  "RequestThrottled",
-  "RequestThrottledException",
-  "RequestLimitExceeded",
-  "TooManyRequestsException",
-  "PriorRequestNotComplete",
-  "SlowDown",
-  "ResourceContentionFault",
-  "ServiceUnavailable",
-  "InternalFailure",
-  "TimeoutError",
-  "RequestTimeout",
-  "RequestTimeoutException"
-])
-const retryableCodes = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"])
+/** What the SDK's classifiers take; they read only optional fields (name, code, $metadata, $retryable, cause). */
+type SdkError = Parameters<typeof isTransientError>[0]
 
 interface SdkErrorFields {
   readonly name?: unknown
   readonly message?: unknown
-  readonly code?: unknown
   readonly $fault?: unknown
-  readonly $retryable?: unknown
   readonly $metadata?: { readonly httpStatusCode?: unknown }
+}
+
+/**
+ * The SDK's own classification (the predicates its retry strategy uses: throttling, transient
+ * network and timeout failures, 5xx), plus any fault AWS marks as the server's, plus Auto Scaling's
+ * ResourceContentionFault ("pending update, try again"), which the SDK treats as a client error.
+ */
+const isRetryable = (error: object, fields: SdkErrorFields): boolean => {
+  const sdkError = error as SdkError
+  return isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError) ||
+    fields.$fault === "server" || fields.name === "ResourceContentionFault"
 }
 
 export const describeAwsError = (error: unknown): AwsFailure => {
   if (typeof error !== "object" || error === null) return { reason: String(error), retryable: false }
-  const e = error as SdkErrorFields
+  const e: SdkErrorFields = error
   const name = typeof e.name === "string" ? e.name : "Error"
   const status = typeof e.$metadata?.httpStatusCode === "number" ? e.$metadata.httpStatusCode : undefined
-  const retryable = retryableNames.has(name) ||
-    (typeof e.code === "string" && retryableCodes.has(e.code)) ||
-    e.$retryable !== undefined ||
-    e.$fault === "server" ||
-    (status !== undefined && (status >= 500 || status === 429))
   const message = typeof e.message === "string" && e.message !== "" ? e.message : "no message"
-  return { reason: `${name}${status === undefined ? "" : ` (HTTP ${status})`}: ${message}`, retryable }
+  return { reason: `${name}${status === undefined ? "" : ` (HTTP ${status})`}: ${message}`, retryable: isRetryable(error, e) }
 }
 
 /**

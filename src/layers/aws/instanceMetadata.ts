@@ -1,8 +1,10 @@
 /**
- * IMDSv2, the EC2 instance metadata service: a session token from a PUT, then a GET carrying it.
- * Every request has a short timeout, because off EC2 the address just does not answer and a
- * worker must not hang at start-up waiting for it.
+ * IMDSv2, the EC2 instance metadata service, through the SDK's own client
+ * (`@aws-sdk/ec2-metadata-service`): a session token from a PUT, then a GET carrying it. IMDSv1
+ * (a GET without a token) is never used. Each read has a short timeout, because off EC2 the
+ * address just does not answer and a worker must not hang at start-up waiting for it.
  */
+import { MetadataService } from "@aws-sdk/ec2-metadata-service"
 import { Duration, Effect, Option, Schema } from "effect"
 
 export class InstanceMetadataFailed extends Schema.TaggedError<InstanceMetadataFailed>()("InstanceMetadataFailed", {
@@ -20,7 +22,7 @@ export class InstanceMetadataFailed extends Schema.TaggedError<InstanceMetadataF
 export interface InstanceMetadataOptions {
   /** Default `http://169.254.169.254`; tests point it at a stand-in. */
   readonly baseUrl?: string
-  /** Per request (token, then value). Default 1 second. */
+  /** For the whole read (token, then value). Default 1 second. */
   readonly timeout?: Duration.Input
   /** Lifetime asked for the session token (1–21600). Default 60. */
   readonly tokenTtlSeconds?: number
@@ -28,50 +30,46 @@ export interface InstanceMetadataOptions {
 
 export const defaultMetadataBaseUrl = "http://169.254.169.254"
 
-class HttpStatus extends Error {
-  readonly status: number
-  constructor(status: number, body: string) {
-    super(`HTTP ${status}${body === "" ? "" : `: ${body.slice(0, 200)}`}`)
-    this.status = status
-  }
+/** The status the SDK's client attaches to a non-200 answer (absent when the token PUT failed or nothing answered). */
+const StatusOf = Schema.Struct({ $metadata: Schema.Struct({ httpStatusCode: Schema.Number }) })
+const statusOf = (error: unknown): number | undefined =>
+  Option.getOrUndefined(Option.map(Schema.decodeUnknownOption(StatusOf)(error), (e) => e.$metadata.httpStatusCode))
+
+const failure = (path: string, error: unknown) => {
+  const status = statusOf(error)
+  return new InstanceMetadataFailed({
+    path,
+    reason: error instanceof Error ? error.message : String(error),
+    // 401 means the token went stale: a new one helps. 404 (no such path) and other 4xx do not.
+    retryable: status === undefined || status === 401 || status === 429 || status >= 500,
+    ...(status === undefined ? {} : { status })
+  })
 }
 
-/** One request to IMDS; non-2xx answers fail with their status. */
-const call = (url: string, init: RequestInit, path: string, timeout: Duration.Input) =>
-  Effect.tryPromise({
-    try: async (signal) => {
-      const response = await fetch(url, { ...init, signal })
-      const body = await response.text()
-      if (!response.ok) throw new HttpStatus(response.status, body)
-      return body
-    },
-    catch: (error) =>
-      new InstanceMetadataFailed({
-        path,
-        reason: error instanceof Error ? (error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message) : String(error),
-        // 401 means the token went stale: a new one helps. 404 (no such path) and other 4xx do not.
-        retryable: !(error instanceof HttpStatus) || error.status === 401 || error.status === 429 || error.status >= 500,
-        ...(error instanceof HttpStatus ? { status: error.status } : {})
-      })
+/** Reads `/latest/meta-data/<path>` (for example `instance-id`, `placement/region`). */
+export const readInstanceMetadata = Effect.fn("instanceMetadata.read")(function*(path: string, options: InstanceMetadataOptions = {}) {
+  const endpoint = (options.baseUrl ?? defaultMetadataBaseUrl).replace(/\/+$/, "")
+  const timeout = options.timeout ?? "1 second"
+  const value = yield* Effect.tryPromise({
+    // A new client per read: the SDK's client remembers a refused token PUT and then stops asking.
+    // The SDK cannot be cancelled, so its own socket timeout (the same duration) ends the request
+    // after ours has given up. No retries here: callers retry on `retryable` with their schedule.
+    try: () =>
+      new MetadataService({
+        endpoint,
+        ec2MetadataV1Disabled: true,
+        tokenTtl: options.tokenTtlSeconds ?? 60,
+        retries: 0,
+        httpOptions: { timeout: Duration.toMillis(Duration.fromInputUnsafe(timeout)) }
+      }).request(`latest/meta-data/${path}`, {}), // joined to the endpoint URL's path, "/"
+    catch: (error) => failure(path, error)
   }).pipe(
     Effect.timeoutOrElse({
       duration: timeout,
       orElse: () =>
-        Effect.fail(new InstanceMetadataFailed({ path, reason: `no answer from ${url} within ${Duration.format(Duration.fromInputUnsafe(timeout))}`, retryable: true }))
+        Effect.fail(new InstanceMetadataFailed({ path, reason: `no answer from ${endpoint} within ${Duration.format(Duration.fromInputUnsafe(timeout))}`, retryable: true }))
     })
   )
-
-/** Reads `/latest/meta-data/<path>` (for example `instance-id`, `placement/region`). */
-export const readInstanceMetadata = Effect.fn("instanceMetadata.read")(function*(path: string, options: InstanceMetadataOptions = {}) {
-  const base = (options.baseUrl ?? defaultMetadataBaseUrl).replace(/\/+$/, "")
-  const timeout = options.timeout ?? "1 second"
-  const token = yield* call(
-    `${base}/latest/api/token`,
-    { method: "PUT", headers: { "X-aws-ec2-metadata-token-ttl-seconds": String(options.tokenTtlSeconds ?? 60) } },
-    path,
-    timeout
-  )
-  const value = yield* call(`${base}/latest/meta-data/${path}`, { method: "GET", headers: { "X-aws-ec2-metadata-token": token } }, path, timeout)
   const trimmed = value.trim()
   if (trimmed === "") return yield* new InstanceMetadataFailed({ path, reason: "empty answer", retryable: false })
   return trimmed
