@@ -17,10 +17,8 @@ export const Strategy = Schema.Literals(["rendition", "chunk", "auto"])
 export type Strategy = typeof Strategy.Type
 
 /** What `auto` resolves to. */
-export const PlannedStrategy = Schema.Literals(["rendition", "chunk"])
+export const PlannedStrategy = Strategy.pick(["rendition", "chunk"])
 export type PlannedStrategy = typeof PlannedStrategy.Type
-
-export const strategies: ReadonlyArray<Strategy> = ["rendition", "chunk", "auto"]
 
 /** One chunk: whole segments of the presentation, `[startSeconds, endSeconds)` of the source. */
 export const ChunkSpan = Schema.Struct({

@@ -1,9 +1,20 @@
 /**
- * The one-machine deployment: in-process queue, coordinator, job store and idle registry, log metrics,
- * an in-memory fleet (protection only remembered), folder storage and the system ffmpeg.
+ * How a deployment's services are put together, once: one layer per concern, merged with the
+ * system ffmpeg (`servicesLayer`). The one-machine deployment (`embeddedLayer`) fills every
+ * concern in-process: queue, coordinator, job store and idle registry in memory, an in-memory
+ * fleet (protection only remembered), log metrics, no CDN, folder storage. A configured deployment
+ * (fromConfig.ts) fills them from configuration, with the same in-memory pieces for `memory`.
  */
 import * as os from "node:os"
 import { Layer } from "effect"
+import type { Coordinator } from "../services/Coordinator.ts"
+import type { CdnCache } from "../services/CdnCache.ts"
+import type { FleetControl } from "../services/FleetControl.ts"
+import type { IdleRegistry } from "../services/IdleRegistry.ts"
+import type { JobQueue } from "../services/JobQueue.ts"
+import type { JobStore } from "../services/JobStore.ts"
+import type { PipelineMetrics } from "../services/PipelineMetrics.ts"
+import type { Storage } from "../services/Storage.ts"
 import { ffmpegCliLayer } from "./ffmpeg/FfmpegCli.ts"
 import type { AreaFolders } from "./local/FolderStorage.ts"
 import { folderStorageLayer } from "./local/FolderStorage.ts"
@@ -14,15 +25,34 @@ import { memoryCoordinatorLayer } from "./local/MemoryCoordinator.ts"
 import type { MemoryQueueOptions } from "./local/MemoryJobQueue.ts"
 import { memoryJobQueueLayer } from "./local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "./local/MemoryJobStore.ts"
+import { noCdnCacheLayer } from "./local/NoCdnCache.ts"
+
+/** A layer providing `A` (and maybe more), whatever it needs and however it fails. */
+type Providing<A> = Layer.Layer<A, unknown, unknown>
+
+/**
+ * Every service of a deployment: one layer per concern (coordination gives the coordinator, job
+ * store and idle registry) and the system ffmpeg.
+ */
+export const servicesLayer = <
+  Q extends Providing<JobQueue>,
+  C extends Providing<Coordinator | JobStore | IdleRegistry>,
+  S extends Providing<Storage>,
+  F extends Providing<FleetControl>,
+  M extends Providing<PipelineMetrics>,
+  D extends Providing<CdnCache>
+>(layers: { readonly queue: Q; readonly coordination: C; readonly storage: S; readonly fleet: F; readonly metrics: M; readonly cdn: D }) =>
+  Layer.mergeAll(layers.queue, layers.coordination, layers.storage, layers.fleet, layers.metrics, layers.cdn, ffmpegCliLayer())
+
+/** In-process coordination: what VIDPIPE_COORDINATOR=memory means. */
+export const memoryCoordinationLayer = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer)
 
 export const embeddedLayer = (options: { readonly folders: AreaFolders; readonly queue?: MemoryQueueOptions }) =>
-  Layer.mergeAll(
-    memoryJobQueueLayer(options.queue),
-    memoryCoordinatorLayer,
-    memoryJobStoreLayer,
-    memoryIdleRegistryLayer,
-    localFleetControlLayer(`${os.hostname()}-${process.pid}`),
-    logMetricsLayer,
-    folderStorageLayer(options.folders),
-    ffmpegCliLayer()
-  )
+  servicesLayer({
+    queue: memoryJobQueueLayer(options.queue),
+    coordination: memoryCoordinationLayer,
+    storage: folderStorageLayer(options.folders),
+    fleet: localFleetControlLayer(`${os.hostname()}-${process.pid}`),
+    metrics: logMetricsLayer,
+    cdn: noCdnCacheLayer
+  })

@@ -24,15 +24,12 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Config, Duration, Effect, Layer, Schema } from "effect"
 import { defaultPipelineSettings, PipelineSettings } from "../services/PipelineSettings.ts"
-import { ffmpegCliLayer } from "./ffmpeg/FfmpegCli.ts"
+import { memoryCoordinationLayer, servicesLayer } from "./embedded.ts"
 import { areaFoldersUnder, folderStorageLayer } from "./local/FolderStorage.ts"
 import { noCdnCacheLayer } from "./local/NoCdnCache.ts"
 import { localFleetControlLayer } from "./local/LocalFleetControl.ts"
 import { logMetricsLayer } from "./local/LogMetrics.ts"
-import { memoryCoordinatorLayer } from "./local/MemoryCoordinator.ts"
-import { memoryIdleRegistryLayer } from "./local/MemoryIdleRegistry.ts"
 import { memoryJobQueueLayer } from "./local/MemoryJobQueue.ts"
-import { memoryJobStoreLayer } from "./local/MemoryJobStore.ts"
 import { redisConnectionLayer } from "./redis/RedisConnection.ts"
 import { redisCoordinatorLayer } from "./redis/RedisCoordinator.ts"
 import { redisIdleRegistryLayer } from "./redis/RedisIdleRegistry.ts"
@@ -271,22 +268,22 @@ export const layerFor = (deployment: Deployment, settings: typeof defaultPipelin
       })
     )
     : memoryJobQueueLayer(queueOptions)
-  const memoryCoordination = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer)
-  const common = Layer.mergeAll(
-    storageLayer(deployment),
-    fleetControlLayer(deployment),
-    metricsLayer(deployment),
-    cdnCacheLayer(deployment),
-    ffmpegCliLayer(),
-    Layer.succeed(PipelineSettings, settings)
-  )
+  const common = {
+    storage: storageLayer(deployment),
+    fleet: fleetControlLayer(deployment),
+    metrics: metricsLayer(deployment),
+    cdn: cdnCacheLayer(deployment)
+  }
+  const settingsLayer = Layer.succeed(PipelineSettings, settings)
   const redis = [deployment.queue, deployment.coordinator].find((b) => b.kind === "redis")
-  if (redis?.kind !== "redis") return Layer.mergeAll(nonRedisQueue, memoryCoordination, common)
+  if (redis?.kind !== "redis") return Layer.merge(servicesLayer({ queue: nonRedisQueue, coordination: memoryCoordinationLayer, ...common }), settingsLayer)
   const queue = deployment.queue.kind === "redis" ? redisJobQueueLayer(queueOptions) : nonRedisQueue
   const coordination = deployment.coordinator.kind === "redis"
     ? Layer.mergeAll(redisCoordinatorLayer, redisJobStoreLayer, redisIdleRegistryLayer)
-    : memoryCoordination
-  return Layer.mergeAll(queue, coordination, common).pipe(Layer.provide(redisConnectionLayer(redis.url, deployment.redisPrefix)))
+    : memoryCoordinationLayer
+  return Layer.merge(servicesLayer({ queue, coordination, ...common }), settingsLayer).pipe(
+    Layer.provide(redisConnectionLayer(redis.url, deployment.redisPrefix))
+  )
 }
 
 /** Everything `configuredLayer` reads from configuration: the deployment, then the pipeline timings. */

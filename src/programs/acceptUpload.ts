@@ -8,17 +8,14 @@
  * that never got sent is re-sent by the sweeper). Sending the plan twice is harmless: queue
  * deduplication, and a second ingest keeps the first plan.
  */
-import { Clock, Effect, Schedule } from "effect"
+import { Clock, Effect } from "effect"
 import { planTaskId } from "../domain/Task.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
+import { retryTransient } from "./retryTransient.ts"
 import { enqueueTask } from "./taskMessages.ts"
 
-const transient = Schedule.exponential("500 millis").pipe(
-  Schedule.setInputType<{ readonly retryable: boolean }>(),
-  Schedule.while(({ input }) => input.retryable),
-  Schedule.upTo({ times: 4 })
-)
+const transient = retryTransient(4)
 
 const acceptOnce = Effect.fnUntraced(function*(jobId: string) {
   const store = yield* JobStore

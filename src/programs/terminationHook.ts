@@ -7,8 +7,9 @@
  * heartbeat timeout. A drain for another reason (a plain SIGTERM) completes nothing.
  */
 import type { Duration } from "effect"
-import { Effect, Schedule } from "effect"
+import { Effect } from "effect"
 import { InstanceTermination } from "../services/InstanceTermination.ts"
+import { retryTransient } from "./retryTransient.ts"
 import type { WorkerOptions } from "./worker.ts"
 import { runWorker } from "./worker.ts"
 
@@ -19,11 +20,7 @@ export interface TerminationHookOptions {
   readonly checkEvery?: Duration.Input
 }
 
-const transient = Schedule.exponential("500 millis").pipe(
-  Schedule.setInputType<{ readonly retryable: boolean }>(),
-  Schedule.while(({ input }) => input.retryable),
-  Schedule.upTo({ times: 4 })
-)
+const transient = retryTransient(4)
 
 /** Completes once the fleet is taking this instance away. A failed check is logged and tried again. */
 export const terminationRequested = (checkEvery: Duration.Input = "5 seconds") =>

@@ -28,6 +28,7 @@ import { finalize } from "./finalize.ts"
 import { ingest } from "./ingest.ts"
 import { failJob, updateTask } from "./jobRecords.ts"
 import { PipelineSettings } from "../services/PipelineSettings.ts"
+import { retryTransient } from "./retryTransient.ts"
 import { decodeTask } from "./taskMessages.ts"
 
 interface Retryable {
@@ -38,13 +39,6 @@ interface Retryable {
 
 /** Progress is written at most this often per task, to keep the job store quiet. */
 const progressEveryMs = 1000
-
-const retryTransient = (times: number) =>
-  Schedule.exponential("500 millis").pipe(
-    Schedule.setInputType<Retryable>(),
-    Schedule.while(({ input }) => input.retryable),
-    Schedule.upTo({ times })
-  )
 
 const setTask = Effect.fnUntraced(function*(jobId: string, taskId: string, change: Parameters<typeof updateTask>[2]) {
   const store = yield* JobStore
@@ -158,11 +152,7 @@ const handleFailure = Effect.fnUntraced(function*(task: Task, message: ReceivedM
 })
 
 /** A store read retried in place: a blip of a few hundred milliseconds costs no redelivery. */
-const retryStoreRead = Schedule.exponential("100 millis").pipe(
-  Schedule.setInputType<Retryable>(),
-  Schedule.while(({ input }) => input.retryable),
-  Schedule.upTo({ times: 3 })
-)
+const retryStoreRead = retryTransient(3, "100 millis")
 
 /**
  * The job store could not say whether the task's job exists: the delivery goes back to the queue,

@@ -4,8 +4,7 @@
 import * as path from "node:path"
 import { Clock, Console, Effect, Exit, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import type { Strategy } from "../../domain/Chunking.ts"
-import { strategies } from "../../domain/Chunking.ts"
+import { Strategy } from "../../domain/Chunking.ts"
 import { parseLadder } from "../../domain/Ladder.ts"
 import { embeddedLayer } from "../../layers/embedded.ts"
 import { processFile } from "../../programs/processFile.ts"
@@ -77,7 +76,7 @@ export const processCommand = Command.make(
       Flag.withDefault("1080,720,480,360")
     ),
     workers: Flag.Int("workers").pipe(Flag.withDescription("Worker fibers encoding tasks in parallel"), Flag.withDefault(2)),
-    strategy: Flag.Literals("strategy", strategies).pipe(
+    strategy: Flag.Literals("strategy", Strategy.literals).pipe(
       Flag.withDescription(
         "rendition: a task per rung; chunk: a task per time span encoding every rung from one decode; auto: chunk when the source gives every worker at least 8 s"
       ),

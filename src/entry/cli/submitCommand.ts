@@ -4,7 +4,7 @@
  */
 import { Clock, Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { strategies } from "../../domain/Chunking.ts"
+import { Strategy } from "../../domain/Chunking.ts"
 import { JobFailed } from "../../domain/Errors.ts"
 import { parseLadder } from "../../domain/Ladder.ts"
 import { awaitJob } from "../../programs/awaitJob.ts"
@@ -21,7 +21,7 @@ export const submitCommand = Command.make(
   {
     input: Argument.String("input").pipe(Argument.withDescription("The video file to submit")),
     ladder: Flag.String("ladder").pipe(Flag.withDescription("Rungs by short side"), Flag.withDefault("1080,720,480,360")),
-    strategy: Flag.Literals("strategy", strategies).pipe(
+    strategy: Flag.Literals("strategy", Strategy.literals).pipe(
       Flag.withDescription(
         "rendition: a task per rung; chunk: a task per time span encoding every rung from one decode; auto: chunk when the source gives each of VIDPIPE_CHUNK_WORKERS (2) workers at least 8 s"
       ),

@@ -5,6 +5,7 @@
  */
 import { Schema, SchemaTransformation } from "effect"
 import { HttpApiSchema } from "effect/http-api"
+import { JobNotFound } from "../../../domain/Errors.ts"
 
 const fields = {
   message: Schema.String,
@@ -16,15 +17,19 @@ type ErrorProps = { readonly message: string; readonly field?: string | undefine
 
 const withField = (field: string | undefined) => (field === undefined ? {} : { field })
 
+/** The body every error answer has. */
+const envelope = <const Tag extends string>(tag: Tag) =>
+  Schema.Struct({
+    error: Schema.Struct({ _tag: Schema.Literal(tag), message: Schema.String, field: Schema.optionalKey(Schema.String) })
+  })
+
 /** Encodes an error class as the envelope, at `status`; clients decode it back into the class. */
 const asResponse = <const Tag extends string, E extends ErrorProps & { readonly _tag: Tag }>(
   tag: Tag,
   status: number,
   self: Schema.Codec<E, unknown, never, never> & (new(props: ErrorProps) => E)
 ) =>
-  Schema.Struct({
-    error: Schema.Struct({ _tag: Schema.Literal(tag), message: Schema.String, field: Schema.optionalKey(Schema.String) })
-  }).pipe(
+  envelope(tag).pipe(
     Schema.decodeTo(
       Schema.toType(self),
       SchemaTransformation.transform({
@@ -51,8 +56,22 @@ export const PayloadTooLargeResponse = asResponse("PayloadTooLarge", 413, Payloa
 export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", fields) {}
 export const UnsupportedMediaTypeResponse = asResponse("UnsupportedMediaType", 415, UnsupportedMediaType)
 
-export class JobNotFound extends Schema.TaggedError<JobNotFound>()("JobNotFound", fields) {}
-export const JobNotFoundResponse = asResponse("JobNotFound", 404, JobNotFound)
+const noJob = "no job "
+
+/**
+ * The job store's own `JobNotFound` (domain/Errors.ts), answered as a 404 about the `jobId`
+ * parameter: the message names the id, so a client decodes the same error back.
+ */
+export const JobNotFoundResponse = envelope("JobNotFound").pipe(
+  Schema.decodeTo(
+    Schema.toType(JobNotFound),
+    SchemaTransformation.transform({
+      decode: ({ error }) => new JobNotFound({ jobId: error.message.startsWith(noJob) ? error.message.slice(noJob.length) : error.message }),
+      encode: (e) => ({ error: { _tag: "JobNotFound" as const, message: `${noJob}${e.jobId}`, field: "jobId" } })
+    })
+  ),
+  HttpApiSchema.status(404)
+)
 
 /** The job is not in a state the request applies to (e.g. retrying a job that has not failed). */
 export class JobConflict extends Schema.TaggedError<JobConflict>()("JobConflict", fields) {}
@@ -71,9 +90,7 @@ export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooM
   retryAfterSeconds: Schema.Int
 }) {}
 
-const tooManyRequestsBody = Schema.Struct({
-  error: Schema.Struct({ _tag: Schema.Literal("TooManyRequests"), message: Schema.String, field: Schema.optionalKey(Schema.String) })
-}).pipe(HttpApiSchema.status(429))
+const tooManyRequestsBody = envelope("TooManyRequests").pipe(HttpApiSchema.status(429))
 
 /** The same envelope as every other error, plus the `Retry-After` header. */
 export const TooManyRequestsResponse = TooManyRequests.pipe(

@@ -8,6 +8,7 @@
  */
 import { Clock, Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
+import { JobNotFound } from "../../../domain/Errors.ts"
 import type { Job } from "../../../domain/Job.ts"
 import { toJobView } from "../../../domain/JobView.ts"
 import { newJob, newJobId, safeFileName } from "../../../programs/jobRecords.ts"
@@ -16,10 +17,11 @@ import { CdnCache } from "../../../services/CdnCache.ts"
 import { Coordinator } from "../../../services/Coordinator.ts"
 import { JobQueue } from "../../../services/JobQueue.ts"
 import { JobStore } from "../../../services/JobStore.ts"
+import { PipelineSettings } from "../../../services/PipelineSettings.ts"
 import { Storage } from "../../../services/Storage.ts"
 import { UploadSlots } from "../../../services/UploadSlots.ts"
 import { Api } from "./Api.ts"
-import { BadRequest, JobConflict, JobNotFound, ServiceUnavailable } from "./ApiErrors.ts"
+import { BadRequest, JobConflict, ServiceUnavailable } from "./ApiErrors.ts"
 import type { ApiCallerShape } from "./ApiKeys.ts"
 import { ApiCaller } from "./ApiKeys.ts"
 import type { PlaybackAccess } from "../playbackToken.ts"
@@ -41,7 +43,8 @@ const unavailable = (error: { readonly _tag: string; readonly message: string })
     Effect.andThen(Effect.fail(new ServiceUnavailable({ message: "a backend is unavailable; try again" })))
   )
 
-const notFound = (jobId: string) => Effect.fail(new JobNotFound({ message: `no job ${jobId}`, field: "jobId" }))
+/** The store's own answer for a job that does not exist (ApiErrors.ts answers it with a 404). */
+const notFound = (jobId: string) => Effect.fail(new JobNotFound({ jobId }))
 
 /** Whether `caller` may see `job`: its owner, or an admin key (the only ones seeing unowned jobs). */
 export const canSee = (caller: ApiCallerShape, job: Pick<Job, "owner">) => caller.admin || job.owner === caller.keyId
@@ -58,8 +61,8 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
       const queue = yield* JobQueue
       // A no-op where there is no CDN (NoCdnCache), CloudFront on AWS.
       const cdn = yield* CdnCache
+      const { segmentSeconds } = yield* PipelineSettings
 
-      /** The caller's job, or the same 404 whether it does not exist or is another key's. */
       /** The view the caller (who may see the job) gets: with signed playback, a fresh token. */
       const viewOf = (job: Job) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
@@ -67,10 +70,11 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
           return toJobView(job, delivery.base, delivery.expiresAt)
         })
 
+      /** The caller's job, or the same 404 whether it does not exist or is another key's. */
       const findJob = (jobId: string) =>
         Effect.gen(function*() {
           const caller = yield* ApiCaller
-          const job = yield* store.get(jobId).pipe(Effect.catchTags({ JobNotFound: () => notFound(jobId), JobStoreFailed: unavailable }))
+          const job = yield* store.get(jobId).pipe(Effect.catchTag("JobStoreFailed", unavailable))
           return canSee(caller, job) ? job : yield* notFound(jobId)
         })
 
@@ -88,7 +92,7 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
             fileName,
             sourceKey,
             outputPrefix: `${jobId}/`,
-            segmentSeconds: 4,
+            segmentSeconds,
             requestedLadder: payload.ladder,
             strategy: payload.strategy ?? "auto",
             now: yield* Clock.currentTimeMillis,
@@ -137,7 +141,7 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
             const result = resetForRetry(current, now)
             reset = result
             return result.job
-          }).pipe(Effect.catchTags({ JobNotFound: () => notFound(job.id), JobStoreFailed: unavailable }))
+          }).pipe(Effect.catchTag("JobStoreFailed", unavailable))
           if (reset === undefined) {
             return yield* new JobConflict({ message: retryRefusal(updated) ?? `job ${job.id} changed while retrying it` })
           }
