@@ -2,40 +2,54 @@
  * API Gateway REST API (v1) Lambda proxy integration ⇄ web `Request`/`Response`. Pure conversions,
  * so the same HttpApi answers behind API Gateway as in `vidpipe serve`.
  */
+import type { APIGatewayEventIdentity, APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda"
 import { gatewayKeyIdHeader } from "../http/api/ApiKeys.ts"
 
 type Values<V> = Readonly<Record<string, V | undefined>> | null | undefined
 
-/** The fields of a v1 proxy event that shape the request (the rest is ignored). */
-export interface ApiGatewayProxyEvent {
-  readonly httpMethod: string
-  /** The request path, without the stage on the execute-api endpoint. */
-  readonly path?: string | null
-  /** The matched resource, e.g. `/v1/jobs/{jobId}` or `/{proxy+}`; used when `path` is absent. */
-  readonly resource?: string | null
-  readonly pathParameters?: Values<string>
-  readonly headers?: Values<string>
-  readonly multiValueHeaders?: Values<ReadonlyArray<string>>
-  readonly queryStringParameters?: Values<string>
-  readonly multiValueQueryStringParameters?: Values<ReadonlyArray<string>>
-  readonly body?: string | null
-  readonly isBase64Encoded?: boolean
-  /**
-   * "the key is the name of a $context variable property … API Gateway may add new keys to the
-   * map" (API Gateway Developer Guide); `domainName` is "The full domain name used to invoke the API".
-   */
-  readonly requestContext?: {
-    readonly domainName?: string | null
-    /** "identity.apiKeyId: The API key ID associated with an API request that requires an API key." */
-    readonly identity?: { readonly apiKeyId?: string | null } | null
-  } | null
-}
+/** Each field may be absent or null: AWS documents many as nullable, and its own samples leave some out. */
+type Lenient<T> = { readonly [K in keyof T]?: T[K] | null }
 
-export interface ApiGatewayProxyResult {
-  readonly statusCode: number
+/**
+ * The fields of a v1 proxy event (`@types/aws-lambda`'s APIGatewayProxyEvent) that shape the
+ * request; the rest is ignored. Only `httpMethod` is required. `path` is the request path without
+ * the stage on the execute-api endpoint; `resource` (e.g. `/v1/jobs/{jobId}` or `/{proxy+}`) is
+ * used when `path` is absent.
+ */
+export type ApiGatewayProxyEvent =
+  & Pick<APIGatewayProxyEvent, "httpMethod">
+  & Lenient<
+    Pick<
+      APIGatewayProxyEvent,
+      | "path"
+      | "resource"
+      | "pathParameters"
+      | "headers"
+      | "multiValueHeaders"
+      | "queryStringParameters"
+      | "multiValueQueryStringParameters"
+      | "body"
+      | "isBase64Encoded"
+    >
+  >
+  & {
+    /**
+     * "the key is the name of a $context variable property … API Gateway may add new keys to the
+     * map" (API Gateway Developer Guide); `domainName` is "The full domain name used to invoke the
+     * API", and "identity.apiKeyId: The API key ID associated with an API request that requires an
+     * API key."
+     */
+    readonly requestContext?:
+      | Lenient<Pick<APIGatewayProxyEvent["requestContext"], "domainName">> & {
+        readonly identity?: Lenient<Pick<APIGatewayEventIdentity, "apiKeyId">> | null
+      }
+      | null
+  }
+
+/** What `fromResponse` makes: `@types/aws-lambda`'s result, with string headers and the base64 flag always set. */
+export type ApiGatewayProxyResult = APIGatewayProxyResult & {
   readonly headers: Record<string, string>
   readonly multiValueHeaders?: Record<string, Array<string>>
-  readonly body: string
   readonly isBase64Encoded: boolean
 }
 
