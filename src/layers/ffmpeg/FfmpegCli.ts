@@ -41,6 +41,13 @@ const explainProbeFailure = (stderr: string, header: HeaderKind): string => {
   return `ffprobe could not read the file: ${tailOf(stderr) || "no reason given"}`
 }
 
+/** `ffprobe -show_entries format=start_time:packet=pts_time -of json`: the fields read (times are strings). */
+const PacketTimes = Schema.Struct({
+  packets: Schema.optional(Schema.Array(Schema.Struct({ pts_time: Schema.optional(Schema.String) }))),
+  format: Schema.optional(Schema.Struct({ start_time: Schema.optional(Schema.String) }))
+})
+const decodePacketTimes = Schema.decodeUnknownEffect(Schema.fromJsonString(PacketTimes))
+
 const networkFailure = /Connection refused|Connection reset|timed out|Server returned 5|Network is unreachable|I\/O error/i
 
 export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings) =>
@@ -142,8 +149,12 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
         "-v", "error", "-select_streams", "v:0", "-read_intervals", `${seconds}%+${window}`,
         "-show_entries", "format=start_time:packet=pts_time", "-of", "json", input
       ]).pipe(
-        Effect.map((result) => {
-          const output = JSON.parse(result.stdout || "{}") as { packets?: ReadonlyArray<{ pts_time?: string }>; format?: { start_time?: string } }
+        Effect.flatMap((result) =>
+          decodePacketTimes(result.stdout || "{}").pipe(
+            Effect.mapError((error) => new FfmpegFailed({ operation: "probe", reason: `ffprobe's packet listing is not the JSON asked for: ${error.message}`, retryable: false }))
+          )
+        ),
+        Effect.map((output) => {
           const start = Number(output.format?.start_time ?? 0) || 0
           return (output.packets ?? []).some((packet) => Number(packet.pts_time) - start >= seconds - 0.01)
         }),

@@ -4,7 +4,7 @@
  * from the segment files rather than trusted from the encoder settings.
  */
 import { XMLParser } from "fast-xml-parser"
-import { Result } from "effect"
+import { Result, Schema } from "effect"
 import type { Segment, TimelineEntry, Track } from "../../domain/Track.ts"
 import { expandTimeline } from "../../domain/Track.ts"
 
@@ -15,13 +15,36 @@ const parser = new XMLParser({
   isArray: (name) => ["S", "AdaptationSet", "Representation"].includes(name)
 })
 
-type Node = Record<string, unknown>
-const child = (node: Node | undefined, name: string) => node?.[name] as Node | undefined
-const children = (node: Node | undefined, name: string) => (node?.[name] as Array<Node> | undefined) ?? []
-const numberAttr = (node: Node | undefined, name: string) => {
-  const value = node?.[name]
-  return value === undefined ? undefined : Number(value)
-}
+// The parts of the muxer's MPD that are read, as fast-xml-parser gives them: attributes are
+// strings, the elements listed in `isArray` are arrays, and an element with neither attributes
+// nor children is "" (an empty SegmentTimeline).
+const number = Schema.FiniteFromString
+const TimelineEntryNode = Schema.Struct({ t: Schema.optional(number), d: number, r: Schema.optional(number) })
+const SegmentTemplateNode = Schema.Struct({
+  timescale: Schema.optional(number),
+  startNumber: Schema.optional(number),
+  initialization: Schema.String,
+  media: Schema.String,
+  SegmentTimeline: Schema.optional(Schema.Union([Schema.Struct({ S: Schema.optional(Schema.Array(TimelineEntryNode)) }), Schema.Literal("")]))
+})
+const RepresentationNode = Schema.Struct({
+  id: Schema.optional(Schema.String),
+  codecs: Schema.String,
+  width: Schema.optional(number),
+  height: Schema.optional(number),
+  audioSamplingRate: Schema.optional(number),
+  AudioChannelConfiguration: Schema.optional(Schema.Struct({ value: Schema.optional(number) })),
+  SegmentTemplate: Schema.optional(SegmentTemplateNode)
+})
+type RepresentationNode = typeof RepresentationNode.Type
+const MuxerMpd = Schema.Struct({
+  MPD: Schema.Struct({
+    Period: Schema.optional(Schema.Struct({
+      AdaptationSet: Schema.optional(Schema.Array(Schema.Struct({ Representation: Schema.optional(Schema.Array(RepresentationNode)) })))
+    }))
+  })
+})
+const decodeMuxerMpd = Schema.decodeUnknownResult(MuxerMpd)
 
 /** Expands `seg-$Number%05d$.m4s` for one segment number. */
 export const segmentFileName = (media: string, number: number) =>
@@ -49,35 +72,39 @@ export interface WrittenRepresentation {
   readonly channels: number | undefined
 }
 
-const representationOf = (node: Node): Result.Result<WrittenRepresentation, string> => {
-  const template = child(node, "SegmentTemplate")
+const representationOf = (node: RepresentationNode): Result.Result<WrittenRepresentation, string> => {
+  const template = node.SegmentTemplate
   if (template === undefined) return Result.fail("ffmpeg wrote no SegmentTemplate for the track")
-  const id = String(node["id"] ?? "")
+  const id = node.id ?? ""
   const fill = (name: string) => name.replace(/\$RepresentationID\$/g, id)
-  const timeline: Array<TimelineEntry> = children(child(template, "SegmentTimeline"), "S").map((s) => {
-    const t = numberAttr(s, "t")
-    const r = numberAttr(s, "r")
-    return { ...(t === undefined ? {} : { t }), d: Number(s["d"]), ...(r === undefined ? {} : { r }) }
-  })
+  const entries = template.SegmentTimeline === undefined || template.SegmentTimeline === "" ? [] : template.SegmentTimeline.S ?? []
+  const timeline: Array<TimelineEntry> = entries.map(({ d, r, t }) => ({ ...(t === undefined ? {} : { t }), d, ...(r === undefined ? {} : { r }) }))
   return Result.succeed({
     id,
-    codecs: String(node["codecs"]),
-    timescale: numberAttr(template, "timescale") ?? 1,
-    startNumber: numberAttr(template, "startNumber") ?? 1,
+    codecs: node.codecs,
+    timescale: template.timescale ?? 1,
+    startNumber: template.startNumber ?? 1,
     timeline,
-    initialization: fill(String(template["initialization"])),
-    media: fill(String(template["media"])),
-    width: numberAttr(node, "width"),
-    height: numberAttr(node, "height"),
-    sampleRate: numberAttr(node, "audioSamplingRate"),
-    channels: numberAttr(child(node, "AudioChannelConfiguration"), "value")
+    initialization: fill(template.initialization),
+    media: fill(template.media),
+    width: node.width,
+    height: node.height,
+    sampleRate: node.audioSamplingRate,
+    channels: node.AudioChannelConfiguration?.value
   })
 }
 
 /** Every Representation of the muxer's MPD, in every AdaptationSet, in document order. */
 export const readRepresentations = (xml: string): Result.Result<ReadonlyArray<WrittenRepresentation>, string> => {
-  const mpd = child(parser.parse(xml) as Node, "MPD")
-  const nodes = children(child(mpd, "Period"), "AdaptationSet").flatMap((set) => children(set, "Representation"))
+  let parsed: unknown
+  try {
+    parsed = parser.parse(xml)
+  } catch (error) {
+    return Result.fail(`ffmpeg's MPD is not readable XML: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  const mpd = decodeMuxerMpd(parsed)
+  if (Result.isFailure(mpd)) return Result.fail(`ffmpeg's MPD is not what its dash muxer writes: ${mpd.failure.message.replace(/\s*\n\s*/g, " ")}`)
+  const nodes = (mpd.success.MPD.Period?.AdaptationSet ?? []).flatMap((set) => set.Representation ?? [])
   if (nodes.length === 0) return Result.fail("ffmpeg wrote no Representation")
   return Result.all(nodes.map(representationOf))
 }
