@@ -2,11 +2,12 @@
  * The `KillMe` registry on Redis: a sorted set `KillMe` (instance → idle since) and a sorted set of
  * last sightings, both updated in one script with Redis's clock.
  */
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Schema } from "effect"
 import { CoordinatorFailed } from "../../domain/Errors.ts"
 import { IdleRegistry } from "../../services/IdleRegistry.ts"
 import { RedisConnection } from "../../services/RedisConnection.ts"
 import { defineScripts, redisCall } from "./RedisConnection.ts"
+import { decodeScriptReply } from "./scriptReply.ts"
 
 /** KEYS: KillMe zset, seen zset. ARGV: instance. Keeps the first idle time, refreshes the sighting. */
 const markIdleScript = `
@@ -33,6 +34,8 @@ for i = 1, #idle, 2 do
 end
 return out
 `
+/** Scores come back as Redis prints them: strings of milliseconds. */
+const IdleReply = Schema.Array(Schema.Tuple([Schema.String, Schema.FiniteFromString, Schema.FiniteFromString]))
 
 export const makeRedisIdleRegistry = Effect.gen(function*() {
   const { client, prefix } = yield* RedisConnection
@@ -46,7 +49,8 @@ export const makeRedisIdleRegistry = Effect.gen(function*() {
     markBusy: (instanceId) => call("markBusy", () => client.multi().zrem(killMe, instanceId).zrem(seen, instanceId).exec()).pipe(Effect.asVoid),
     idle: (freshWithin) =>
       call("idle", () => redis.vidpipeIdle(killMe, seen, Duration.toMillis(Duration.fromInputUnsafe(freshWithin)))).pipe(
-        Effect.map((rows) => (rows as Array<[string, string, string]>).map(([instanceId, since, seenAt]) => ({ instanceId, idleSince: Number(since), seenAt: Number(seenAt) })))
+        Effect.flatMap(decodeScriptReply(IdleReply, (reason) => new CoordinatorFailed({ operation: "idle", reason, retryable: false }))),
+        Effect.map((rows) => rows.map(([instanceId, idleSince, seenAt]) => ({ instanceId, idleSince, seenAt })))
       )
   })
 })

@@ -7,13 +7,14 @@
  * `SCRIPT FLUSH` or a failover (EVALSHA falls back to EVAL on NOSCRIPT).
  */
 import * as os from "node:os"
-import { Clock, Duration, Effect, Layer } from "effect"
+import { Clock, Duration, Effect, Layer, Schema } from "effect"
 import { QueueFailed, ReceiptExpired } from "../../domain/Errors.ts"
 import type { OutgoingMessage, ReceivedMessage, ReceiveOptions } from "../../services/JobQueue.ts"
 import { JobQueue } from "../../services/JobQueue.ts"
-import { deleteScript, depthScript, extendScript, receiveScript, sendScript } from "./jobQueueScripts.ts"
+import { DepthReply, deleteScript, depthScript, extendScript, ReceiptReply, ReceiveReply, receiveScript, SendReply, sendScript } from "./jobQueueScripts.ts"
 import { RedisConnection } from "../../services/RedisConnection.ts"
 import { defineScripts, redisCall } from "./RedisConnection.ts"
+import { decodeScriptReply } from "./scriptReply.ts"
 
 export interface RedisQueueOptions {
   readonly maxReceiveCount?: number
@@ -55,29 +56,22 @@ export const makeRedisJobQueue = Effect.fnUntraced(function*(options: RedisQueue
   const keys = [base, `${base}:available`, `${base}:inflight`, `${base}:locks`, deadKey, `${base}:seq`, base] as const
   const call = <A>(operation: string, run: () => Promise<A>) =>
     redisCall(run, (reason) => new QueueFailed({ operation, reason, retryable: true }))
+  /** A script run, its reply decoded; a reply of another shape will not change on a retry. */
+  const script = <S extends Schema.Decoder<unknown>>(operation: string, reply: S, run: () => Promise<unknown>) =>
+    Effect.flatMap(call(operation, run), decodeScriptReply(reply, (reason) => new QueueFailed({ operation, reason, retryable: false })))
 
   const send = Effect.fn("JobQueue.send")(function*(message: OutgoingMessage) {
-    const [messageId, duplicate] = (yield* call("send", () =>
+    const [messageId, duplicate] = yield* script("send", SendReply, () =>
       redis.vidpipeQueueSend(...keys, message.deduplicationId, message.groupId, message.body, dedupWindow)
-    )) as [string, number]
-    return { messageId, duplicate: Number(duplicate) === 1 }
+    )
+    return { messageId, duplicate: duplicate === 1 }
   })
 
   const receiveOnce = (max: number, visibility: number) =>
-    call("receive", () => redis.vidpipeQueueReceive(...keys, consumer, max, visibility, maxReceiveCount)).pipe(
-      Effect.map((reply) => {
-        const [now, earliest, ...rest] = reply as Array<string | number>
-        const messages: Array<ReceivedMessage> = []
-        for (let i = 0; i + 4 < rest.length; i += 5) {
-          messages.push({
-            messageId: String(rest[i]),
-            receipt: String(rest[i + 1]),
-            body: String(rest[i + 2]),
-            groupId: String(rest[i + 3]),
-            receiveCount: Number(rest[i + 4])
-          })
-        }
-        const nextDeadlineIn = Number(earliest) < 0 ? Infinity : Number(earliest) - Number(now)
+    script("receive", ReceiveReply, () => redis.vidpipeQueueReceive(...keys, consumer, max, visibility, maxReceiveCount)).pipe(
+      Effect.map(([now, earliest, ...rows]) => {
+        const messages = rows.map(([messageId, receipt, body, groupId, receiveCount]): ReceivedMessage => ({ messageId, receipt, body, groupId, receiveCount }))
+        const nextDeadlineIn = earliest < 0 ? Infinity : earliest - now
         return { messages, nextDeadlineIn }
       })
     )
@@ -98,20 +92,17 @@ export const makeRedisJobQueue = Effect.fnUntraced(function*(options: RedisQueue
   })
 
   const extendVisibility = Effect.fn("JobQueue.extendVisibility")(function*(receipt: string, visibility: Duration.Input) {
-    const extended = yield* call("extendVisibility", () => redis.vidpipeQueueExtend(...keys, receipt, millis(visibility)))
-    if (Number(extended) !== 1) return yield* new ReceiptExpired({ receipt })
+    const extended = yield* script("extendVisibility", ReceiptReply, () => redis.vidpipeQueueExtend(...keys, receipt, millis(visibility)))
+    if (extended !== 1) return yield* new ReceiptExpired({ receipt })
   })
 
   const remove = Effect.fn("JobQueue.delete")(function*(receipt: string) {
-    const deleted = yield* call("delete", () => redis.vidpipeQueueDelete(...keys, receipt))
-    if (Number(deleted) !== 1) return yield* new ReceiptExpired({ receipt })
+    const deleted = yield* script("delete", ReceiptReply, () => redis.vidpipeQueueDelete(...keys, receipt))
+    if (deleted !== 1) return yield* new ReceiptExpired({ receipt })
   })
 
-  const depth = call("depth", () => redis.vidpipeQueueDepth(...keys)).pipe(
-    Effect.map((reply) => {
-      const [visible, inFlight, deadLettered] = (reply as Array<number>).map(Number)
-      return { visible: visible ?? 0, inFlight: inFlight ?? 0, deadLettered: deadLettered ?? 0 }
-    }),
+  const depth = script("depth", DepthReply, () => redis.vidpipeQueueDepth(...keys)).pipe(
+    Effect.map(([visible, inFlight, deadLettered]) => ({ visible, inFlight, deadLettered })),
     Effect.withSpan("JobQueue.depth")
   )
 

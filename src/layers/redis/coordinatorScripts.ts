@@ -2,8 +2,16 @@
  * The coordinator's Lua scripts. Each runs atomically in Redis, so "was this the last completion?"
  * and "who holds the finalize lease?" have exactly one answer however many workers ask at once.
  * KEYS[1] = set of completed task ids, KEYS[2] = hash {total, finalized, owner, token, expires, lastToken}.
- * Time is Redis's own (TIME), so workers' clocks do not matter.
+ * Time is Redis's own (TIME), so workers' clocks do not matter. Each script's reply Schema is
+ * beside it.
  */
+import { Schema } from "effect"
+
+/** A lease as the scripts return it: {token (0 = no lease), expiresAt}. */
+export const LeaseReply = Schema.Tuple([Schema.Int, Schema.Int])
+
+/** 1 when the script did it, 0 when the caller no longer holds the lease. */
+export const DoneReply = Schema.Literals([0, 1])
 
 const prelude = `
 local t = redis.call('TIME')
@@ -39,6 +47,7 @@ touch()
 local lease = tryLease(ARGV[3], tonumber(ARGV[4]))
 return {redis.call('SCARD', KEYS[1]), lease[1], lease[2]}
 `
+export const CompleteReply = Schema.Tuple([Schema.Int, Schema.Int, Schema.Int])
 
 /** ARGV: owner, leaseMs, ttlMs → {token (0 = none), expiresAt} */
 export const claimScript = `${prelude}

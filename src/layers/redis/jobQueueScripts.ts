@@ -2,7 +2,13 @@
  * Lua for RedisJobQueue. Every script takes the same six keys
  * (stream, available, inflight, locks, dead, seq) and ARGV[1] = the `p:queue` base that names
  * the per-message keys. Time comes from the server's TIME so clients' clocks never matter.
+ * Each script's reply Schema is beside it.
  */
+import { Schema } from "effect"
+
+/** 1 when the receipt was the current delivery (or, for delete, was deleted before), else 0. */
+export const ReceiptReply = Schema.Literals([0, 1])
+
 const prelude = `
 local S, AV, INF, LOCKS, DLQ, SEQ = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local base = ARGV[1]
@@ -29,10 +35,11 @@ redis.call('ZADD', AV, seq, id)
 if tonumber(ARGV[5]) > 0 then redis.call('SET', dedupKey, id, 'PX', ARGV[5]) end
 return {id, 0}
 `
+export const SendReply = Schema.Tuple([Schema.String, Schema.Literals([0, 1])])
 
 /**
  * ARGV: base, consumer, maxMessages, visibilityMs, maxReceiveCount.
- * Returns {now, earliest in-flight deadline or -1, then id, receipt, body, group, count per message}.
+ * Returns {now, earliest in-flight deadline or -1, then {id, receipt, body, group, count} per message}.
  */
 export const receiveScript = `${prelude}
 local consumer, max, vis, maxReceive = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -85,7 +92,7 @@ while taken < max and scanned < 1000 do
           redis.call('HSET', LOCKS, group, id)
           redis.call('XCLAIM', S, 'workers', consumer, 0, id, 'JUSTID')
           taken = taken + 1
-          for _, v in ipairs({id, receipt, m[3], group, count}) do out[#out + 1] = v end
+          out[#out + 1] = {id, receipt, m[3], group, count}
         end
       end
     end
@@ -95,6 +102,9 @@ local earliest = redis.call('ZRANGE', INF, 0, 0, 'WITHSCORES')
 if earliest[2] then out[2] = tonumber(earliest[2]) end
 return out
 `
+export const ReceiveReply = Schema.TupleWithRest(Schema.Tuple([Schema.Int, Schema.Int]), [
+  Schema.Tuple([Schema.String, Schema.String, Schema.String, Schema.String, Schema.Int])
+])
 
 /** ARGV: base, receipt, visibilityMs. Returns 1, or 0 when the receipt is not the current delivery. */
 export const extendScript = `${prelude}
@@ -143,3 +153,4 @@ local due = redis.call('ZCOUNT', INF, '-inf', now)
 local flying = redis.call('ZCOUNT', INF, '(' .. now, '+inf')
 return {redis.call('ZCARD', AV) + due, flying, redis.call('XLEN', DLQ)}
 `
+export const DepthReply = Schema.Tuple([Schema.Int, Schema.Int, Schema.Int])
