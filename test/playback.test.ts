@@ -242,11 +242,19 @@ layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "120 seconds"
         expect(page.headers.get("content-type")).toContain("text/html")
         const html = yield* Effect.promise(() => page.text())
         expect(html).toContain("/_player/dash.all.min.js")
-        expect(html).toContain("window.__player")
+        // The page's code is a module served beside it (a versioned URL), which sets window.__player.
+        const pageScript = /<script type="module" src="(\/_web\/[0-9a-f]+\/playerPage\.js)"><\/script>/.exec(html)?.[1]
+        expect(pageScript, html).toBeDefined()
+        const pageCode = yield* get(pageScript!)
+        expect(pageCode.status).toBe(200)
+        expect(pageCode.headers.get("content-type")).toContain("javascript")
+        expect(pageCode.headers.get("cache-control")).toBe("public, max-age=31536000, immutable")
+        expect(yield* Effect.promise(() => pageCode.text())).toContain("__player")
 
         const script = yield* get("/_player/dash.all.min.js")
         expect(script.status).toBe(200)
         expect(script.headers.get("content-type")).toContain("javascript")
+        expect(script.headers.get("cache-control")).toBe("public, max-age=3600")
         expect((yield* bytes(script)).length).toBeGreaterThan(100_000)
 
         const shakaPage = yield* get("/player?src=/demo/manifest.mpd&engine=shaka")

@@ -4,7 +4,8 @@
  * with upload progress), follows the job to ready, plays the DASH output with dash.js and
  * switches quality to the other rung. A wrong key gets a clear message.
  *
- * The state the page exposes for tests is `window.__vidpipe` (src/entry/http/webAppScript.ts).
+ * The state the page exposes for tests is `window.__vidpipe` (src/entry/http/web/app.js; its type,
+ * WebAppState, is in src/entry/http/web/types.ts).
  * Screenshots go to the test's temporary folder, which is kept (and its path printed) when the
  * test fails or VIDPIPE_KEEP_TEST_FILES is set.
  */
@@ -14,7 +15,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { WebAppState } from "../src/entry/http/webApp.ts"
+import type { WebAppState } from "../src/entry/http/web/types.ts"
 import { launchChromium } from "./support/browser.ts"
 import { startVidpipe } from "./support/cli.ts"
 import { makeClip } from "./support/clips.ts"

@@ -1,6 +1,7 @@
 // Headless playback checks with Debian's Chromium (never a downloaded browser).
 // Debian's build plays H.264/AAC in MSE through its system ffmpeg.
 import { chromium, type Browser, type Page } from "playwright-core"
+import type { PlayerEngineName, PlayerPageState } from "../../src/entry/http/web/types.ts"
 
 export const chromiumExecutable = "/usr/bin/chromium"
 
@@ -18,8 +19,6 @@ export const chromiumArgs: ReadonlyArray<string> = [
 
 export const launchChromium = (): Promise<Browser> =>
   chromium.launch({ executablePath: chromiumExecutable, args: [...chromiumArgs] })
-
-export type PlayerEngineName = "dashjs" | "shaka"
 
 export interface PlaybackResult {
   /** Engine the page actually ran (`window.__player.engine`). */
@@ -42,15 +41,6 @@ export interface PlayDashOptions {
   readonly engine?: PlayerEngineName
   /** Seek here (seconds) once the player is ready, and count `minAdvanceSeconds` from it. */
   readonly startAt?: number
-}
-
-// The parts of window.__player (src/entry/http/playerPage.ts) used here.
-interface PlayerHandle {
-  readonly ready: boolean
-  readonly representations: ReadonlyArray<{ id: string; width: number }>
-  readonly errors: Array<string>
-  readonly currentRepresentation: string | null
-  readonly select: (id: string) => void
 }
 
 // Runs in the page: keep it self-contained (no closures over Node values).
@@ -96,12 +86,12 @@ export const playDash = async (playerUrl: string, options: PlayDashOptions = {})
     try {
       if (representation !== null || options.startAt !== undefined) {
         await page.waitForFunction(() => {
-          const state = (window as unknown as { __player?: PlayerHandle }).__player
-          return state !== undefined && (state.ready || state.errors.length > 0)
+          const state = (window as unknown as { __player?: PlayerPageState }).__player
+          return state !== undefined && (state.playerReady || state.errors.length > 0)
         }, undefined, { timeout: timeoutMs, polling: 50 })
       }
       if (representation !== null) {
-        await page.evaluate((id) => (window as unknown as { __player: PlayerHandle }).__player.select(id), representation)
+        await page.evaluate((id) => (window as unknown as { __player: PlayerPageState }).__player.select(id), representation)
       }
       if (options.startAt !== undefined) {
         start = await page.evaluate((at) => {
@@ -113,7 +103,7 @@ export const playDash = async (playerUrl: string, options: PlayDashOptions = {})
       await page.waitForFunction(
         ({ target, representation }) => {
           const video = document.querySelector("video")
-          const state = (window as unknown as { __player?: PlayerHandle }).__player
+          const state = (window as unknown as { __player?: PlayerPageState }).__player
           if ((state?.errors.length ?? 0) > 0) return true
           // The rendered-quality event can precede the first frame of the new size.
           const wanted = state?.representations.find((r) => r.id === representation)

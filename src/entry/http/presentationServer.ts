@@ -18,8 +18,10 @@ import { indexPageResponse } from "./indexPage.ts"
 import { mediaPolicyFor } from "./mediaPolicy.ts"
 import type { PlaybackAccess } from "./playbackToken.ts"
 import { tokenSegment, verifyPlayback } from "./playbackToken.ts"
-import { parsePlayerEngine, playerEngines, playerPageHtml } from "./playerPage.ts"
+import { playerBundleCacheControl, playerBundles } from "./playerBundles.ts"
+import { parsePlayerEngine, playerPages } from "./playerPage.ts"
 import { decodePathname, resolveInsideRoot } from "./safePath.ts"
+import { addWebAssetRoutes, loadWebAssets } from "./webAssets.ts"
 
 export interface PresentationServerOptions {
   /** Folder holding presentations (or a single one); must exist at startup. */
@@ -110,33 +112,37 @@ const presentationFiles = (root: string, mount = "", access: PlaybackAccess = { 
 
 /**
  * GET /player (engine from ?engine=: dashjs by default, or shaka; anything
- * else is a 400 rather than a silent fallback) and each engine's bundle.
+ * else is a 400 rather than a silent fallback), each engine's bundle, and the
+ * pages' code and styles (webAssets.ts; the web app of `vidpipe serve` uses them too).
  */
 export const playerRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
   const platform = yield* HttpPlatform.HttpPlatform
+  const assets = yield* loadWebAssets
+  const pages = playerPages(assets)
   yield* router.add(
     "GET",
     "/player",
     Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
       const engine = parsePlayerEngine(new URL(request.url, "http://localhost").searchParams.get("engine"))
       if (engine === undefined) {
-        return HttpServerResponse.text(`unknown engine; use one of: ${Object.keys(playerEngines).join(", ")}\n`, {
+        return HttpServerResponse.text(`unknown engine; use one of: ${Object.keys(playerBundles).join(", ")}\n`, {
           status: 400
         })
       }
-      return HttpServerResponse.html(playerPageHtml(engine)).pipe(HttpServerResponse.setHeader("cache-control", "no-cache"))
+      return HttpServerResponse.html(pages[engine]).pipe(HttpServerResponse.setHeader("cache-control", "no-cache"))
     })
   )
-  for (const engine of Object.values(playerEngines)) {
+  for (const bundle of Object.values(playerBundles)) {
     yield* router.add(
       "GET",
-      engine.route,
-      platform.fileResponse(engine.file, {
+      bundle.route,
+      platform.fileResponse(bundle.file, {
         contentType: "text/javascript; charset=utf-8",
-        headers: { "cache-control": "public, max-age=3600" }
+        headers: { "cache-control": playerBundleCacheControl }
       }).pipe(Effect.orElseSucceed(() => notFound))
     )
   }
+  yield* addWebAssetRoutes(router, assets)
 }))
 
 // Players on other origins fetch segments with Range: allow any origin, let

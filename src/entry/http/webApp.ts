@@ -1,28 +1,28 @@
-// GET / : the web app of `vidpipe serve`, one self-contained page (inline CSS and script, no
-// build step, no external network). With the pasted API key (kept in localStorage) it
+// GET / : the web app of `vidpipe serve`. With the pasted API key (kept in localStorage) it
 // creates a job (POST /v1/jobs), uploads the file to the signed same-origin URL with
 // XMLHttpRequest (real upload progress), polls GET /v1/jobs/{id} every second (overall and
 // per-task progress, the failure reason), plays a ready job with dash.js and a quality
-// selector, and lists earlier jobs (open, delete, retry).
+// selector, and lists earlier jobs (open, delete, retry). No external network.
 //
-// dash.js comes from the /player page's bundle route (`dashJsRoute`), which `vidpipe serve`
-// mounts with the player routes; this module serves only "/".
+// This module writes the markup only: the code and the styles are web/app.js (with the player
+// shared with the /player page, web/player.js) and web/app.css, served by the player routes
+// (presentationServer.ts, `playerRoutes`, which `vidpipe serve` mounts beside this one), as is
+// dash.js's bundle.
+import { Effect } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
-import { dashJsRoute } from "./dashJsPlayerScript.ts"
-import { webAppScript } from "./webAppScript.ts"
-import { webAppStyle } from "./webAppStyle.ts"
+import { playerBundles } from "./playerBundles.ts"
+import { loadWebAssets, type WebAssets } from "./webAssets.ts"
 
-export type { WebAppState } from "./webAppScript.ts"
-
-// Static: nothing from the request is interpolated (the job comes from #job=<id>, read client-side).
-export const webAppHtml = `<!doctype html>
+// Static for a given version of the assets: nothing from the request is interpolated (the job
+// comes from #job=<id>, read client-side).
+export const webAppHtml = (assets: WebAssets): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>vidpipe</title>
 <link rel="icon" href="data:,">
-<style>${webAppStyle}</style>
+<link rel="stylesheet" href="${assets.url("app.css")}">
 </head>
 <body>
 <header class="top">
@@ -104,25 +104,28 @@ export const webAppHtml = `<!doctype html>
     <button type="button" id="jobs-more" hidden>Load more</button>
   </aside>
 </main>
-<script src="${dashJsRoute}"></script>
-<script>${webAppScript}</script>
+<script src="${playerBundles.dashjs.route}"></script>
+<script type="module" src="${assets.url("app.js")}"></script>
 </body>
 </html>
 `
 
-/** `GET /` (the page only; the API, upload, /cdn and the dash.js bundle route are mounted elsewhere). */
-export const webAppRoutes = HttpRouter.add(
-  "GET",
-  "/",
-  HttpServerResponse.html(webAppHtml).pipe(
-    HttpServerResponse.setHeaders({
-      "content-type": "text/html; charset=utf-8",
-      "cache-control": "no-cache",
-      "x-content-type-options": "nosniff",
-      "referrer-policy": "no-referrer",
-      // No framing (the page holds an API key); scripts, styles and connections are the page's
-      // own or same-origin, except media and manifests, which may come from a CDN origin.
-      "content-security-policy": "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'"
-    })
+/** `GET /` (the page only; the API, upload, /cdn, the assets and the dash.js bundle are mounted elsewhere). */
+export const webAppRoutes = HttpRouter.use(Effect.fnUntraced(function*(router) {
+  const html = webAppHtml(yield* loadWebAssets)
+  yield* router.add(
+    "GET",
+    "/",
+    HttpServerResponse.html(html).pipe(
+      HttpServerResponse.setHeaders({
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        // No framing (the page holds an API key); scripts, styles and connections are the page's
+        // own or same-origin, except media and manifests, which may come from a CDN origin.
+        "content-security-policy": "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'"
+      })
+    )
   )
-)
+}))

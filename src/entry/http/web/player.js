@@ -1,0 +1,132 @@
+// @ts-check
+// The player of both pages: the web app's job panel and the /player page (`vidpipe play`). One
+// engine (dash.js or Shaka Player) plays one manifest in a <video>; the stream's video
+// representations fill a quality <select> ("auto" first); a status line shows the time, the size
+// and the representation on screen. `state` is the player's part of the page's test hook
+// (types.ts, PlayerState).
+import { startDashJs } from "./dashjsEngine.js"
+import { describeMediaError } from "./mediaError.js"
+import { startShaka } from "./shakaEngine.js"
+
+/**
+ * @typedef {import("./types.ts").Engine} Engine
+ * @typedef {import("./types.ts").PlayerEngineName} PlayerEngineName
+ * @typedef {import("./types.ts").PlayerState} PlayerState
+ * @typedef {import("./types.ts").Representation} Representation
+ */
+
+/** @type {Record<PlayerEngineName, import("./types.ts").StartEngine>} */
+const engines = { dashjs: startDashJs, shaka: startShaka }
+
+/**
+ * @param {object} options
+ * @param {PlayerEngineName} options.engine
+ * @param {HTMLVideoElement} options.video
+ * @param {HTMLSelectElement} options.quality
+ * @param {HTMLElement} options.status
+ * @param {(message: string) => void} options.report  engine, playback and video errors go here
+ */
+export function createPlayer({ engine, video, quality, status, report }) {
+  /** @type {Engine | undefined} */
+  let playing
+  // Events from an engine that has since been stopped are dropped: one counter per play().
+  let generation = 0
+
+  /** @type {PlayerState} */
+  const state = {
+    engine,
+    src: null,
+    playerReady: false,
+    representations: [],
+    currentRepresentation: null,
+    selection: "auto",
+    get videoWidth() { return video.videoWidth },
+    get videoHeight() { return video.videoHeight },
+    get currentTime() { return video.currentTime },
+    select
+  }
+
+  /** @param {string} id "auto" or a representation id */
+  function select(id) {
+    if (!playing || !state.playerReady) return false
+    if (id !== "auto" && !state.representations.some((r) => r.id === id)) return false
+    playing.select(id)
+    state.selection = id
+    quality.value = id
+    return true
+  }
+
+  function showStatus() {
+    status.textContent = state.src === null ? "" : video.currentTime.toFixed(1) + " s · " + video.videoWidth + "x" +
+      video.videoHeight + (state.currentRepresentation ? " (" + state.currentRepresentation + ")" : "")
+  }
+
+  function resetQuality() {
+    const auto = document.createElement("option")
+    auto.value = "auto"
+    auto.textContent = "auto"
+    quality.replaceChildren(auto)
+    quality.value = "auto"
+    quality.disabled = true
+  }
+
+  /** @param {ReadonlyArray<Representation>} list */
+  function listRepresentations(list) {
+    state.representations = [...list].sort((a, b) => b.width - a.width || b.bandwidth - a.bandwidth)
+    resetQuality()
+    for (const r of state.representations) {
+      const option = document.createElement("option")
+      option.value = r.id
+      option.textContent = r.id + " (" + r.width + "x" + r.height + ", " + Math.round(r.bandwidth / 1000) + " kbps)"
+      quality.appendChild(option)
+    }
+    quality.disabled = false
+    state.playerReady = true
+  }
+
+  video.addEventListener("error", () => {
+    if (state.src !== null) report("video error " + describeMediaError(video.error))
+  })
+  video.addEventListener("timeupdate", showStatus)
+  video.addEventListener("resize", showStatus)
+  quality.addEventListener("change", () => select(quality.value))
+  resetQuality()
+
+  /** Stops playing (if anything plays) and empties the video. */
+  function stop() {
+    const engineWas = playing
+    playing = undefined
+    generation++
+    state.src = null
+    state.playerReady = false
+    state.representations = []
+    state.currentRepresentation = null
+    state.selection = "auto"
+    resetQuality()
+    if (engineWas) {
+      try { engineWas.destroy() } catch { /* already gone */ }
+    }
+    video.removeAttribute("src")
+    try { video.load() } catch { /* nothing to reset */ }
+    showStatus()
+  }
+
+  /** @param {string} src the manifest's URL */
+  function play(src) {
+    stop()
+    state.src = src
+    const mine = generation
+    const live = () => generation === mine
+    playing = engines[engine](video, src, {
+      error: (message) => { if (live()) report(message) },
+      ready: (list) => { if (live()) listRepresentations(list) },
+      rendered: (id) => {
+        if (!live()) return
+        state.currentRepresentation = id
+        showStatus()
+      }
+    })
+  }
+
+  return { state, play, stop }
+}

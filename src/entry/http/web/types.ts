@@ -1,0 +1,114 @@
+// Types of the browser code in this folder (checked with tsconfig.web.json) that the server side
+// and the tests share: the state each page exposes for tests, the engine interface of the player,
+// and the parts of the API's answers the web app reads. Types only: nothing here runs.
+
+export type PlayerEngineName = "dashjs" | "shaka"
+
+export interface Representation {
+  id: string
+  width: number
+  height: number
+  bandwidth: number
+}
+
+/**
+ * The player's part of a page's test hook (player.js keeps it): `window.__player` on the /player
+ * page and `window.__vidpipe` on the web app both have these fields.
+ */
+export interface PlayerState {
+  readonly engine: PlayerEngineName
+  /** The manifest being played, or null. */
+  src: string | null
+  /** The engine has loaded the stream: its video representations are known and `select` works. */
+  playerReady: boolean
+  /** The stream's video representations, largest first. */
+  representations: Array<Representation>
+  /** The video representation on screen (dash.js: rendered; Shaka: the variant it streams). */
+  currentRepresentation: string | null
+  /** "auto" or a pinned representation id. */
+  selection: string
+  readonly videoWidth: number
+  readonly videoHeight: number
+  readonly currentTime: number
+  /** Pins a video representation (or "auto" for ABR); false if nothing is loaded or no such id. */
+  readonly select: (id: string) => boolean
+}
+
+/** `window.__player` on the /player page. */
+export interface PlayerPageState extends PlayerState {
+  /** Engine, playback, video and page errors, in order. */
+  errors: Array<string>
+}
+
+/** `window.__vidpipe` on the web app. */
+export interface WebAppState extends PlayerState {
+  /** The job shown in the job panel (just uploaded, or opened from the list). */
+  jobId: string | null
+  status: JobStatus | null
+  /** Overall progress of the shown job, 0..1. */
+  progress: number
+  /** The last view received for the shown job. */
+  job: JobSummary | null
+  /** Fraction of the file the last upload from this page has sent, 0..1. */
+  uploadProgress: number
+  /** Everything that went wrong since the page loaded (API, upload, job failures, player, page errors). */
+  errors: Array<string>
+}
+
+/** One engine (dash.js or Shaka Player) playing one manifest; player.js drives it. */
+export interface Engine {
+  /** "auto" (adaptive) or the id of one of the representations the engine listed. */
+  readonly select: (id: string) => void
+  readonly destroy: () => void
+}
+
+export interface EngineEvents {
+  readonly error: (message: string) => void
+  /** The stream is loaded; these are its video representations. */
+  readonly ready: (representations: ReadonlyArray<Representation>) => void
+  /** The video representation now on screen (null: none known). */
+  readonly rendered: (id: string | null) => void
+}
+
+/** Starts playing `src` in `video`; undefined when the engine cannot start (told through `events.error`). */
+export type StartEngine = (video: HTMLVideoElement, src: string, events: EngineEvents) => Engine | undefined
+
+// The API's answers as the web app reads them (a subset of src/domain/JobView.ts and
+// src/entry/http/api/Api.ts; test/webAssets.test.ts checks that the real ones fit).
+
+export type JobStatus = "awaiting-upload" | "queued" | "processing" | "ready" | "failed"
+
+export interface ErrorSummary {
+  readonly _tag: string
+  readonly message: string
+}
+
+export interface TaskSummary {
+  readonly label: string
+  readonly status: string
+  readonly progress: number
+  readonly attempts: number
+  readonly error?: ErrorSummary | undefined
+}
+
+export interface JobSummary {
+  readonly jobId: string
+  readonly status: JobStatus
+  readonly fileName: string
+  readonly progress: number
+  readonly tasks: ReadonlyArray<TaskSummary>
+  readonly createdAt?: string | undefined
+  readonly renditions?: ReadonlyArray<{ readonly width: number; readonly height: number }> | undefined
+  readonly error?: ErrorSummary | undefined
+  readonly playback?: { readonly manifest: string; readonly player: string } | undefined
+}
+
+export interface JobListPage {
+  readonly jobs: ReadonlyArray<JobSummary>
+  readonly nextCursor?: string | undefined
+}
+
+export interface CreatedJob {
+  readonly jobId: string
+  readonly upload: { readonly url: string; readonly method: string; readonly headers: Readonly<Record<string, string>> }
+}
