@@ -18,6 +18,7 @@ import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts
 import { makeMemoryIdleRegistry } from "../src/layers/local/MemoryIdleRegistry.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
+import { sharedScaleInProtectionLayer } from "../src/layers/SharedScaleInProtection.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../src/services/PipelineSettings.ts"
 import { pollOnce } from "../src/programs/worker.ts"
 import { Ffmpeg } from "../src/services/Ffmpeg.ts"
@@ -92,7 +93,7 @@ const recordingEnvironment = (options: { readonly failProtect?: (call: number, p
     memoryCoordinatorLayer,
     memoryJobStoreLayer,
     idle,
-    fleet,
+    Layer.provideMerge(sharedScaleInProtectionLayer, fleet),
     metrics,
     folderStorageLayer(areaFoldersUnder(folder)),
     ffmpeg,

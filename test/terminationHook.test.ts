@@ -24,6 +24,7 @@ import { memoryCoordinatorLayer } from "../src/layers/local/MemoryCoordinator.ts
 import { memoryIdleRegistryLayer } from "../src/layers/local/MemoryIdleRegistry.ts"
 import { memoryJobQueueLayer } from "../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../src/layers/local/MemoryJobStore.ts"
+import { sharedScaleInProtectionLayer } from "../src/layers/SharedScaleInProtection.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../src/services/PipelineSettings.ts"
 import { runWorkerInFleet } from "../src/programs/terminationHook.ts"
 import type { QueueDepth } from "../src/services/JobQueue.ts"
@@ -64,11 +65,11 @@ const environment = (encodeMillis: number) => {
     logMetricsLayer,
     folderStorageLayer(areaFoldersUnder(folder)),
     ffmpeg.layer,
-    autoScalingFleetControlLayer({
+    Layer.provideMerge(sharedScaleInProtectionLayer, autoScalingFleetControlLayer({
       autoScalingGroupName: "vidpipe-workers",
       metadata: { baseUrl: imds.url },
       clientConfig: { region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } }
-    }),
+    })),
     Layer.succeed(PipelineSettings, { ...defaultPipelineSettings, pollSeconds: 1, visibility: Duration.seconds(10), heartbeatEvery: Duration.seconds(1) }),
     Layer.succeed(References.MinimumLogLevel, "None")
   )

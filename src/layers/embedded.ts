@@ -1,6 +1,6 @@
 /**
  * How a deployment's services are put together, once: one layer per concern, merged with the
- * system ffmpeg (`servicesLayer`). The one-machine deployment (`embeddedLayer`) fills every
+ * system ffmpeg and the workers' shared scale-in protection (`servicesLayer`). The one-machine deployment (`embeddedLayer`) fills every
  * concern in-process: queue, coordinator, job store and idle registry in memory, an in-memory
  * fleet (protection only remembered), log metrics, no CDN, folder storage. A configured deployment
  * (fromConfig.ts) fills them from configuration, with the same in-memory pieces for `memory`.
@@ -9,7 +9,6 @@ import * as os from "node:os"
 import { Layer } from "effect"
 import type { Coordinator } from "../services/Coordinator.ts"
 import type { CdnCache } from "../services/CdnCache.ts"
-import type { FleetControl } from "../services/FleetControl.ts"
 import type { IdleRegistry } from "../services/IdleRegistry.ts"
 import type { JobQueue } from "../services/JobQueue.ts"
 import type { JobStore } from "../services/JobStore.ts"
@@ -26,23 +25,43 @@ import type { MemoryQueueOptions } from "./local/MemoryJobQueue.ts"
 import { memoryJobQueueLayer } from "./local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "./local/MemoryJobStore.ts"
 import { noCdnCacheLayer } from "./local/NoCdnCache.ts"
+import { sharedScaleInProtectionLayer } from "./SharedScaleInProtection.ts"
 
 /** A layer providing `A` (and maybe more), whatever it needs and however it fails. */
 type Providing<A> = Layer.Layer<A, unknown, unknown>
 
 /**
  * Every service of a deployment: one layer per concern (coordination gives the coordinator, job
- * store and idle registry) and the system ffmpeg.
+ * store and idle registry), the system ffmpeg, and ScaleInProtection over the fleet.
  */
 export const servicesLayer = <
   Q extends Providing<JobQueue>,
   C extends Providing<Coordinator | JobStore | IdleRegistry>,
   S extends Providing<Storage>,
-  F extends Providing<FleetControl>,
+  Fleet,
+  FleetE,
+  FleetR,
   M extends Providing<PipelineMetrics>,
   D extends Providing<CdnCache>
->(layers: { readonly queue: Q; readonly coordination: C; readonly storage: S; readonly fleet: F; readonly metrics: M; readonly cdn: D }) =>
-  Layer.mergeAll(layers.queue, layers.coordination, layers.storage, layers.fleet, layers.metrics, layers.cdn, ffmpegCliLayer())
+>(layers: {
+  readonly queue: Q
+  readonly coordination: C
+  readonly storage: S
+  /** FleetControl (and InstanceTermination); typed loosely so that what it gives beyond FleetControl is kept. */
+  readonly fleet: Layer.Layer<Fleet, FleetE, FleetR>
+  readonly metrics: M
+  readonly cdn: D
+}) =>
+  Layer.mergeAll(
+    layers.queue,
+    layers.coordination,
+    layers.storage,
+    // The worker fibers of this process share one hold on the instance's protection.
+    Layer.provideMerge(sharedScaleInProtectionLayer, layers.fleet),
+    layers.metrics,
+    layers.cdn,
+    ffmpegCliLayer()
+  )
 
 /** In-process coordination: what VIDPIPE_COORDINATOR=memory means. */
 export const memoryCoordinationLayer = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer)

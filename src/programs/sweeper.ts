@@ -28,7 +28,7 @@ import { Storage } from "../services/Storage.ts"
 import { planTasks } from "./ingest.ts"
 import { failJob, updateTask } from "./jobRecords.ts"
 import { decodeTask, enqueueTask } from "./taskMessages.ts"
-import { completeAndMaybeFinalize } from "./worker.ts"
+import { completeAndMaybeFinalize } from "./workerTask.ts"
 
 const finishWholeJob = Effect.fnUntraced(function*(owner: string, job: Job, now: number) {
   const total = job.tasks.length

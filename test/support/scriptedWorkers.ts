@@ -15,6 +15,7 @@ import { memoryCoordinatorLayer } from "../../src/layers/local/MemoryCoordinator
 import { memoryIdleRegistryLayer } from "../../src/layers/local/MemoryIdleRegistry.ts"
 import { memoryJobQueueLayer } from "../../src/layers/local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "../../src/layers/local/MemoryJobStore.ts"
+import { sharedScaleInProtectionLayer } from "../../src/layers/SharedScaleInProtection.ts"
 import type { PipelineSettingsShape } from "../../src/services/PipelineSettings.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../../src/services/PipelineSettings.ts"
 import type { Script } from "./scriptedFfmpeg.ts"
@@ -55,7 +56,7 @@ export const scriptedWorkers = (options: ScriptedWorkersOptions) => {
     memoryCoordinatorLayer,
     memoryJobStoreLayer,
     memoryIdleRegistryLayer,
-    localFleetControlLayer("test-instance"),
+    Layer.provideMerge(sharedScaleInProtectionLayer, localFleetControlLayer("test-instance")),
     logMetricsLayer,
     folderStorageLayer(areaFoldersUnder(folder)),
     ffmpeg.layer,

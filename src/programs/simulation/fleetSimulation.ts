@@ -16,7 +16,7 @@
  * named instances SIGTERM `terminationDelayMs` later; they drain for up to `drainTimeoutMs` (the
  * lifecycle hook). The `oldest` control kills the oldest instances at once instead.
  */
-import { Clock, Deferred, Duration, Effect, Fiber, Layer, References, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Layer, References, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { decideScaling } from "../../domain/ScalingPolicy.ts"
 import type { CapacityToTerminate, TerminationPolicyEvent } from "../../domain/TerminationPolicy.ts"
@@ -25,6 +25,7 @@ import { makeLocalFleetControl } from "../../layers/local/LocalFleetControl.ts"
 import { makeLogMetrics } from "../../layers/local/LogMetrics.ts"
 import { memoryIdleRegistryLayer } from "../../layers/local/MemoryIdleRegistry.ts"
 import { memoryJobQueueLayer } from "../../layers/local/MemoryJobQueue.ts"
+import { sharedScaleInProtectionLayer } from "../../layers/SharedScaleInProtection.ts"
 import { FleetControl } from "../../services/FleetControl.ts"
 import { IdleRegistry } from "../../services/IdleRegistry.ts"
 import type { ReceivedMessage } from "../../services/JobQueue.ts"
@@ -32,7 +33,8 @@ import { JobQueue } from "../../services/JobQueue.ts"
 import { PipelineMetrics } from "../../services/PipelineMetrics.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../../services/PipelineSettings.ts"
 import { protect } from "../protector.ts"
-import { heartbeat, runWorkerWith } from "../worker.ts"
+import { runWorkerWith } from "../worker.ts"
+import { heartbeat } from "../workerTask.ts"
 import { generateArrivals } from "./arrivals.ts"
 import type { SimulationOptions } from "./options.ts"
 import { defaultSimulationOptions, minute } from "./options.ts"
@@ -52,11 +54,10 @@ interface Instance {
   terminating: boolean
 }
 
-interface TaskBody {
-  readonly id: string
-  readonly durationMs: number
-  readonly enqueuedAt: number
-}
+/** What the simulation puts in a message body, read back through its Schema. */
+const TaskBody = Schema.Struct({ id: Schema.String, durationMs: Schema.String, enqueuedAt: Schema.Number })
+type TaskBody = typeof TaskBody.Type
+const decodeTaskBody = Schema.decodeUnknownEffect(Schema.fromJsonString(TaskBody))
 
 const runSimulation = (options: SimulationOptions) =>
   Effect.gen(function*() {
@@ -83,7 +84,7 @@ const runSimulation = (options: SimulationOptions) =>
     /** The simulated encode: the task's duration, with the worker's real heartbeat. */
     const encode = (instance: Instance) => (_workerId: string, message: ReceivedMessage) =>
       Effect.gen(function*() {
-        const task = JSON.parse(message.body) as TaskBody
+        const task = yield* decodeTaskBody(message.body)
         const now = yield* Clock.currentTimeMillis
         if (!firstReceived.has(task.id)) {
           firstReceived.add(task.id)
@@ -121,6 +122,8 @@ const runSimulation = (options: SimulationOptions) =>
       instances.set(id, instance)
       instance.fiber = yield* Effect.sleep(bootMs).pipe(
         Effect.andThen(runWorkerWith(encode(instance))(id, { drain: Deferred.await(instance.sigterm), drainTimeout: options.drainTimeoutMs })),
+        // Each instance is a process of its own: its own hold on its own protection.
+        Effect.provide(sharedScaleInProtectionLayer),
         Effect.provideService(FleetControl, instance.fleet),
         Effect.forkIn(scope)
       )
