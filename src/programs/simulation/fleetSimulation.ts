@@ -16,7 +16,7 @@
  * named instances SIGTERM `terminationDelayMs` later; they drain for up to `drainTimeoutMs` (the
  * lifecycle hook). The `oldest` control kills the oldest instances at once instead.
  */
-import { Clock, Deferred, Duration, Effect, Fiber, Layer, References, Schema, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Layer, References, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { decideScaling } from "../../domain/ScalingPolicy.ts"
 import type { CapacityToTerminate, TerminationPolicyEvent } from "../../domain/TerminationPolicy.ts"
@@ -54,10 +54,11 @@ interface Instance {
   terminating: boolean
 }
 
-/** What the simulation puts in a message body, read back through its Schema. */
-const TaskBody = Schema.Struct({ id: Schema.String, durationMs: Schema.String, enqueuedAt: Schema.Number })
-type TaskBody = typeof TaskBody.Type
-const decodeTaskBody = Schema.decodeUnknownEffect(Schema.fromJsonString(TaskBody))
+interface TaskBody {
+  readonly id: string
+  readonly durationMs: number
+  readonly enqueuedAt: number
+}
 
 const runSimulation = (options: SimulationOptions) =>
   Effect.gen(function*() {
@@ -84,7 +85,7 @@ const runSimulation = (options: SimulationOptions) =>
     /** The simulated encode: the task's duration, with the worker's real heartbeat. */
     const encode = (instance: Instance) => (_workerId: string, message: ReceivedMessage) =>
       Effect.gen(function*() {
-        const task = yield* decodeTaskBody(message.body)
+        const task = JSON.parse(message.body) as TaskBody
         const now = yield* Clock.currentTimeMillis
         if (!firstReceived.has(task.id)) {
           firstReceived.add(task.id)
