@@ -11,7 +11,7 @@
  *   (its worker crashed, or was killed, on every one of `maxReceiveCount` receives): its job fails
  *   with that reason instead of waiting to be re-sent, and crashing workers, forever; the letter is
  *   then deleted, so letters never pile up in front of newer ones. A failure the worker lived to
- *   report fails the job there (worker.ts); this covers the deliveries that killed it.
+ *   report fails the job there (workerFailures.ts); this covers the deliveries that killed it.
  * Several sweepers may run at once; the coordinator's lease and the queue's deduplication keep
  * their work from doubling.
  */
