@@ -16,7 +16,7 @@
  * named instances SIGTERM `terminationDelayMs` later; they drain for up to `drainTimeoutMs` (the
  * lifecycle hook). The `oldest` control kills the oldest instances at once instead.
  */
-import { Clock, Deferred, Duration, Effect, Fiber, Layer, References, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Layer, References, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { decideScaling } from "../../domain/ScalingPolicy.ts"
 import type { CapacityToTerminate, TerminationPolicyEvent } from "../../domain/TerminationPolicy.ts"
@@ -54,11 +54,10 @@ interface Instance {
   terminating: boolean
 }
 
-interface TaskBody {
-  readonly id: string
-  readonly durationMs: number
-  readonly enqueuedAt: number
-}
+/** What the simulation puts in a message body, read back through its Schema. */
+const TaskBody = Schema.Struct({ id: Schema.String, durationMs: Schema.Number, enqueuedAt: Schema.Number })
+type TaskBody = typeof TaskBody.Type
+const decodeTaskBody = Schema.decodeUnknownEffect(Schema.fromJsonString(TaskBody))
 
 const runSimulation = (options: SimulationOptions) =>
   Effect.gen(function*() {
@@ -85,7 +84,7 @@ const runSimulation = (options: SimulationOptions) =>
     /** The simulated encode: the task's duration, with the worker's real heartbeat. */
     const encode = (instance: Instance) => (_workerId: string, message: ReceivedMessage) =>
       Effect.gen(function*() {
-        const task = JSON.parse(message.body) as TaskBody
+        const task = yield* decodeTaskBody(message.body)
         const now = yield* Clock.currentTimeMillis
         if (!firstReceived.has(task.id)) {
           firstReceived.add(task.id)
