@@ -5,7 +5,6 @@
  * fleet (protection only remembered), log metrics, no CDN, folder storage. A configured deployment
  * (fromConfig.ts) fills them from configuration, with the same in-memory pieces for `memory`.
  */
-import * as os from "node:os"
 import { Layer } from "effect"
 import type { Coordinator } from "../services/Coordinator.ts"
 import type { CdnCache } from "../services/CdnCache.ts"
@@ -26,6 +25,7 @@ import { memoryJobQueueLayer } from "./local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "./local/MemoryJobStore.ts"
 import { noCdnCacheLayer } from "./local/NoCdnCache.ts"
 import { sharedScaleInProtectionLayer } from "./SharedScaleInProtection.ts"
+import { thisProcessId } from "./processIdentity.ts"
 
 /** A layer providing `A` (and maybe more), whatever it needs and however it fails. */
 type Providing<A> = Layer.Layer<A, unknown, unknown>
@@ -71,7 +71,7 @@ export const embeddedLayer = (options: { readonly folders: AreaFolders; readonly
     queue: memoryJobQueueLayer(options.queue),
     coordination: memoryCoordinationLayer,
     storage: folderStorageLayer(options.folders),
-    fleet: localFleetControlLayer(`${os.hostname()}-${process.pid}`),
+    fleet: localFleetControlLayer(thisProcessId()),
     metrics: logMetricsLayer,
     cdn: noCdnCacheLayer
   })

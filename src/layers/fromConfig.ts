@@ -20,7 +20,6 @@
  *   AWS_EC2_METADATA_SERVICE_ENDPOINT  the SDK's own override of the IMDS address (tests)
  * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables.
  */
-import * as os from "node:os"
 import * as path from "node:path"
 import { Config, Duration, Effect, Layer, Schema } from "effect"
 import { defaultPipelineSettings, PipelineSettings } from "../services/PipelineSettings.ts"
@@ -30,6 +29,7 @@ import { noCdnCacheLayer } from "./local/NoCdnCache.ts"
 import { localFleetControlLayer } from "./local/LocalFleetControl.ts"
 import { logMetricsLayer } from "./local/LogMetrics.ts"
 import { memoryJobQueueLayer } from "./local/MemoryJobQueue.ts"
+import { thisProcessId } from "./processIdentity.ts"
 import { redisConnectionLayer } from "./redis/RedisConnection.ts"
 import { redisCoordinatorLayer } from "./redis/RedisCoordinator.ts"
 import { redisIdleRegistryLayer } from "./redis/RedisIdleRegistry.ts"
@@ -127,6 +127,9 @@ export interface AwsSettings {
   readonly metadataEndpoint: string | undefined
 }
 
+/** This instance's id: VIDPIPE_INSTANCE_ID (the EC2 instance id on AWS), else this process's. */
+export const instanceIdConfig = Config.String("VIDPIPE_INSTANCE_ID").pipe(Config.withDefault(thisProcessId()))
+
 export const deploymentConfig = Effect.gen(function*() {
   const read = (name: string, fallback: string) => Config.String(name).pipe(Config.withDefault(fallback))
   const deployment: Deployment = {
@@ -219,7 +222,7 @@ const fleetControlLayer = ({ aws, fleet }: Deployment, group = aws.autoScalingGr
         ...(aws.metadataEndpoint === undefined ? {} : { metadata: { baseUrl: aws.metadataEndpoint } })
       })
     )
-    : localFleetControlLayer(`${os.hostname()}-${process.pid}`)
+    : localFleetControlLayer(thisProcessId())
 
 /** The QueueName dimension: the SQS queue's name, or the backend's kind elsewhere. */
 const queueName = (queue: Backend) => queue.kind === "sqs" ? queue.queueUrl.split("/").at(-1) ?? "" : queue.kind

@@ -1,24 +1,21 @@
 /**
  * The configured deployment for commands that work with shared backends (worker, submit, status).
  */
-import * as os from "node:os"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import type { Deployment } from "../../layers/fromConfig.ts"
 import { deploymentConfig, describeBackend, isShared, layerFor, pipelineSettingsFromConfig } from "../../layers/fromConfig.ts"
 import { FaultInjection } from "../../services/FaultInjection.ts"
+import { faultConfig } from "./cliConfig.ts"
 import { InvalidOption } from "./InvalidOption.ts"
 
 const describe = (deployment: Deployment) =>
   `queue ${describeBackend(deployment.queue)}, coordinator ${describeBackend(deployment.coordinator)}, storage ${describeBackend(deployment.storage)}`
 
 /** Test-only fault injection, named by VIDPIPE_FAULT (see services/FaultInjection.ts). */
-const faultLayer = Layer.unwrap(Effect.sync(() => {
-  const fault = process.env["VIDPIPE_FAULT"]
-  if (fault !== "die-after-winning-lease") return Layer.empty
-  return Layer.succeed(FaultInjection, {
+const faultLayer = Layer.unwrap(Effect.map(faultConfig, (fault) =>
+  Option.isNone(fault) ? Layer.empty : Layer.succeed(FaultInjection, {
     afterLeaseWon: Effect.sync(() => process.kill(process.pid, "SIGKILL")).pipe(Effect.andThen(Effect.never))
-  })
-}))
+  })))
 
 /** Loads the configuration; `needsShared` refuses in-process backends a separate process cannot see. */
 export const loadDeployment = (command: string, needsShared: boolean) =>
@@ -33,4 +30,3 @@ export const loadDeployment = (command: string, needsShared: boolean) =>
     return { deployment, settings, summary: describe(deployment), layer: Layer.merge(layerFor(deployment, settings), faultLayer) }
   })
 
-export const defaultInstanceId = () => process.env["VIDPIPE_INSTANCE_ID"] ?? `${os.hostname()}-${process.pid}`

@@ -3,13 +3,14 @@
  * grown under a backlog and shrunk (only by idle workers, drained with SIGTERM) when idle; see
  * programs/localFleet.ts. SIGINT or SIGTERM stops all its workers (SIGTERM) and exits.
  */
-import { Effect, Layer, References } from "effect"
+import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { runLocalFleet } from "../../programs/localFleet.ts"
 import { loadDeployment } from "./deployment.ts"
 import { checkedFleetOptions, fleetTimingFlags } from "./fleetOptions.ts"
 import { reportingFailures } from "./runCommand.ts"
 import { workerProcesses } from "./workerProcesses.ts"
+import { logLevelLayer } from "./cliConfig.ts"
 
 export const fleetCommand = Command.make(
   "fleet",
@@ -26,6 +27,7 @@ export const fleetCommand = Command.make(
       yield* runLocalFleet(options, workerProcesses()).pipe(Effect.scoped, Effect.provide(layer))
     }).pipe(
       reportingFailures({ json: false }),
-      process.env["VIDPIPE_LOG_LEVEL"] === undefined ? Effect.provide(Layer.succeed(References.MinimumLogLevel, "Info")) : (e) => e
+      // A daemon says what it does unless told otherwise.
+      Effect.provide(logLevelLayer("Info"))
     )
 ).pipe(Command.withDescription("Run a local fleet of workers that grows under a backlog and shrinks when idle"))

@@ -14,8 +14,8 @@ import { resultJson, summaryLines } from "./jobResult.ts"
 import { prepareOutputFolder, removePresentation } from "./outputFolder.ts"
 import { makeProgressView } from "./progressView.ts"
 import { reportingFailures } from "./runCommand.ts"
+import { dataDirectoryConfig } from "./cliConfig.ts"
 
-export const dataDirectory = () => path.resolve(process.env["VIDPIPE_DATA_DIR"] ?? "data")
 
 const defaultOutFor = (input: string) => path.join("out", path.parse(input).name || "presentation")
 
@@ -32,7 +32,7 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
   if (!Number.isInteger(options.workers) || options.workers < 1 || options.workers > 64) {
     return yield* new InvalidOption({ reason: `--workers must be between 1 and 64 (got ${options.workers})` })
   }
-  const uploads = path.join(dataDirectory(), "uploads")
+  const uploads = path.join(yield* dataDirectoryConfig, "uploads")
   return yield* Effect.gen(function*() {
     const outDir = yield* prepareOutputFolder(options.out)
     return yield* Effect.gen(function*() {

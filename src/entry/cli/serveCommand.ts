@@ -6,15 +6,17 @@
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Config, Console, Duration, Effect, Layer, Option } from "effect"
+import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
 import { embeddedWorkers, serverLayer } from "../http/serve.ts"
 import { runLocalFleet } from "../../programs/localFleet.ts"
-import { defaultInstanceId, loadDeployment } from "./deployment.ts"
+import { instanceIdConfig } from "../../layers/fromConfig.ts"
+import { loadDeployment } from "./deployment.ts"
 import { checkedFleetOptions, fleetTimingFlags, parseFleetRange } from "./fleetOptions.ts"
 import { apiKeysConfig } from "../http/api/apiKeysConfig.ts"
 import { playbackConfig } from "../http/playbackConfig.ts"
+import { maxUploadBytesConfig, publicUrlConfig, uploadExpiryConfig, uploadSecretConfig } from "../http/uploadConfig.ts"
 import { rateLimitsConfig } from "../http/api/rateLimitsConfig.ts"
 import type { KeyLimits } from "../http/api/RateLimits.ts"
 import { InvalidOption } from "./InvalidOption.ts"
@@ -27,10 +29,11 @@ const serveSettings = Effect.gen(function*() {
     apiKeys,
     adminApiKeys,
     playback: yield* playbackConfig,
-    uploadSecret: yield* Config.String("VIDPIPE_UPLOAD_SECRET").pipe(Config.withDefault(randomBytes(32).toString("hex"))),
-    publicUrl: (yield* Config.String("VIDPIPE_PUBLIC_URL").pipe(Config.withDefault(""))).replace(/\/+$/, ""),
-    maxUploadBytes: yield* Config.Number("VIDPIPE_MAX_UPLOAD_BYTES").pipe(Config.withDefault(10 * 1024 ** 3)),
-    uploadExpiry: Duration.seconds(yield* Config.Number("VIDPIPE_UPLOAD_EXPIRY_SECONDS").pipe(Config.withDefault(5))),
+    // Random per process unless set: set it when several serve processes share a deployment.
+    uploadSecret: Redacted.value(yield* uploadSecretConfig.pipe(Config.withDefault(Redacted.make(randomBytes(32).toString("hex"))))),
+    publicUrl: yield* publicUrlConfig,
+    maxUploadBytes: yield* maxUploadBytesConfig,
+    uploadExpiry: yield* uploadExpiryConfig,
     limits: yield* rateLimitsConfig
   }
 })
@@ -77,7 +80,7 @@ export const serveCommand = Command.make(
         host: flags.host,
         workers,
         outputsDir: path.join(deployment.storage.kind === "file" ? deployment.storage.dir : "data", "outputs"),
-        instanceId: defaultInstanceId()
+        instanceId: yield* instanceIdConfig
       }
       // The delivery route resolves its folder once, at start.
       yield* Effect.promise(() => fs.mkdir(options.outputsDir, { recursive: true }))

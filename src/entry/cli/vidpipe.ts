@@ -2,7 +2,7 @@
  * The `vidpipe` command line (started through `main.ts`).
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect, Exit, Layer, Logger, type LogLevel, References } from "effect"
+import { Effect, Exit, Layer, Logger } from "effect"
 import { Command } from "effect/cli"
 import { demoCommand } from "./demoCommand.ts"
 import { fleetCommand } from "./fleetCommand.ts"
@@ -14,17 +14,17 @@ import { onSigterm } from "./signals.ts"
 import { statusCommand } from "./statusCommand.ts"
 import { submitCommand } from "./submitCommand.ts"
 import { workerCommand } from "./workerCommand.ts"
+import { logLevelLayer } from "./cliConfig.ts"
 
 const vidpipe = Command.make("vidpipe").pipe(
   Command.withDescription("Video on demand: turn video files into adaptive-bitrate MPEG-DASH"),
   Command.withSubcommands([processCommand, serveCommand, submitCommand, workerCommand, fleetCommand, statusCommand, sampleCommand, playCommand, demoCommand])
 )
 
-const logLevel = (process.env["VIDPIPE_LOG_LEVEL"] ?? "Warn") as LogLevel.LogLevel
 // Logs go to stderr: stdout carries results (and `--json`).
 const logging = Layer.mergeAll(
   Logger.layer([Logger.withConsoleError(Logger.formatSimple)]),
-  Layer.succeed(References.MinimumLogLevel, logLevel)
+  logLevelLayer("Warn")
 )
 
 const program = vidpipe.pipe(

@@ -6,13 +6,15 @@
  * With VIDPIPE_LIFECYCLE_HOOK (the Auto Scaling group's termination hook, set by the stack's user
  * data) it also drains when the fleet terminates the instance, and then completes that hook.
  */
-import { Config, Duration, Effect, Layer, Option, References, Schedule } from "effect"
+import { Config, Duration, Effect, Option, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
 import { reapOrphanedEncoders } from "../../layers/ffmpeg/orphans.ts"
 import { runSweeper } from "../../programs/sweeper.ts"
 import { runWorkerInFleet } from "../../programs/terminationHook.ts"
 import { runWorker } from "../../programs/worker.ts"
-import { defaultInstanceId, loadDeployment } from "./deployment.ts"
+import { instanceIdConfig } from "../../layers/fromConfig.ts"
+import { logLevelLayer } from "./cliConfig.ts"
+import { loadDeployment } from "./deployment.ts"
 import { reportingFailures } from "./runCommand.ts"
 import { awaitDrainRequest } from "./signals.ts"
 
@@ -29,7 +31,7 @@ export const workerCommand = Command.make(
     Effect.gen(function*() {
       const { layer, summary } = yield* loadDeployment("worker", true)
       const lifecycleHook = yield* Config.String("VIDPIPE_LIFECYCLE_HOOK").pipe(Config.option)
-      const workerId = flags.id._tag === "Some" ? flags.id.value : defaultInstanceId()
+      const workerId = flags.id._tag === "Some" ? flags.id.value : yield* instanceIdConfig
       yield* Effect.gen(function*() {
         yield* Effect.logInfo(`worker ${workerId}: started (${summary})`)
         // At start and then every few seconds: another worker on this machine may die at any time.
@@ -50,6 +52,6 @@ export const workerCommand = Command.make(
     }).pipe(
       reportingFailures({ json: false }),
       // A daemon says what it does unless told otherwise.
-      process.env["VIDPIPE_LOG_LEVEL"] === undefined ? Effect.provide(Layer.succeed(References.MinimumLogLevel, "Info")) : (e) => e
+      Effect.provide(logLevelLayer("Info"))
     )
 ).pipe(Command.withDescription("Run a worker for a shared (Redis) deployment; SIGTERM drains it"))

@@ -1,6 +1,6 @@
 /**
  * The local fleet's workers as `vidpipe worker` child processes of this one, sharing its
- * environment (so its deployment) and its output.
+ * environment (spawn's default: so its deployment) and its output.
  */
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
@@ -23,7 +23,6 @@ export const workerProcesses = (): FleetProcesses => {
     spawnWorker: (id) =>
       Effect.sync(() => {
         const child = spawn(process.execPath, [...process.execArgv, cliEntry, "worker", "--id", id], {
-          env: process.env,
           stdio: ["ignore", "inherit", "inherit"]
         })
         child.on("error", () => {})

@@ -13,28 +13,38 @@
  * Upload slots are S3 presigned PUTs when VIDPIPE_STORAGE=s3://…; with folder storage they are
  * URLs of a `vidpipe serve` at VIDPIPE_PUBLIC_URL sharing VIDPIPE_UPLOAD_SECRET.
  */
-import { Config, Duration, Effect, Layer } from "effect"
+import { Config, Duration, Effect, Layer, Redacted } from "effect"
 import { s3UploadSlotsLayer } from "../../layers/aws/S3UploadSlots.ts"
 import { deploymentConfig } from "../../layers/fromConfig.ts"
 import { signedUploadSlotsLayer } from "../../layers/local/SignedUploadSlots.ts"
+import { thisProcessId } from "../../layers/processIdentity.ts"
 import type { ApiRoutesOptions } from "../http/api/routes.ts"
 import { apiKeysConfig } from "../http/api/apiKeysConfig.ts"
 import { corsOriginsConfig } from "../http/cors.ts"
+import { deliveryUrlConfig, maxUploadBytesConfig, publicUrlConfig, requiredPublicUrlConfig, uploadExpiryConfig, uploadSecretConfig } from "../http/uploadConfig.ts"
 import { playbackConfig } from "../http/playbackConfig.ts"
 
-const trimSlashes = (url: string) => url.trim().replace(/\/+$/, "")
 
-const publicUrl = Config.String("VIDPIPE_PUBLIC_URL").pipe(Config.withDefault(""), Config.map(trimSlashes))
+
+/**
+ * The sweeper's lease owner: its Lambda log stream (one per execution environment,
+ * AWS_LAMBDA_LOG_STREAM_NAME, set by Lambda), or this process's id elsewhere.
+ */
+export const sweeperOwnerConfig = Config.String("AWS_LAMBDA_LOG_STREAM_NAME").pipe(
+  Config.map((stream) => stream.split("]").pop() ?? stream),
+  Config.withDefault(thisProcessId()),
+  Effect.orElseSucceed(thisProcessId)
+)
 
 export const apiOptionsConfig = Effect.gen(function*() {
   const { apiKeys, adminApiKeys } = yield* apiKeysConfig
-  const base = yield* publicUrl
+  const base = yield* publicUrlConfig
   const options: ApiRoutesOptions = {
     apiKeys,
     adminApiKeys,
     gatewayKeyIds: true,
-    deliveryBase: yield* Config.String("VIDPIPE_DELIVERY_URL").pipe(Config.map(trimSlashes), Config.withDefault(`${base}/cdn`)),
-    maxUploadBytes: yield* Config.Number("VIDPIPE_MAX_UPLOAD_BYTES").pipe(Config.withDefault(10 * 1024 ** 3)),
+    deliveryBase: yield* deliveryUrlConfig(base),
+    maxUploadBytes: yield* maxUploadBytesConfig,
     corsOrigins: yield* corsOriginsConfig,
     playback: yield* playbackConfig
   }
@@ -54,15 +64,16 @@ export type UploadSlotsConfig =
 /** What `uploadSlotsLayer` reads from configuration. */
 export const uploadSlotsConfig = Effect.gen(function*() {
   const deployment = yield* deploymentConfig
-  const expiresIn = Duration.seconds(yield* Config.Number("VIDPIPE_UPLOAD_EXPIRY_SECONDS").pipe(Config.withDefault(5)))
+  const expiresIn = yield* uploadExpiryConfig
   if (deployment.storage.kind === "s3") {
     const config: UploadSlotsConfig = { kind: "s3", bucket: deployment.storage.bucket, region: deployment.aws.region, endpoint: deployment.aws.s3Endpoint, expiresIn }
     return config
   }
   const config: UploadSlotsConfig = {
     kind: "signed",
-    publicBase: yield* Config.String("VIDPIPE_PUBLIC_URL").pipe(Config.map(trimSlashes)),
-    secret: yield* Config.String("VIDPIPE_UPLOAD_SECRET"),
+    // Both required here: a Lambda cannot receive uploads itself, and a random secret would match no server.
+    publicBase: yield* requiredPublicUrlConfig,
+    secret: Redacted.value(yield* uploadSecretConfig),
     expiresIn
   }
   return config

@@ -7,11 +7,11 @@
  * A pass that fails (Redis or SQS unreachable) rejects, so the invocation is reported as an error;
  * the next scheduled one simply tries again.
  */
-import * as os from "node:os"
-import type { Effect, Layer } from "effect"
-import { ManagedRuntime } from "effect"
+import type { Layer } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import { lambdaConfiguredLayer, lambdaLayerConfig } from "../../layers/fromConfig.ts"
 import { sweepOnce } from "../../programs/sweeper.ts"
+import { sweeperOwnerConfig } from "./lambdaConfig.ts"
 
 /** What one sweep uses: the job store, queue, coordinator, storage, metrics and settings. */
 export type SweeperServices = Effect.Services<ReturnType<typeof sweepOnce>>
@@ -25,7 +25,7 @@ export type SweeperHandler = ((event?: unknown, context?: unknown) => Promise<Sw
 }
 
 /** The lease owner this container finalizes as (one per container, like a worker's id). */
-const defaultOwner = () => `sweeper-${process.env["AWS_LAMBDA_LOG_STREAM_NAME"]?.split("]").pop() ?? `${os.hostname()}-${process.pid}`}`
+const defaultOwner = () => `sweeper-${Effect.runSync(sweeperOwnerConfig)}`
 
 /** The services are built on the first invocation and reused by later ones in this container. */
 export const makeSweeperHandler = <E>(

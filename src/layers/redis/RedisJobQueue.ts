@@ -6,7 +6,6 @@
  * script (jobQueueScripts.ts) registered with `defineCommand`, so ioredis reloads them after
  * `SCRIPT FLUSH` or a failover (EVALSHA falls back to EVAL on NOSCRIPT).
  */
-import * as os from "node:os"
 import { Clock, Duration, Effect, Layer, Schema } from "effect"
 import { QueueFailed, ReceiptExpired } from "../../domain/Errors.ts"
 import type { OutgoingMessage, ReceivedMessage, ReceiveOptions } from "../../services/JobQueue.ts"
@@ -15,6 +14,7 @@ import { DepthReply, deleteScript, depthScript, extendScript, ReceiptReply, Rece
 import { RedisConnection } from "../../services/RedisConnection.ts"
 import { defineScripts, redisCall } from "./RedisConnection.ts"
 import { decodeScriptReply } from "./scriptReply.ts"
+import { thisProcessId } from "../processIdentity.ts"
 
 export interface RedisQueueOptions {
   readonly maxReceiveCount?: number
@@ -41,7 +41,7 @@ export const makeRedisJobQueue = Effect.fnUntraced(function*(options: RedisQueue
   const defaultVisibility = millis(options.defaultVisibility ?? "30 seconds")
   const maxReceiveCount = options.maxReceiveCount ?? 5
   const dedupWindow = millis(options.deduplicationWindow ?? "5 minutes")
-  const consumer = options.consumer ?? `${os.hostname()}-${process.pid}`
+  const consumer = options.consumer ?? thisProcessId()
 
   const redis = defineScripts(client, 6, {
     vidpipeQueueSend: sendScript,
