@@ -1,6 +1,6 @@
 /**
  * The whole stack from its areas, given what only SST can make (the network with Redis, and the
- * Lambda functions). `sst.config.ts` passes SST components; test/infra.test.ts passes stand-ins
+ * Lambda functions). `sst.config.ts` passes SST components; test/infra/infra.test.ts passes stand-ins
  * and runs this under Pulumi mocks.
  */
 import type * as pulumi from "@pulumi/pulumi"

@@ -26,7 +26,7 @@ import type { RunningServer } from "../test/support/server.ts"
 import { startServer } from "../test/support/server.ts"
 import type { ChaosOptions, ChaosRun, ClipPlan, JobOutcome } from "./chaosPlan.ts"
 import { chaosUsage, parseChaosArgs, planChaos, summarizeChaos } from "./chaosPlan.ts"
-import { mulberry32 } from "../src/programs/simulation/arrivals.ts"
+import { mulberry32 } from "../src/simulation/arrivals.ts"
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

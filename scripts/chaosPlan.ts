@@ -1,10 +1,10 @@
 /**
  * The pure half of `npm run chaos` (scripts/chaos.ts): its options, the seeded plan of clips,
  * submissions and disruptions, and the verdict over what the run found. No I/O, so
- * test/chaos.test.ts can check it in milliseconds.
+ * test/e2e/chaos.test.ts can check it in milliseconds.
  */
 import { parseArgs } from "node:util"
-import { mulberry32 } from "../src/programs/simulation/arrivals.ts"
+import { mulberry32 } from "../src/simulation/arrivals.ts"
 import { integerOption } from "./scriptSupport.ts"
 
 export interface ChaosOptions {

@@ -26,7 +26,7 @@ import type { PrivateRedis } from "../test/support/redisServer.ts"
 import { startPrivateRedis } from "../test/support/redisServer.ts"
 import type { RunningServer } from "../test/support/server.ts"
 import { startServer } from "../test/support/server.ts"
-import { mulberry32 } from "../src/programs/simulation/arrivals.ts"
+import { mulberry32 } from "../src/simulation/arrivals.ts"
 import { integerOption } from "./scriptSupport.ts"
 
 const usage = `Usage: npm run load -- [options]

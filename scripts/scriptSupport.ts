@@ -1,6 +1,6 @@
 /**
  * Small pieces shared by the scripts (chaos, load). Their seeded PRNG is the simulation's
- * (`mulberry32` in src/programs/simulation/arrivals.ts).
+ * (`mulberry32` in src/simulation/arrivals.ts).
  */
 
 /** An integer flag value within [min, max], or `fallback` when absent; throws with a readable message. */

@@ -1,10 +1,10 @@
 /**
  * Prints the autoscaling simulation report: `npm run simulate [-- seed]`. See
- * src/programs/simulation/fleetSimulation.ts.
+ * src/simulation/fleetSimulation.ts.
  */
 import { Effect } from "effect"
-import { simulateFleet } from "../src/programs/simulation/fleetSimulation.ts"
-import { formatReport } from "../src/programs/simulation/report.ts"
+import { simulateFleet } from "../src/simulation/fleetSimulation.ts"
+import { formatReport } from "../src/simulation/report.ts"
 
 const seedArgument = process.argv[2]
 const seed = seedArgument === undefined ? undefined : Number(seedArgument)

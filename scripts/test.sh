@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: install what is missing, run the suite (which type-checks the whole project too:
-# test/typecheck.test.ts), and end with one plain summary line ("N passed, N failed, N skipped")
+# test/project/typecheck.test.ts), and end with one plain summary line ("N passed, N failed, N skipped")
 # that CI can read; scripts/summaryReporter.ts writes it and counts every failure, including a
 # file that fails to load, a beforeAll that throws and an unhandled error. Extra arguments go to
 # vitest.

@@ -1,6 +1,6 @@
 /**
  * The fleet scaling policy, pure: what the infrastructure's CloudWatch alarms mirror and what a
- * local fleet (or the simulation in `src/programs/simulation`) can call directly.
+ * local fleet (or the simulation in `src/simulation`) can call directly.
  *
  * The rule:
  *

@@ -1,5 +1,5 @@
 /**
- * The suites that test/summaryReporter.test.ts runs in a nested vitest: one of each kind of
+ * The suites that test/project/summaryReporter.test.ts runs in a nested vitest: one of each kind of
  * failure the closing line must count. Not part of `npm test`'s own run (they are `*.suite.ts`).
  */
 import { defineConfig } from "vitest/config"

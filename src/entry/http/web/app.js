@@ -6,7 +6,7 @@
 // Every value from the server or the user reaches the DOM through textContent or attributes,
 // never as markup.
 //
-// `window.__vidpipe` is for browser tests (test/webApp.e2e.test.ts; types.ts, WebAppState); its
+// `window.__vidpipe` is for browser tests (test/e2e/webApp.e2e.test.ts; types.ts, WebAppState); its
 // player fields are the /player page's (`window.__player`), kept by the same player module.
 import { element } from "./dom.js"
 import { createPlayer } from "./player.js"

@@ -74,7 +74,7 @@ export interface EngineEvents {
 export type StartEngine = (video: HTMLVideoElement, src: string, events: EngineEvents) => Engine | undefined
 
 // The API's answers as the web app reads them (a subset of src/domain/JobView.ts and
-// src/entry/http/api/Api.ts; test/webAssets.test.ts checks that the real ones fit).
+// src/entry/http/api/Api.ts; test/entry/webAssets.test.ts checks that the real ones fit).
 
 export type JobStatus = "awaiting-upload" | "queued" | "processing" | "ready" | "failed"
 

@@ -1,0 +1,93 @@
+/**
+ * `vidpipe process` end to end on generated clips of different shapes: the presentation
+ * validates against the DASH schema, no rung is larger than the source, rungs are
+ * segment-aligned, every video segment starts on a keyframe, and audio is there exactly
+ * when the source has it.
+ */
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { checkPresentation } from "../support/dashInspect.ts"
+import { lastJsonLine, runVidpipe } from "../support/cli.ts"
+import { makeClip } from "../support/clips.ts"
+
+interface ClipCase {
+  readonly name: string
+  readonly width: number
+  readonly height: number
+  readonly frameRate: string
+  readonly audioChannels: number
+  readonly sampleRate?: number
+  readonly expectedRungs: ReadonlyArray<string>
+}
+
+const cases: ReadonlyArray<ClipCase> = [
+  { name: "1080p30-stereo48k", width: 1920, height: 1080, frameRate: "30", audioChannels: 2, sampleRate: 48000, expectedRungs: ["1920x1080", "1280x720", "854x480", "640x360"] },
+  { name: "720p25", width: 1280, height: 720, frameRate: "25", audioChannels: 2, sampleRate: 48000, expectedRungs: ["1280x720", "854x480", "640x360"] },
+  { name: "portrait-720x1280", width: 720, height: 1280, frameRate: "30", audioChannels: 2, sampleRate: 48000, expectedRungs: ["720x1280", "480x854", "360x640"] },
+  { name: "no-audio", width: 960, height: 540, frameRate: "30000/1001", audioChannels: 0, expectedRungs: ["854x480", "640x360"] },
+  { name: "mono-44k1", width: 854, height: 480, frameRate: "24", audioChannels: 1, sampleRate: 44100, expectedRungs: ["854x480", "640x360"] }
+]
+
+let workdir = ""
+beforeAll(async () => {
+  workdir = await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-e2e-"))
+})
+afterAll(async () => {
+  await fs.rm(workdir, { recursive: true, force: true })
+})
+
+describe("vidpipe process", () => {
+  for (const clip of cases) {
+    it(`${clip.name}: a valid, aligned, keyframe-led presentation`, async () => {
+      const input = await makeClip({
+        output: path.join(workdir, `${clip.name}.mp4`),
+        durationSeconds: 9,
+        width: clip.width,
+        height: clip.height,
+        frameRate: clip.frameRate,
+        audioChannels: clip.audioChannels,
+        ...(clip.sampleRate === undefined ? {} : { sampleRate: clip.sampleRate })
+      })
+      const out = path.join(workdir, `${clip.name}-out`)
+      const result = await runVidpipe(["process", input, "--out", out, "--json", "--workers", "2"], {
+        env: { VIDPIPE_DATA_DIR: path.join(workdir, "data") }
+      })
+      expect(result.code, result.stderr).toBe(0)
+      const summary = lastJsonLine(result.stdout)
+      expect(summary.status).toBe("ready")
+      expect(summary.manifest).toBe(path.join(out, "manifest.mpd"))
+      expect(summary.audio).toBe(clip.audioChannels > 0)
+      expect(summary.renditions.map((r: { width: number; height: number }) => `${r.width}x${r.height}`)).toEqual(clip.expectedRungs)
+
+      const report = await checkPresentation(summary.manifest)
+      expect(report.problems).toEqual([])
+      expect(report.schemaValid, report.schemaOutput).toBe(true)
+      expect(report.timelinesAligned).toBe(true)
+      expect(report.allSegmentsStartOnKeyframe).toBe(true)
+      expect(report.video.length).toBe(clip.expectedRungs.length)
+      const reference = report.video[0]!
+      for (const rung of report.video) {
+        expect(rung.width).toBeLessThanOrEqual(clip.width)
+        expect(rung.height).toBeLessThanOrEqual(clip.height)
+        expect(rung.width! % 2 + rung.height! % 2).toBe(0)
+        expect(rung.segmentCount).toBe(reference.segmentCount)
+        expect(rung.durations).toEqual(reference.durations)
+        // The source's shape is kept: aspect ratio within rounding to even sizes.
+        expect(Math.abs(rung.width! / rung.height! - clip.width / clip.height)).toBeLessThan(0.01)
+      }
+      expect(reference.segmentCount).toBe(3) // 9 s in 4 s segments
+      if (clip.audioChannels > 0) {
+        expect(report.audio).toBeDefined()
+        expect(report.audio!.channels).toBe(clip.audioChannels)
+        expect(report.audio!.sampleRate).toBe(clip.sampleRate)
+      } else {
+        expect(report.audio).toBeUndefined()
+      }
+      // The working copy of the source is not left behind.
+      const leftovers = await fs.readdir(path.join(workdir, "data", "uploads")).catch(() => [])
+      expect(leftovers).toEqual([])
+    })
+  }
+})
