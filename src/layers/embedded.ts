@@ -5,6 +5,7 @@
  * fleet (protection only remembered), log metrics, no CDN, folder storage. A configured deployment
  * (fromConfig.ts) fills them from configuration, with the same in-memory pieces for `memory`.
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Layer } from "effect"
 import type { Coordinator } from "../services/Coordinator.ts"
 import type { CdnCache } from "../services/CdnCache.ts"
@@ -60,7 +61,9 @@ export const servicesLayer = <
     Layer.provideMerge(sharedScaleInProtectionLayer, layers.fleet),
     layers.metrics,
     layers.cdn,
-    ffmpegCliLayer()
+    ffmpegCliLayer(),
+    // The file system programs use for work folders (encodeTask), on this Node process.
+    NodeFileSystem.layer
   )
 
 /** In-process coordination: what VIDPIPE_COORDINATOR=memory means. */

@@ -4,10 +4,8 @@
  * so redelivery is harmless; a chunk writes only its own segments (and chunk 1 the init
  * segments), so chunks never overwrite each other.
  */
-import * as fs from "node:fs/promises"
-import * as os from "node:os"
 import * as path from "node:path"
-import { Clock, Effect, Stream } from "effect"
+import { Clock, Effect, FileSystem, Stream } from "effect"
 import { FfmpegFailed } from "../domain/Errors.ts"
 import type { Task } from "../domain/Task.ts"
 import { audioDirectory, videoDirectory } from "../domain/Task.ts"
@@ -16,13 +14,14 @@ import type { EncodeEvent } from "../services/Ffmpeg.ts"
 import { Ffmpeg } from "../services/Ffmpeg.ts"
 import { Storage } from "../services/Storage.ts"
 
-const temporaryFolder = Effect.acquireRelease(
-  Effect.tryPromise({
-    try: () => fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-task-")),
-    catch: (error) => new FfmpegFailed({ operation: "create work folder", reason: String(error), retryable: true })
-  }),
-  (folder) => Effect.promise(() => fs.rm(folder, { recursive: true, force: true }))
-)
+/**
+ * A private work folder for one task, removed with the task's scope. Its prefix is what the
+ * orphan reaper looks for (layers/ffmpeg/orphans.ts) after a worker was killed mid-task.
+ */
+const temporaryFolder = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  return yield* fs.makeTempDirectoryScoped({ prefix: "vidpipe-task-" })
+}).pipe(Effect.mapError((error) => new FfmpegFailed({ operation: "create work folder", reason: error.message, retryable: true })))
 
 interface Output {
   /** Relative to the job's output prefix. */

@@ -2,8 +2,7 @@
  * Submits a local video file as a job: stores the source, records the job and ingests it
  * (probe, plan, enqueue). What the upload API does for a browser, for a file on this machine.
  */
-import * as fs from "node:fs/promises"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, FileSystem } from "effect"
 import type { Strategy } from "../domain/Chunking.ts"
 import { SourceNotFound, UnusableInput } from "../domain/Errors.ts"
 import { JobStore } from "../services/JobStore.ts"
@@ -14,10 +13,11 @@ import { newJob, newJobId, safeFileName } from "./jobRecords.ts"
 
 /** Refuses what is plainly not a file before anything is stored. */
 const checkInput = Effect.fnUntraced(function*(input: string) {
-  const stat = yield* Effect.tryPromise({ try: () => fs.stat(input), catch: () => new SourceNotFound({ path: input }) })
-  if (!stat.isFile()) return yield* new UnusableInput({ reason: `${input} is not a regular file` })
-  if (stat.size === 0) return yield* new UnusableInput({ reason: "the file is empty (0 bytes)" })
-  return stat.size
+  const fs = yield* FileSystem.FileSystem
+  const stat = yield* fs.stat(input).pipe(Effect.mapError(() => new SourceNotFound({ path: input })))
+  if (stat.type !== "File") return yield* new UnusableInput({ reason: `${input} is not a regular file` })
+  if (stat.size === 0n) return yield* new UnusableInput({ reason: "the file is empty (0 bytes)" })
+  return Number(stat.size)
 })
 
 export interface SubmitOptions {

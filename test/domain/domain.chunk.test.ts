@@ -27,6 +27,7 @@ import { createAndIngest } from "../../src/programs/submitFile.ts"
 import { runWorker } from "../../src/programs/worker.ts"
 import { Storage } from "../../src/services/Storage.ts"
 import { makeScriptedFfmpeg, probeFor720p } from "../support/scriptedFfmpeg.ts"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 
 const policy = (workers: number): ChunkPolicy => ({ ...defaultChunkPolicy, workers })
 const spans = (chunks: ReadonlyArray<ChunkSpan>) => chunks.map((c) => [c.startSeconds, c.endSeconds, c.segmentCount])
@@ -271,6 +272,7 @@ describe("chunked jobs", () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-chunk-domain-"))
     const scripted = makeScriptedFfmpeg({ probe: longProbe, encodeMillis: 20 })
     const layer = Layer.mergeAll(
+    NodeServices.layer,
       embeddedLayer({ folders: areaFoldersUnder(root) }),
       scripted.layer,
       Layer.succeed(References.MinimumLogLevel, "Error")

@@ -22,6 +22,7 @@ import { JobQueue } from "../../src/services/JobQueue.ts"
 import { JobStore } from "../../src/services/JobStore.ts"
 import { Storage } from "../../src/services/Storage.ts"
 import { makeScriptedFfmpeg, submitScriptedJob } from "../support/scriptedFfmpeg.ts"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 
 /**
  * The finalize lease. Waits for its expiry are read from the lease itself on the coordinator's
@@ -36,6 +37,7 @@ const leaseWonWithin = Duration.seconds(15)
 /** In-process deployment with the lease above, scripted encodes and `afterLeaseWon` as the fault. */
 const environment = (root: string, afterLeaseWon: Effect.Effect<void>) =>
   Layer.mergeAll(
+    NodeServices.layer,
     embeddedLayer({ folders: areaFoldersUnder(root) }),
     makeScriptedFfmpeg({ encodeMillis: 20 }).layer,
     Layer.succeed(PipelineSettings, { ...defaultPipelineSettings, pollSeconds: 1, finalizeLease: leaseLength }),

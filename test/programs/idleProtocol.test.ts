@@ -27,6 +27,7 @@ import { IdleRegistry } from "../../src/services/IdleRegistry.ts"
 import { JobStore } from "../../src/services/JobStore.ts"
 import { PipelineMetrics } from "../../src/services/PipelineMetrics.ts"
 import { makeScriptedFfmpeg, submitScriptedJob } from "../support/scriptedFfmpeg.ts"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 
 /** Metrics that matter to the fleet; the counters are left out of the log. */
 const fleetMetrics = new Set(["ScaleIn", "ScaleOut"])
@@ -89,6 +90,7 @@ const recordingEnvironment = (options: { readonly failProtect?: (call: number, p
   ).pipe(Layer.provide(makeScriptedFfmpeg({ encodeMillis: 20 }).layer))
 
   const layer = Layer.mergeAll(
+    NodeServices.layer,
     memoryJobQueueLayer({ maxReceiveCount: 3, defaultVisibility: "5 seconds" }),
     memoryCoordinatorLayer,
     memoryJobStoreLayer,

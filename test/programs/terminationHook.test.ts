@@ -33,6 +33,7 @@ import { JobStore } from "../../src/services/JobStore.ts"
 import type { ImdsStandIn } from "../support/imdsStandIn.ts"
 import { startImdsStandIn } from "../support/imdsStandIn.ts"
 import { makeScriptedFfmpeg, submitScriptedJob } from "../support/scriptedFfmpeg.ts"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 
 const instanceId = "i-0abc123def4567890"
 const lifecycleState = "autoscaling/target-lifecycle-state"
@@ -58,6 +59,7 @@ const environment = (encodeMillis: number) => {
   const ffmpeg = makeScriptedFfmpeg({ encodeMillis })
   const folder = path.join(os.tmpdir(), `vidpipe-termination-${Math.random().toString(36).slice(2)}`)
   const layer = Layer.mergeAll(
+    NodeServices.layer,
     memoryJobQueueLayer({ maxReceiveCount: 5, defaultVisibility: "10 seconds" }),
     memoryCoordinatorLayer,
     memoryJobStoreLayer,

@@ -20,6 +20,7 @@ import type { PipelineSettingsShape } from "../../src/services/PipelineSettings.
 import { defaultPipelineSettings, PipelineSettings } from "../../src/services/PipelineSettings.ts"
 import type { Script } from "./scriptedFfmpeg.ts"
 import { makeScriptedFfmpeg } from "./scriptedFfmpeg.ts"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 
 /**
  * Timings for tests in real time, with margins for a loaded machine: a heartbeat every 300 ms keeps
@@ -49,6 +50,7 @@ export const scriptedWorkers = (options: ScriptedWorkersOptions) => {
   const ffmpeg = makeScriptedFfmpeg(options.script)
   const folder = path.join(os.tmpdir(), `vidpipe-workers-${Math.random().toString(36).slice(2)}`)
   const layer = Layer.mergeAll(
+    NodeServices.layer,
     memoryJobQueueLayer({
       maxReceiveCount: options.queueReceives ?? options.settings.maxReceiveCount,
       defaultVisibility: options.queueVisibility ?? options.settings.visibility
