@@ -12,7 +12,7 @@ import { Clock, Effect } from "effect"
 import { planTaskId } from "../domain/Task.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
-import { retryTransient } from "./retryTransient.ts"
+import { retryTransient } from "../domain/retryTransient.ts"
 import { enqueueTask } from "./taskMessages.ts"
 
 const transient = retryTransient(4)

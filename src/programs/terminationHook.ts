@@ -9,7 +9,7 @@
 import type { Duration } from "effect"
 import { Effect } from "effect"
 import { InstanceTermination } from "../services/InstanceTermination.ts"
-import { retryTransient } from "./retryTransient.ts"
+import { retryTransient } from "../domain/retryTransient.ts"
 import type { WorkerOptions } from "./worker.ts"
 import { runWorker } from "./worker.ts"
 

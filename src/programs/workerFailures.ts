@@ -14,7 +14,7 @@ import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
 import { PipelineSettings } from "../services/PipelineSettings.ts"
 import { failJob, updateTask } from "./jobRecords.ts"
-import type { Retryable } from "./retryTransient.ts"
+import type { Retryable } from "../domain/retryTransient.ts"
 import { setTask } from "./workerTask.ts"
 
 /** What the policy reads from a failure: its name and reason (recorded on the job) and whether retrying can help. */

@@ -18,7 +18,7 @@ import { encodeTask } from "./encodeTask.ts"
 import { finalize } from "./finalize.ts"
 import { ingest } from "./ingest.ts"
 import { updateTask } from "./jobRecords.ts"
-import { retryTransient } from "./retryTransient.ts"
+import { retryTransient } from "../domain/retryTransient.ts"
 
 /** Progress is written at most this often per task, to keep the job store quiet. */
 const progressEveryMs = 1000

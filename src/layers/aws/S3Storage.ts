@@ -24,6 +24,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage"
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
 import { Duration, Effect, Layer, Option, Stream } from "effect"
+import { retryTransient } from "../../domain/retryTransient.ts"
 import { ObjectExists, ObjectNotFound, StorageFailed } from "../../domain/Errors.ts"
 import type { ObjectInfo, PutOptions, StorageArea } from "../../services/Storage.ts"
 import { Storage } from "../../services/Storage.ts"
@@ -171,6 +172,24 @@ export const makeS3Storage = Effect.fnUntraced(function*(options: S3StorageOptio
     )
   })
 
+  /** One DeleteObjects request (at most 1000 keys); keys S3 reports as not deleted fail it. */
+  const deleteBatch = Effect.fnUntraced(function*(area: StorageArea, prefix: string, batch: ReadonlyArray<{ readonly key: string }>) {
+    const result = yield* call("deletePrefix", prefix, (abortSignal) =>
+      client.send(
+        new DeleteObjectsCommand({ Bucket: bucketOf(area), Delete: { Objects: batch.map((o) => ({ Key: o.key })), Quiet: true } }),
+        { abortSignal }
+      ))
+    const errors = result.Errors ?? []
+    if (errors.length === 0) return
+    const first = errors[0]
+    return yield* new StorageFailed({
+      operation: "deletePrefix",
+      key: prefix,
+      reason: `${errors.length} of ${batch.length} objects not deleted, first ${first?.Key ?? "?"}: ${first?.Code ?? "?"} ${first?.Message ?? ""}`.trim(),
+      retryable: errors.some((e) => e.Code === "InternalError" || e.Code === "SlowDown" || e.Code === "ServiceUnavailable")
+    })
+  })
+
   return Storage.of({
     put: Effect.fn("Storage.put")(function*(area, key, body, options) {
       yield* checkKey("put", key)
@@ -241,21 +260,11 @@ export const makeS3Storage = Effect.fnUntraced(function*(options: S3StorageOptio
       const objects = yield* list(area, prefix)
       for (let start = 0; start < objects.length; start += maxDeleteBatch) {
         const batch = objects.slice(start, start + maxDeleteBatch)
-        const result = yield* call("deletePrefix", prefix, (abortSignal) =>
-          client.send(
-            new DeleteObjectsCommand({ Bucket: bucketOf(area), Delete: { Objects: batch.map((o) => ({ Key: o.key })), Quiet: true } }),
-            { abortSignal }
-          ))
-        const errors = result.Errors ?? []
-        if (errors.length > 0) {
-          const first = errors[0]
-          return yield* new StorageFailed({
-            operation: "deletePrefix",
-            key: prefix,
-            reason: `${errors.length} of ${batch.length} objects not deleted, first ${first?.Key ?? "?"}: ${first?.Code ?? "?"} ${first?.Message ?? ""}`.trim(),
-            retryable: errors.some((e) => e.Code === "InternalError" || e.Code === "SlowDown" || e.Code === "ServiceUnavailable")
-          })
-        }
+        yield* deleteBatch(area, prefix, batch).pipe(
+          // Deleting is idempotent, and S3 asks for a retry on InternalError/SlowDown, for the whole
+          // request or for single keys in its Errors list.
+          Effect.retry(retryTransient(3, "200 millis"))
+        )
       }
       return objects.length
     }),

@@ -315,6 +315,24 @@ describe("S3 storage error mapping (aws-sdk-client-mock)", () => {
       })
     ))
 
+  it.live("deletePrefix tries a batch again after InternalError, for the whole request or for single keys", () =>
+    withMock((mock) =>
+      Effect.gen(function*() {
+        mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: "j/a.m4s", Size: 1 }, { Key: "j/b.m4s", Size: 1 }], IsTruncated: false })
+        mock.on(DeleteObjectsCommand)
+          .rejectsOnce(s3Error("InternalError", 500))
+          .resolvesOnce({ Errors: [{ Key: "j/b.m4s", Code: "InternalError", Message: "We encountered an internal error. Please try again." }] })
+          .resolves({})
+        assert.strictEqual(yield* (yield* Storage).deletePrefix("outputs", "j/"), 2)
+        assert.strictEqual(mock.commandCalls(DeleteObjectsCommand).length, 3)
+        // AccessDenied for a key is not worth another request.
+        mock.on(DeleteObjectsCommand).resolves({ Errors: [{ Key: "j/a.m4s", Code: "AccessDenied", Message: "no" }] })
+        const denied = yield* Effect.flip((yield* Storage).deletePrefix("outputs", "j/"))
+        assert.isFalse(denied.retryable)
+        assert.strictEqual(mock.commandCalls(DeleteObjectsCommand).length, 4)
+      })
+    ))
+
   it.effect("throttling is retryable, access denied is not", () =>
     withMock((mock) =>
       Effect.gen(function*() {
