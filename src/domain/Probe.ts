@@ -17,7 +17,12 @@ export const VideoStreamInfo = Schema.Struct({
   /** Output frame rate as a rational "num/den", snapped to a standard rate when close to one. */
   frameRate: Schema.String,
   pixelFormat: Schema.String,
-  interlaced: Schema.Boolean
+  interlaced: Schema.Boolean,
+  /**
+   * ffprobe says the stream is progressive (`field_order=progressive`): no frame needs the
+   * deinterlacer. Absent or false when it says interlaced, "unknown", or nothing.
+   */
+  progressive: Schema.optionalKey(Schema.Boolean)
 })
 export type VideoStreamInfo = typeof VideoStreamInfo.Type
 
@@ -145,7 +150,8 @@ export const interpretProbe = (output: FfprobeOutput): Result.Result<MediaProbe,
       rotation,
       frameRate: chooseFrameRate(video.avg_frame_rate, video.r_frame_rate),
       pixelFormat: video.pix_fmt ?? "unknown",
-      interlaced: video.field_order !== undefined && !["progressive", "unknown"].includes(video.field_order)
+      interlaced: video.field_order !== undefined && !["progressive", "unknown"].includes(video.field_order),
+      progressive: video.field_order === "progressive"
     },
     audio: audio === undefined ? null : {
       codec: audio.codec_name ?? "unknown",

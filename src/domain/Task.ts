@@ -20,10 +20,14 @@ const TaskCommon = {
   totalTasks: Schema.Int
 }
 
+/** Whether frames may need the deinterlacer; absent (a task from before this was decided) means yes. */
+const deinterlace = Schema.optionalKey(Schema.Boolean)
+
 export const VideoTask = Schema.TaggedStruct("video", {
   ...TaskCommon,
   rung: Rung,
-  frameRate: Schema.String
+  frameRate: Schema.String,
+  deinterlace
 })
 export type VideoTask = typeof VideoTask.Type
 
@@ -47,6 +51,7 @@ export const ChunkTask = Schema.TaggedStruct("chunk", {
   chunk: ChunkSpan,
   rungs: Schema.Array(Rung),
   frameRate: Schema.String,
+  deinterlace,
   /** The audio track rides in this chunk's ffmpeg instead of a task of its own (a job planned for one worker). */
   audio: Schema.optional(AudioEncoding)
 })

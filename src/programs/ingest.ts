@@ -74,6 +74,7 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
       chunk,
       rungs,
       frameRate: probe.video.frameRate,
+      deinterlace: needsDeinterlacer(probe),
       ...(chunk.index === 0 && ridingAudio !== undefined ? { audio: ridingAudio } : {})
     }))
     : rungs.map((rung): Task => ({
@@ -81,12 +82,19 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
       ...common,
       taskId: videoTaskId(job.id, rung.id),
       rung,
-      frameRate: probe.video.frameRate
+      frameRate: probe.video.frameRate,
+      deinterlace: needsDeinterlacer(probe)
     }))
   if (probe.audio === null || ridingAudio !== undefined) return video
   const audio: Task = { _tag: "audio", ...common, taskId: audioTaskId(job.id), ...audioEncodingFor(probe.audio) }
   return [audio, ...video]
 }
+
+/**
+ * Pay for the deinterlacer only where a frame may be interlaced: not when ffprobe says the stream
+ * is progressive (most files), always when it says interlaced or cannot tell.
+ */
+export const needsDeinterlacer = (probe: MediaProbe) => probe.video.progressive !== true
 
 /** How the audio track is encoded: stereo at most (a surround source is downmixed so every player can decode it). */
 export const audioEncodingFor = (audio: NonNullable<MediaProbe["audio"]>): AudioEncoding => {

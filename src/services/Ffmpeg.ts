@@ -18,6 +18,8 @@ export interface VideoEncodeSpec {
   readonly outputDir: string
   readonly rung: Rung
   readonly frameRate: string
+  /** Run the deinterlacer (on frames flagged interlaced); false only for a source known progressive. */
+  readonly deinterlace?: boolean | undefined
   readonly segmentSeconds: number
   /** Used to turn encoded time into a fraction for progress. */
   readonly durationSeconds: number
@@ -40,6 +42,8 @@ export interface ChunkEncodeSpec {
   readonly outputDir: string
   readonly rungs: ReadonlyArray<Rung>
   readonly frameRate: string
+  /** As for a video task: false only for a source known progressive. */
+  readonly deinterlace?: boolean | undefined
   readonly segmentSeconds: number
   readonly chunk: ChunkSpan
   /** Also encode the whole audio track (into `audio/` of `outputDir`); the result's `audio`. */

@@ -50,7 +50,8 @@ const dashOutput = (options: {
 
 export const probeArguments = (input: string) => ["-v", "error", "-show_format", "-show_streams", "-of", "json", input]
 
-const deinterlace = "bwdif=deint=interlaced" // only touches frames flagged interlaced
+/** Only touches frames flagged interlaced, but still costs a pass over every frame: absent when not needed. */
+const deinterlacer = (wanted: boolean | undefined) => (wanted === false ? [] : ["bwdif=deint=interlaced"])
 
 /** One rung's picture: its size, square pixels, 8-bit 4:2:0 (plays everywhere; 10-bit or 4:2:2 sources are converted). */
 const rungFilters = (rung: Rung) => [`scale=${rung.width}:${rung.height}:flags=bicubic`, "setsar=1", "format=yuv420p"]
@@ -82,7 +83,7 @@ export const videoArguments = (spec: VideoEncodeSpec, settings: EncoderSettings 
   ...common,
   "-i", spec.input,
   "-map", "0:v:0", "-an", "-sn", "-dn",
-  "-vf", [deinterlace, ...rungFilters(spec.rung)].join(","),
+  "-vf", [...deinterlacer(spec.deinterlace), ...rungFilters(spec.rung)].join(","),
   "-r", spec.frameRate, "-fps_mode", "cfr",
   ...x264Arguments(spec.frameRate, spec.segmentSeconds, settings),
   ...rateCap(spec.rung),
@@ -119,7 +120,7 @@ const seconds = (value: number) => Math.max(0, value).toFixed(6)
  * One decode feeding every rung: constant frame rate on the source's time grid, optionally a
  * window of it, then `split` into one scaler per rung. Outputs `[v0]`, `[v1]`, … in rung order.
  */
-const ladderGraph = (rungs: ReadonlyArray<Rung>, frameRate: string, window?: {
+const ladderGraph = (rungs: ReadonlyArray<Rung>, frameRate: string, deinterlace: boolean | undefined, window?: {
   /** The input was opened with `-ss seek`: frames are put back on the source's timeline. */
   readonly seekSeconds: number
   readonly startFrame: number
@@ -127,7 +128,7 @@ const ladderGraph = (rungs: ReadonlyArray<Rung>, frameRate: string, window?: {
 }) => {
   const head = [
     ...(window !== undefined && window.seekSeconds > 0 ? [`setpts=PTS+${seconds(window.seekSeconds)}/TB`] : []),
-    deinterlace,
+    ...deinterlacer(deinterlace),
     `fps=fps=${frameRate}:start_time=${seconds(window === undefined ? 0 : frameTime(window.startFrame, frameRate))}`,
     ...(window?.frameCount === undefined ? [] : [`trim=end_frame=${window.frameCount}`]),
     `split=${rungs.length}`
@@ -167,7 +168,7 @@ export const chunkArguments = (spec: ChunkEncodeSpec, settings: EncoderSettings 
     ...(frames.frameCount === undefined ? [] : ["-t", seconds(frameTime(frames.frameCount + 1, spec.frameRate))]),
     "-i", spec.input,
     ...(spec.audio !== undefined && windowed ? ["-i", spec.input] : []),
-    "-filter_complex", ladderGraph(spec.rungs, spec.frameRate, { seekSeconds, startFrame: frames.startFrame, frameCount: frames.frameCount }),
+    "-filter_complex", ladderGraph(spec.rungs, spec.frameRate, spec.deinterlace, { seekSeconds, startFrame: frames.startFrame, frameCount: frames.frameCount }),
     ...ladderVideoOutputs(spec.rungs, spec.frameRate, spec.segmentSeconds, settings),
     // A quarter of a frame early: ffmpeg rounds these times to the encoder's 1/fps time base,
     // where a half-frame offset printed to microseconds can round down onto the previous frame.
@@ -188,6 +189,8 @@ export interface LadderCommandSpec {
   readonly outputDir: string
   readonly rungs: ReadonlyArray<Rung>
   readonly frameRate: string
+  /** As for a task: false only for a source known progressive. */
+  readonly deinterlace?: boolean | undefined
   readonly segmentSeconds: number
   /** The audio track, as the audio task would encode it; omitted for video only. */
   readonly audio?: Pick<AudioEncodeSpec, "bitrate" | "channels" | "sampleRate">
@@ -201,7 +204,7 @@ export interface LadderCommandSpec {
 export const ladderCommandArguments = (spec: LadderCommandSpec, settings: EncoderSettings = defaultEncoderSettings) => [
   "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
   "-i", spec.input,
-  "-filter_complex", ladderGraph(spec.rungs, spec.frameRate),
+  "-filter_complex", ladderGraph(spec.rungs, spec.frameRate, spec.deinterlace),
   ...ladderVideoOutputs(spec.rungs, spec.frameRate, spec.segmentSeconds, settings),
   ...boundaryKeyframes(spec.segmentSeconds),
   ...(spec.audio === undefined ? [] : ["-map", "0:a:0", ...aacArguments(spec.audio)]),
