@@ -4,8 +4,13 @@
  *
  * On generated 1080p clips (an easy and a hard-to-encode one) it times, in rounds so that noise
  * spreads evenly:
- *   A  one ffmpeg command producing the same ladder (same graph, x264 settings, caps, segments)
- *      and the audio, into DASH;
+ *   P  the reference: the plain ladder command a user would type (split, scale, libx264 with the
+ *      same CRF, preset, caps and closed 4 s GOPs, AAC, the DASH muxer), with none of vidpipe's own
+ *      filters: our pipeline is never its own reference;
+ *   A  one ffmpeg command built by vidpipe's own argument builder (its graph: the deinterlacer
+ *      where needed, constant-rate `fps`, square pixels, 8-bit 4:2:0), the same ladder into DASH:
+ *      vidpipe against A is the cost of orchestration alone;
+ *   D  `vidpipe process` with its defaults (strategy auto, 2 workers);
  *   B  `vidpipe process --strategy rendition` with 1 and 2 workers;
  *   C  `vidpipe process --strategy chunk` with 1 and 2 workers;
  * and prints the median wall and CPU time of each with its ratio to A, the top rung's PSNR
@@ -22,10 +27,11 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Result, Schema } from "effect"
 import { planLadder } from "../src/domain/Ladder.ts"
-import { FfprobeOutput, interpretProbe } from "../src/domain/Probe.ts"
+import { FfprobeOutput, frameRateValue, interpretProbe } from "../src/domain/Probe.ts"
 import type { MediaProbe } from "../src/domain/Probe.ts"
-import { ladderCommandArguments, probeArguments } from "../src/layers/ffmpeg/arguments.ts"
-import { audioEncodingFor } from "../src/programs/ingest.ts"
+import type { Rung } from "../src/domain/Ladder.ts"
+import { defaultEncoderSettings, ladderCommandArguments, probeArguments } from "../src/layers/ffmpeg/arguments.ts"
+import { audioEncodingFor, needsDeinterlacer } from "../src/programs/ingest.ts"
 import { measure, median, percentile } from "./bench/measure.ts"
 import type { RungQuality } from "./bench/quality.ts"
 import { topRungQuality } from "./bench/quality.ts"
@@ -80,12 +86,14 @@ const probe = (file: string): MediaProbe => {
 
 interface Configuration {
   readonly name: string
-  readonly strategy: "raw" | "rendition" | "chunk"
+  readonly strategy: "plain" | "raw" | "default" | "rendition" | "chunk"
   readonly workers: number
 }
 
 const configurations: ReadonlyArray<Configuration> = [
-  { name: "A  raw ffmpeg, one command", strategy: "raw", workers: 1 },
+  { name: "P  plain ffmpeg ladder (what a user types)", strategy: "plain", workers: 1 },
+  { name: "A  vidpipe's graph, one ffmpeg command", strategy: "raw", workers: 1 },
+  { name: "D  vidpipe process (defaults)", strategy: "default", workers: 2 },
   { name: "B  vidpipe rendition", strategy: "rendition", workers: 1 },
   { name: "B  vidpipe rendition", strategy: "rendition", workers: 2 },
   { name: "C  vidpipe chunk", strategy: "chunk", workers: 1 },
@@ -99,15 +107,41 @@ interface Sample {
   readonly orchestrationMs: ReadonlyArray<number>
 }
 
+/**
+ * The ladder as a user would write it by hand: one decode, `split`, one `scale` per rung, libx264
+ * at the same preset and CRF, each rung capped at its peak bitrate (bufsize twice that), closed
+ * GOPs of one segment without scene-cut keyframes, AAC, and ffmpeg's DASH muxer.
+ */
+const plainLadderArguments = (input: string, out: string, rungs: ReadonlyArray<Rung>, media: MediaProbe) => {
+  const gop = String(Math.round(segmentSeconds * frameRateValue(media.video.frameRate)))
+  const graph = `[0:v]split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join("")};` +
+    rungs.map((rung, i) => `[s${i}]scale=${rung.width}:${rung.height}[v${i}]`).join(";")
+  return [
+    "-hide_banner", "-loglevel", "error", "-y", "-i", input,
+    "-filter_complex", graph,
+    ...rungs.flatMap((_, i) => ["-map", `[v${i}]`]),
+    "-c:v", "libx264", "-preset", defaultEncoderSettings.preset, "-crf", String(defaultEncoderSettings.crf),
+    "-g", gop, "-keyint_min", gop, "-sc_threshold", "0", "-x264-params", "open-gop=0",
+    ...rungs.flatMap((rung, i) => [`-maxrate:v:${i}`, String(rung.maxBitrate), `-bufsize:v:${i}`, String(rung.maxBitrate * 2)]),
+    ...(media.audio === null ? [] : ["-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2"]),
+    "-f", "dash", "-seg_duration", String(segmentSeconds), path.join(out, "manifest.mpd")
+  ]
+}
+
 const runOnce = async (configuration: Configuration, clip: string, media: MediaProbe, out: string): Promise<{ sample: Sample; manifest: string }> => {
   await fs.rm(out, { recursive: true, force: true })
   await fs.mkdir(out, { recursive: true })
+  if (configuration.strategy === "plain") {
+    const measured = await measure("ffmpeg", plainLadderArguments(clip, out, planLadder(media, ladder), media))
+    return { sample: { ...measured, orchestrationMs: [] }, manifest: path.join(out, "manifest.mpd") }
+  }
   if (configuration.strategy === "raw") {
     const args = ladderCommandArguments({
       input: clip,
       outputDir: out,
       rungs: planLadder(media, ladder),
       frameRate: media.video.frameRate,
+      deinterlace: needsDeinterlacer(media),
       segmentSeconds,
       ...(media.audio === null ? {} : { audio: audioEncodingFor(media.audio) })
     })
@@ -115,8 +149,8 @@ const runOnce = async (configuration: Configuration, clip: string, media: MediaP
     return { sample: { ...measured, orchestrationMs: [] }, manifest: path.join(out, "manifest.mpd") }
   }
   const measured = await measure(process.execPath, [
-    cliEntry, "process", clip, "--out", out, "--json",
-    "--ladder", ladder.join(","), "--strategy", configuration.strategy, "--workers", String(configuration.workers)
+    cliEntry, "process", clip, "--out", out, "--json", "--ladder", ladder.join(","),
+    ...(configuration.strategy === "default" ? [] : ["--strategy", configuration.strategy, "--workers", String(configuration.workers)])
   ], { VIDPIPE_LOG_LEVEL: "Debug", VIDPIPE_DATA_DIR: path.join(out, "..", "data") })
   const orchestrationMs = [...measured.stderr.matchAll(/orchestrationMs=(\d+)/g)].map((m) => Number(m[1]))
   return { sample: { ...measured, orchestrationMs }, manifest: path.join(out, "manifest.mpd") }
@@ -149,7 +183,7 @@ const main = async () => {
     const quality: Array<RungQuality | undefined> = configurations.map(() => undefined)
     for (let round = 1; round <= runs; round++) {
       for (const [i, configuration] of configurations.entries()) {
-        const label = `${kind} round ${round}/${runs}: ${configuration.name}${configuration.strategy === "raw" ? "" : `, ${configuration.workers} worker(s)`}`
+        const label = `${kind} round ${round}/${runs}: ${configuration.name}${configuration.strategy === "raw" || configuration.strategy === "plain" ? "" : `, ${configuration.workers} worker(s)`}`
         const { sample, manifest } = await runOnce(configuration, clip, media, path.join(work, `${kind}-${i}`, "out"))
         samples[i]!.push(sample)
         if (sample.orchestrationMs.length > 0) {
@@ -168,23 +202,24 @@ const main = async () => {
     }
     const baseWall = median(samples[0]!.map((s) => s.wallSeconds))
     const baseCpu = median(samples[0]!.map((s) => s.cpuSeconds))
+    const ownWall = median(samples[1]!.map((s) => s.wallSeconds))
     const baseQuality = quality[0]!
     for (const [i, configuration] of configurations.entries()) {
       const wall = median(samples[i]!.map((s) => s.wallSeconds))
       const cpu = median(samples[i]!.map((s) => s.cpuSeconds))
       const q = quality[i]!
-      rows.push(`| ${kind} | ${configuration.name} | ${configuration.strategy === "raw" ? "—" : configuration.workers} | ${fixed(wall)} | ${fixed(cpu)} | ${fixed(wall / baseWall, 2)} | ${fixed(cpu / baseCpu, 2)} | ${fixed(q.psnr, 2)} (${i === 0 ? "—" : `${q.psnr - baseQuality.psnr >= 0 ? "+" : ""}${fixed(q.psnr - baseQuality.psnr, 2)}`}) | ${fixed(q.bytes / 1024 ** 2, 2)} MiB (${i === 0 ? "—" : `${fixed((q.bytes / baseQuality.bytes - 1) * 100, 1)} %`}) |`)
+      rows.push(`| ${kind} | ${configuration.name} | ${configuration.strategy === "raw" || configuration.strategy === "plain" ? "—" : configuration.workers} | ${fixed(wall)} | ${fixed(cpu)} | ${fixed(wall / baseWall, 2)} | ${fixed(cpu / baseCpu, 2)} | ${fixed(wall / ownWall, 2)} | ${fixed(q.psnr, 2)} (${i === 0 ? "—" : `${q.psnr - baseQuality.psnr >= 0 ? "+" : ""}${fixed(q.psnr - baseQuality.psnr, 2)}`}) | ${fixed(q.bytes / 1024 ** 2, 2)} MiB (${i === 0 ? "—" : `${fixed((q.bytes / baseQuality.bytes - 1) * 100, 1)} %`}) |`)
     }
   }
 
   console.log(`Machine: ${machine()}`)
-  console.log(`Clips: ${seconds} s, 1920x1080 30 fps, stereo; ladder ${ladder.join("/")} + AAC; medians of ${runs} run(s); ratios to A measured in the same run.`)
+  console.log(`Clips: ${seconds} s, 1920x1080 30 fps, stereo; ladder ${ladder.join("/")} + AAC; medians of ${runs} run(s); ratios to P (the plain command) and A (vidpipe's own graph in one command) measured in the same run.`)
   console.log("")
-  console.log("| clip | configuration | workers | wall (s) | CPU (s) | wall / A | CPU / A | top rung PSNR dB (vs A) | top rung size (vs A) |")
-  console.log("|---|---|---|---|---|---|---|---|---|")
+  console.log("| clip | configuration | workers | wall (s) | CPU (s) | wall / P | CPU / P | wall / A | top rung PSNR dB (vs P) | top rung size (vs P) |")
+  console.log("|---|---|---|---|---|---|---|---|---|---|")
   for (const row of rows) console.log(row)
   console.log("")
-  console.log("Wall time / A of the same round, round by round:")
+  console.log("Wall time / P of the same round, round by round:")
   for (const line of perRound) console.log(`  ${line}`)
   console.log("")
   for (const [strategy, values] of orchestration) {
