@@ -6,6 +6,14 @@ import { Schema } from "effect"
 import { ChunkSpan } from "./Chunking.ts"
 import { Rung } from "./Ladder.ts"
 
+/** How the audio track is encoded (AAC), wherever it is encoded. */
+export const AudioEncoding = Schema.Struct({
+  channels: Schema.Int,
+  sampleRate: Schema.Int,
+  bitrate: Schema.Int
+})
+export type AudioEncoding = typeof AudioEncoding.Type
+
 const TaskCommon = {
   jobId: Schema.String,
   /** Stable across redeliveries and retries: the FIFO message group and the completion record key. */
@@ -30,14 +38,6 @@ export const VideoTask = Schema.TaggedStruct("video", {
   deinterlace
 })
 export type VideoTask = typeof VideoTask.Type
-
-/** How the audio track is encoded (AAC), wherever it is encoded. */
-export const AudioEncoding = Schema.Struct({
-  channels: Schema.Int,
-  sampleRate: Schema.Int,
-  bitrate: Schema.Int
-})
-export type AudioEncoding = typeof AudioEncoding.Type
 
 export const AudioTask = Schema.TaggedStruct("audio", {
   ...TaskCommon,

@@ -68,6 +68,16 @@ interface Case {
   readonly apiName?: { readonly refused: true } | { readonly storedAs: string | RegExp }
 }
 
+/** A source that must become a presentation passing `check`. */
+const readyAnd = (check: Check) => ({ status: "ready" as const, check })
+
+/** The presentation lasts more than `min` and less than `max` seconds. */
+const lastsBetween = (min: number, max: number): Check => async (manifest) => {
+  const { mediaPresentationDuration } = await readPresentation(manifest)
+  expect(mediaPresentationDuration).toBeGreaterThan(min)
+  expect(mediaPresentationDuration).toBeLessThan(max)
+}
+
 const twoSecondClip = (output: string) => makeClip({ output, durationSeconds: 2, width: 320, height: 240 })
 
 /** The first video stream of a rung's init segment + first media segment, as ffprobe sees it. */
@@ -95,115 +105,82 @@ const cases: ReadonlyArray<Case> = [
     expected: { status: "failed", tag: "UnusableInput", says: /incomplete or corrupt/ }
   },
   { name: "audio only", file: "voice.m4a", make: hard.audioOnly, expected: { status: "failed", tag: "UnusableInput", says: /no video/ } },
-  {
-    name: "damaged bytes in the middle",
-    file: "damaged.mp4",
-    make: hard.corruptedInTheMiddle,
-    expected: {
-      status: "ready",
-      check: async (manifest) => {
-        const presentation = await readPresentation(manifest)
-        expect(presentation.mediaPresentationDuration).toBeGreaterThan(3.5)
-      }
-    }
-  },
+  // Decoded past the damage: the presentation keeps (nearly) the whole 4 s.
+  { name: "damaged bytes in the middle", file: "damaged.mp4", make: hard.corruptedInTheMiddle, expected: readyAnd(lastsBetween(3.5, Infinity)) },
   {
     name: "0.5 s clip",
     file: "blink.mp4",
     make: hard.halfSecond,
-    expected: {
-      status: "ready",
-      check: async (manifest) => {
-        const presentation = await readPresentation(manifest)
-        expect(presentation.mediaPresentationDuration).toBeGreaterThan(0.4)
-        expect(presentation.mediaPresentationDuration).toBeLessThan(0.7)
-        expect((await frameCount(manifest, (await videoRungs(manifest))[0]!.id)).frames).toBe(15)
-      }
-    }
+    expected: readyAnd(async (manifest) => {
+      await lastsBetween(0.4, 0.7)(manifest)
+      expect((await frameCount(manifest, (await videoRungs(manifest))[0]!.id)).frames).toBe(15)
+    })
   },
   {
     name: "odd dimensions 1001x701",
     file: "odd.mp4",
     make: hard.oddSized,
-    expected: {
-      status: "ready",
-      check: async (manifest) => {
-        const rungs = await videoRungs(manifest)
-        for (const rung of rungs) {
-          expect(rung.width! % 2, `${rung.id} width ${rung.width}`).toBe(0)
-          expect(rung.height! % 2, `${rung.id} height ${rung.height}`).toBe(0)
-          expect(Math.min(rung.width!, rung.height!)).toBeLessThanOrEqual(701)
-          // Aspect kept within a pixel of rounding.
-          expect(Math.abs(rung.width! / rung.height! - 1001 / 701)).toBeLessThan(0.01)
-        }
+    expected: readyAnd(async (manifest) => {
+      const rungs = await videoRungs(manifest)
+      for (const rung of rungs) {
+        expect(rung.width! % 2, `${rung.id} width ${rung.width}`).toBe(0)
+        expect(rung.height! % 2, `${rung.id} height ${rung.height}`).toBe(0)
+        expect(Math.min(rung.width!, rung.height!)).toBeLessThanOrEqual(701)
+        // Aspect kept within a pixel of rounding.
+        expect(Math.abs(rung.width! / rung.height! - 1001 / 701)).toBeLessThan(0.01)
       }
-    }
+    })
   },
   {
     name: "10-bit 4:2:2",
     file: "tenbit.mp4",
     make: hard.tenBit422,
-    expected: {
-      status: "ready",
-      check: async (manifest) => {
-        for (const rung of await videoRungs(manifest)) expect((await probeRung(manifest, rung.id)).pix_fmt).toBe("yuv420p")
-      }
-    }
+    expected: readyAnd(async (manifest) => {
+      for (const rung of await videoRungs(manifest)) expect((await probeRung(manifest, rung.id)).pix_fmt).toBe("yuv420p")
+    })
   },
   {
     name: "interlaced 25i",
     file: "interlaced.mp4",
     make: hard.interlaced,
-    expected: {
-      status: "ready",
-      check: async (manifest) => {
-        for (const rung of await videoRungs(manifest)) {
-          const stream = await probeRung(manifest, rung.id)
-          expect(stream.field_order ?? "progressive").toBe("progressive")
-          expect(rung.frameRate).toBe(25)
-        }
+    expected: readyAnd(async (manifest) => {
+      for (const rung of await videoRungs(manifest)) {
+        const stream = await probeRung(manifest, rung.id)
+        expect(stream.field_order ?? "progressive").toBe("progressive")
+        expect(rung.frameRate).toBe(25)
       }
-    }
+    })
   },
   {
     name: "variable frame rate",
     file: "vfr.mp4",
     make: hard.variableFrameRate,
-    expected: {
-      status: "ready",
-      check: async (manifest) => {
-        for (const rung of await videoRungs(manifest)) expect((await frameCount(manifest, rung.id)).constantStep, rung.id).toBe(true)
-      }
-    }
+    expected: readyAnd(async (manifest) => {
+      for (const rung of await videoRungs(manifest)) expect((await frameCount(manifest, rung.id)).constantStep, rung.id).toBe(true)
+    })
   },
   {
     name: "rotation metadata (phone video)",
     file: "phone.mp4",
     make: hard.rotated,
-    expected: {
-      status: "ready",
-      check: async (manifest) => {
-        for (const rung of await videoRungs(manifest)) {
-          expect(rung.height!, `${rung.id} is portrait`).toBeGreaterThan(rung.width!)
-          const stream = await probeRung(manifest, rung.id)
-          expect([stream.width, stream.height]).toEqual([rung.width, rung.height])
-          expect(stream.side_data_list ?? [], "no display matrix left to turn it again").toEqual([])
-        }
+    expected: readyAnd(async (manifest) => {
+      for (const rung of await videoRungs(manifest)) {
+        expect(rung.height!, `${rung.id} is portrait`).toBeGreaterThan(rung.width!)
+        const stream = await probeRung(manifest, rung.id)
+        expect([stream.width, stream.height]).toEqual([rung.width, rung.height])
+        expect(stream.side_data_list ?? [], "no display matrix left to turn it again").toEqual([])
       }
-    }
+    })
   },
   {
     name: "8K source",
     file: "8k.mp4",
     make: hard.eightK,
-    expected: {
-      status: "ready",
-      check: async (manifest) => {
-        const sizes = (await videoRungs(manifest)).map((r) => [r.width, r.height])
-        expect(sizes).toContainEqual([1920, 1080])
-        expect(Math.max(...sizes.map(([, h]) => h!))).toBe(1080)
-      }
-    }
+    expected: readyAnd(async (manifest) => {
+      const sizes = (await videoRungs(manifest)).map((r) => [r.width, r.height])
+      expect(sizes).toContainEqual([1920, 1080])
+      expect(Math.max(...sizes.map(([, h]) => h!))).toBe(1080)
+    })
   },
   {
     name: "unicode, spaces and ../ in the name",

@@ -13,17 +13,17 @@ import { makeClip } from "../support/clips.ts"
 import type { Fleet } from "../support/fleet.ts"
 import { exited, startFleet, waitFor } from "../support/fleet.ts"
 
-let workdir = ""
-let clip = ""
+/** The test's folder and its one small clip, made once. */
+const files = { workdir: "", clip: "" }
 let fleet: Fleet | undefined
 
 beforeAll(async () => {
-  workdir = await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-localfleet-"))
-  clip = await makeClip({ output: path.join(workdir, "small.mp4"), durationSeconds: 8, width: 640, height: 360 })
+  files.workdir = await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-localfleet-"))
+  files.clip = await makeClip({ output: path.join(files.workdir, "small.mp4"), durationSeconds: 8, width: 640, height: 360 })
 })
 afterAll(async () => {
   await fleet?.close()
-  await fs.rm(workdir, { recursive: true, force: true })
+  await fs.rm(files.workdir, { recursive: true, force: true })
 })
 
 /** The fleet's worker processes (its children running `worker --id`), id -> pid. */
@@ -95,7 +95,7 @@ describe.each(launchers)("$name", ({ args }) => {
     // workers take many seconds on a machine with every core busy); each returns as soon as it holds.
     try {
       await waitFor(() => workersOf(fleetPid).size === 1 || undefined, 60_000, `the fleet to start one worker\n${log}`)
-      const submitted = await Promise.all([1, 2, 3].map(() => runVidpipe(["submit", clip, "--json", "--ladder", "360"], { env: f.env })))
+      const submitted = await Promise.all([1, 2, 3].map(() => runVidpipe(["submit", files.clip, "--json", "--ladder", "360"], { env: f.env })))
       for (const result of submitted) {
         expect(result.code, result.stderr).toBe(0)
         jobIds.push(lastJsonLine(result.stdout).jobId as string)
@@ -139,7 +139,7 @@ describe("fleet options", () => {
     [["fleet", "--min", "0", "--max", "0"], {}, /1 <= max <= 64 \(got 0\.\.0\)/],
     [["fleet", "--every", "0"], {}, /look interval must be positive/]
   ])("%j is refused with a reason", async (argv, env, reason) => {
-    const result = await runVidpipe(argv, { env: { VIDPIPE_STORAGE: `file://${workdir}/data`, ...env } })
+    const result = await runVidpipe(argv, { env: { VIDPIPE_STORAGE: `file://${files.workdir}/data`, ...env } })
     expect(result.code).not.toBe(0)
     expect(result.stderr).toMatch(reason)
     expect(result.stderr.trim().split("\n")).toHaveLength(1)

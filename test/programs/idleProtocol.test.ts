@@ -14,10 +14,7 @@ import { areaFoldersUnder, folderStorageLayer } from "../../src/layers/local/Fol
 import type { LocalFleetControlShape } from "../../src/layers/local/LocalFleetControl.ts"
 import { makeLocalFleetControl } from "../../src/layers/local/LocalFleetControl.ts"
 import { makeLogMetrics } from "../../src/layers/local/LogMetrics.ts"
-import { memoryCoordinatorLayer } from "../../src/layers/local/MemoryCoordinator.ts"
 import { makeMemoryIdleRegistry } from "../../src/layers/local/MemoryIdleRegistry.ts"
-import { memoryJobQueueLayer } from "../../src/layers/local/MemoryJobQueue.ts"
-import { memoryJobStoreLayer } from "../../src/layers/local/MemoryJobStore.ts"
 import { sharedScaleInProtectionLayer } from "../../src/layers/SharedScaleInProtection.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../../src/services/PipelineSettings.ts"
 import { pollOnce } from "../../src/programs/worker.ts"
@@ -27,7 +24,7 @@ import { IdleRegistry } from "../../src/services/IdleRegistry.ts"
 import { JobStore } from "../../src/services/JobStore.ts"
 import { PipelineMetrics } from "../../src/services/PipelineMetrics.ts"
 import { makeScriptedFfmpeg, submitScriptedJob } from "../support/scriptedFfmpeg.ts"
-import * as NodeServices from "@effect/platform-node/NodeServices"
+import { memoryBackends } from "../support/memoryBackends.ts"
 
 /** Metrics that matter to the fleet; the counters are left out of the log. */
 const fleetMetrics = new Set(["ScaleIn", "ScaleOut"])
@@ -90,10 +87,7 @@ const recordingEnvironment = (options: { readonly failProtect?: (call: number, p
   ).pipe(Layer.provide(makeScriptedFfmpeg({ encodeMillis: 20 }).layer))
 
   const layer = Layer.mergeAll(
-    NodeServices.layer,
-    memoryJobQueueLayer({ maxReceiveCount: 3, defaultVisibility: "5 seconds" }),
-    memoryCoordinatorLayer,
-    memoryJobStoreLayer,
+    memoryBackends({ maxReceiveCount: 3, defaultVisibility: "5 seconds" }),
     idle,
     Layer.provideMerge(sharedScaleInProtectionLayer, fleet),
     metrics,

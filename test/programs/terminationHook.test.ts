@@ -20,10 +20,7 @@ import type { Job } from "../../src/domain/Job.ts"
 import { autoScalingFleetControlLayer } from "../../src/layers/aws/AutoScalingFleetControl.ts"
 import { areaFoldersUnder, folderStorageLayer } from "../../src/layers/local/FolderStorage.ts"
 import { logMetricsLayer } from "../../src/layers/local/LogMetrics.ts"
-import { memoryCoordinatorLayer } from "../../src/layers/local/MemoryCoordinator.ts"
 import { memoryIdleRegistryLayer } from "../../src/layers/local/MemoryIdleRegistry.ts"
-import { memoryJobQueueLayer } from "../../src/layers/local/MemoryJobQueue.ts"
-import { memoryJobStoreLayer } from "../../src/layers/local/MemoryJobStore.ts"
 import { sharedScaleInProtectionLayer } from "../../src/layers/SharedScaleInProtection.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../../src/services/PipelineSettings.ts"
 import { runWorkerInFleet } from "../../src/programs/terminationHook.ts"
@@ -33,7 +30,7 @@ import { JobStore } from "../../src/services/JobStore.ts"
 import type { ImdsStandIn } from "../support/imdsStandIn.ts"
 import { startImdsStandIn } from "../support/imdsStandIn.ts"
 import { makeScriptedFfmpeg, submitScriptedJob } from "../support/scriptedFfmpeg.ts"
-import * as NodeServices from "@effect/platform-node/NodeServices"
+import { memoryBackends } from "../support/memoryBackends.ts"
 
 const instanceId = "i-0abc123def4567890"
 const lifecycleState = "autoscaling/target-lifecycle-state"
@@ -59,10 +56,7 @@ const environment = (encodeMillis: number) => {
   const ffmpeg = makeScriptedFfmpeg({ encodeMillis })
   const folder = path.join(os.tmpdir(), `vidpipe-termination-${Math.random().toString(36).slice(2)}`)
   const layer = Layer.mergeAll(
-    NodeServices.layer,
-    memoryJobQueueLayer({ maxReceiveCount: 5, defaultVisibility: "10 seconds" }),
-    memoryCoordinatorLayer,
-    memoryJobStoreLayer,
+    memoryBackends({ maxReceiveCount: 5, defaultVisibility: "10 seconds" }),
     memoryIdleRegistryLayer,
     logMetricsLayer,
     folderStorageLayer(areaFoldersUnder(folder)),

@@ -11,16 +11,13 @@ import { Duration, Effect, Layer, References } from "effect"
 import { areaFoldersUnder, folderStorageLayer } from "../../src/layers/local/FolderStorage.ts"
 import { localFleetControlLayer } from "../../src/layers/local/LocalFleetControl.ts"
 import { logMetricsLayer } from "../../src/layers/local/LogMetrics.ts"
-import { memoryCoordinatorLayer } from "../../src/layers/local/MemoryCoordinator.ts"
 import { memoryIdleRegistryLayer } from "../../src/layers/local/MemoryIdleRegistry.ts"
-import { memoryJobQueueLayer } from "../../src/layers/local/MemoryJobQueue.ts"
-import { memoryJobStoreLayer } from "../../src/layers/local/MemoryJobStore.ts"
 import { sharedScaleInProtectionLayer } from "../../src/layers/SharedScaleInProtection.ts"
 import type { PipelineSettingsShape } from "../../src/services/PipelineSettings.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../../src/services/PipelineSettings.ts"
 import type { Script } from "./scriptedFfmpeg.ts"
 import { makeScriptedFfmpeg } from "./scriptedFfmpeg.ts"
-import * as NodeServices from "@effect/platform-node/NodeServices"
+import { memoryBackends } from "./memoryBackends.ts"
 
 /**
  * Timings for tests in real time, with margins for a loaded machine: a heartbeat every 300 ms keeps
@@ -50,13 +47,10 @@ export const scriptedWorkers = (options: ScriptedWorkersOptions) => {
   const ffmpeg = makeScriptedFfmpeg(options.script)
   const folder = path.join(os.tmpdir(), `vidpipe-workers-${Math.random().toString(36).slice(2)}`)
   const layer = Layer.mergeAll(
-    NodeServices.layer,
-    memoryJobQueueLayer({
+    memoryBackends({
       maxReceiveCount: options.queueReceives ?? options.settings.maxReceiveCount,
       defaultVisibility: options.queueVisibility ?? options.settings.visibility
     }),
-    memoryCoordinatorLayer,
-    memoryJobStoreLayer,
     memoryIdleRegistryLayer,
     Layer.provideMerge(sharedScaleInProtectionLayer, localFleetControlLayer("test-instance")),
     logMetricsLayer,

@@ -184,14 +184,8 @@ export const chunkArguments = (spec: ChunkEncodeSpec, settings: EncoderSettings 
   ]
 }
 
-export interface LadderCommandSpec {
-  readonly input: string
-  readonly outputDir: string
-  readonly rungs: ReadonlyArray<Rung>
-  readonly frameRate: string
-  /** As for a task: false only for a source known progressive. */
-  readonly deinterlace?: boolean | undefined
-  readonly segmentSeconds: number
+/** A chunk's spec without the chunk: the whole source, every rung, and the audio if wanted. */
+export interface LadderCommandSpec extends Pick<ChunkEncodeSpec, "input" | "outputDir" | "rungs" | "frameRate" | "deinterlace" | "segmentSeconds"> {
   /** The audio track, as the audio task would encode it; omitted for video only. */
   readonly audio?: Pick<AudioEncodeSpec, "bitrate" | "channels" | "sampleRate">
 }
