@@ -109,7 +109,16 @@ export const ingestGrants = (r: DataResources): ReadonlyArray<Grant> => [
  * The scheduled sweeper: finalizes stuck jobs, re-sends lost tasks, fails dead-lettered ones (and
  * deletes them). Its metrics, like ingest's, are Embedded Metric Format lines: no PutMetricData.
  */
-export const sweeperGrants = (r: DataResources): ReadonlyArray<Grant> => [...writeOutputs(r), ...consumeTasks(r)]
+export const sweeperGrants = (r: DataResources): ReadonlyArray<Grant> => [
+  // HeadObject of a source whose acceptance was lost, so a whole source is accepted late rather
+  // than never. "To use HEAD, you must have the s3:GetObject permission … If you don't have the
+  // s3:ListBucket permission, Amazon S3 returns an HTTP status code 403" for a missing object
+  // (S3 API Reference, HeadObject): with ListBucket, a source never uploaded is a plain 404.
+  { sid: "SeeSources", actions: ["s3:GetObject"], resources: [objects(r.uploadsBucketArn)] },
+  { sid: "SourceListing", actions: ["s3:ListBucket"], resources: [r.uploadsBucketArn] },
+  ...writeOutputs(r),
+  ...consumeTasks(r)
+]
 
 /** Refuses any request to the bucket that does not use TLS. */
 const tlsOnly = (bucketArn: pulumi.Input<string>): Grant => ({

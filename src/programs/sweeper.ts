@@ -6,7 +6,9 @@
  *   recording it) is recorded ready;
  * - an unfinished job nobody has touched for `staleAfter` (its messages were lost): its unfinished
  *   tasks are sent again under a new attempt number (duplicates are harmless: every step is idempotent);
- *   a job uploaded but never planned (its plan task was lost) gets its plan task again;
+ *   a job uploaded but never planned (its plan task was lost) gets its plan task again, and one
+ *   whose source is whole in storage but that was never accepted (still awaiting its upload) is
+ *   accepted;
  * - a task whose message went to the dead-letter queue because no delivery of it ever reported back
  *   (its worker crashed, or was killed, on every one of `maxReceiveCount` receives): its job fails
  *   with that reason instead of waiting to be re-sent, and crashing workers, forever; the letter is
@@ -25,6 +27,7 @@ import { JobStore } from "../services/JobStore.ts"
 import type { PipelineSettingsShape } from "../services/PipelineSettings.ts"
 import { PipelineSettings } from "../services/PipelineSettings.ts"
 import { Storage } from "../services/Storage.ts"
+import { acceptUpload } from "./acceptUpload.ts"
 import { planTasks } from "./ingest.ts"
 import { failJob, updateTask } from "./jobRecords.ts"
 import { decodeTask, enqueueTask } from "./taskMessages.ts"
@@ -77,6 +80,14 @@ const resendUnfinished = Effect.fnUntraced(function*(job: Job, now: number) {
   yield* Effect.forEach(tasks, enqueueTask, { discard: true })
   yield* store.update(job.id, (current) => ({ ...current, updatedAt: now }))
   yield* Effect.logWarning(`sweeper: job ${job.id} was idle; re-sent ${tasks.map((t) => t.taskId).join(", ")}`)
+})
+
+/** A source only appears in storage once whole (S3 objects, folder storage's rename into place). */
+const acceptLostUpload = Effect.fnUntraced(function*(job: Job) {
+  const storage = yield* Storage
+  if (Option.isNone(yield* storage.head("uploads", job.sourceKey))) return
+  yield* acceptUpload(job.id)
+  yield* Effect.logWarning(`sweeper: job ${job.id} had its source uploaded but was never accepted; accepted it now`)
 })
 
 const resendPlan = Effect.fnUntraced(function*(job: Job, now: number) {
@@ -203,6 +214,9 @@ export const sweepOnce = Effect.fn("sweeper.sweepOnce")(function*(owner: string)
   for (const job of jobs) {
     if (failed.has(job.id)) continue // failed just now
     const recover = Effect.gen(function*() {
+      // Uploaded, but the acceptance was lost (the ingest Lambda gave up, serve's upload route could
+      // not record it): the source is whole in storage, so it is accepted now.
+      if (job.status === "awaiting-upload") return now - job.updatedAt > Duration.toMillis(settings.staleAfter) ? yield* acceptLostUpload(job) : undefined
       // Uploaded but never planned (its plan task was lost, or never sent): the plan is sent again.
       if (job.tasks.length === 0) return job.status === "queued" && now - job.updatedAt > Duration.toMillis(settings.staleAfter) ? yield* resendPlan(job, now) : undefined
       if (job.tasks.every((t) => t.status === "done")) return yield* finishWholeJob(owner, job, now)

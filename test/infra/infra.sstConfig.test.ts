@@ -160,6 +160,8 @@ describe("sst.config.ts", () => {
       // Nothing beyond its VPC access: it reads Redis only.
       Protector: [],
       Sweeper: [
+        allow(["s3:GetObject"], [`${arn("Uploads")}/*`]),
+        allow(["s3:ListBucket"], [arn("Uploads")]),
         ...writeOutputs,
         allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:SendMessage"], [arn("Tasks")]),
         allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [arn("TasksDeadLetter")])

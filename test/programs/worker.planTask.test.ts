@@ -128,6 +128,28 @@ describe("the sweeper and plan tasks", () => {
     })))
   })
 
+  it.live("accepts an upload whose source is whole in storage but was never accepted, and leaves one still awaiting its bytes", () => {
+    const env = environment({}, { staleAfter: Duration.millis(500) })
+    return env.provide(Effect.scoped(Effect.gen(function*() {
+      const store = yield* JobStore
+      const now = yield* Clock.currentTimeMillis
+      const job = (id: string) => newJob({ id, fileName: "clip.mp4", sourceKey: `${id}/clip.mp4`, outputPrefix: `${id}/`, segmentSeconds: 4, now, status: "awaiting-upload" })
+      // Uploaded (the source is there), but the acceptance was lost; and one never uploaded.
+      yield* (yield* Storage).put("uploads", "lostaccept/clip.mp4", "not really a video")
+      yield* store.create(job("lostaccept"))
+      yield* store.create(job("neveruploaded"))
+      yield* sweepOnce("sweeper")
+      assert.strictEqual((yield* store.get("lostaccept")).status, "awaiting-upload", "not before staleAfter")
+      // Past staleAfter (500 ms): a lower bound, which a slow machine only widens.
+      yield* Effect.sleep("700 millis")
+      yield* sweepOnce("sweeper")
+      assert.strictEqual((yield* store.get("neveruploaded")).status, "awaiting-upload")
+      yield* startWorkers(2)
+      const accepted = yield* finish("lostaccept")
+      assert.strictEqual(accepted.status, "ready")
+    })))
+  })
+
   it.live("fails the job of a dead-lettered plan (every worker that took it died planning it)", () => {
     // A queue that dead-letters a message on its second receive; a plan never reported back.
     const env = environment({}, { visibility: Duration.millis(200) }, 1)
