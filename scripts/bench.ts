@@ -105,6 +105,16 @@ interface Sample {
   readonly cpuSeconds: number
   /** Per task, from the workers' timing lines (vidpipe only). */
   readonly orchestrationMs: ReadonlyArray<number>
+  /** The job's fixed costs by stage, from `vidpipe process --json` (vidpipe only). */
+  readonly timings?: Record<string, number>
+}
+
+/** The `timings` of the `--json` line `vidpipe process` ends with. */
+const TimingsLine = Schema.fromJsonString(Schema.Struct({ timings: Schema.Record(Schema.String, Schema.Number) }))
+const timingsOf = (stdout: string) => {
+  const last = stdout.trim().split("\n").at(-1) ?? ""
+  const decoded = Schema.decodeUnknownOption(TimingsLine)(last)
+  return decoded._tag === "Some" ? decoded.value.timings : undefined
 }
 
 /**
@@ -153,7 +163,8 @@ const runOnce = async (configuration: Configuration, clip: string, media: MediaP
     ...(configuration.strategy === "default" ? [] : ["--strategy", configuration.strategy, "--workers", String(configuration.workers)])
   ], { VIDPIPE_LOG_LEVEL: "Debug", VIDPIPE_DATA_DIR: path.join(out, "..", "data") })
   const orchestrationMs = [...measured.stderr.matchAll(/orchestrationMs=(\d+)/g)].map((m) => Number(m[1]))
-  return { sample: { ...measured, orchestrationMs }, manifest: path.join(out, "manifest.mpd") }
+  const timings = timingsOf(measured.stdout)
+  return { sample: { ...measured, orchestrationMs, ...(timings === undefined ? {} : { timings }) }, manifest: path.join(out, "manifest.mpd") }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,6 +185,7 @@ const main = async () => {
 
   const rows: Array<string> = []
   const perRound: Array<string> = []
+  const fixedCosts: Array<string> = []
   const orchestration = new Map<string, Array<number>>()
   for (const kind of clipNames as ReadonlyArray<"easy" | "hard">) {
     say(`making the ${kind} clip…`)
@@ -200,6 +212,13 @@ const main = async () => {
       const ratios = samples[i]!.map((s, round) => fixed(s.wallSeconds / samples[0]![round]!.wallSeconds, 2))
       perRound.push(`${kind}, ${configuration.name.slice(3)} with ${configuration.workers} worker(s): ${ratios.join(", ")}`)
     }
+    // What each vidpipe run cost besides ffmpeg's encoding, stage by stage (medians over the rounds).
+    for (const [i, configuration] of configurations.entries()) {
+      const timed = samples[i]!.flatMap((s) => (s.timings === undefined ? [] : [s.timings]))
+      if (timed.length === 0) continue
+      const stages = Object.keys(timed[0]!).map((stage) => `${stage.replace(/Ms$/, "")} ${fixed(median(timed.map((t) => t[stage] ?? 0)), 0)}`)
+      fixedCosts.push(`${kind}, ${configuration.name.slice(3)} with ${configuration.workers} worker(s): ${stages.join(", ")} (ms)`)
+    }
     const baseWall = median(samples[0]!.map((s) => s.wallSeconds))
     const baseCpu = median(samples[0]!.map((s) => s.cpuSeconds))
     const ownWall = median(samples[1]!.map((s) => s.wallSeconds))
@@ -221,6 +240,9 @@ const main = async () => {
   console.log("")
   console.log("Wall time / P of the same round, round by round:")
   for (const line of perRound) console.log(`  ${line}`)
+  console.log("")
+  console.log("Fixed cost per job besides ffmpeg's encoding (startup: Node and imports; readBack: reading and renumbering what ffmpeg wrote, summed over tasks; fixed: the sum):")
+  for (const line of fixedCosts) console.log(`  ${line}`)
   console.log("")
   for (const [strategy, values] of orchestration) {
     console.log(`Orchestration per ${strategy} task (everything but ffmpeg; ${values.length} tasks): median ${fixed(median(values), 0)} ms, p99 ${fixed(percentile(values, 0.99), 0)} ms`)

@@ -82,6 +82,6 @@ export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, onProgre
     outputsOf(result, workFolder),
     (output) => storage.putFile("outputs", `${task.outputPrefix}${output.key}`, output.file, { contentType: output.contentType }),
     { concurrency: 4, discard: true }
-  )
+  ).pipe(Effect.withSpan("encodeTask.storeOutputs"))
   return { result, ffmpegMillis }
 }, Effect.scoped)

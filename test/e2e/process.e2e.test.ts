@@ -60,6 +60,10 @@ describe("vidpipe process", () => {
       expect(summary.manifest).toBe(path.join(out, "manifest.mpd"))
       expect(summary.audio).toBe(clip.audioChannels > 0)
       expect(summary.renditions.map((r: { width: number; height: number }) => `${r.width}x${r.height}`)).toEqual(clip.expectedRungs)
+      // The fixed costs by stage (stageTimings.ts): every stage present, the probe and reading back really measured.
+      expect(Object.keys(summary.timings).sort()).toEqual(["finalizeMs", "fixedMs", "planMs", "probeMs", "readBackMs", "startupMs", "storeOutputsMs", "storeSourceMs"])
+      expect(summary.timings.probeMs).toBeGreaterThan(0)
+      expect(summary.timings.readBackMs).toBeGreaterThan(0)
 
       const report = await checkPresentation(summary.manifest)
       expect(report.problems).toEqual([])

@@ -3,15 +3,18 @@
  */
 import type { Job } from "../../domain/Job.ts"
 import { audioTrackOf, renditionsOf } from "../../domain/Job.ts"
+import type { StageTimings } from "./stageTimings.ts"
 
 /** The summary printed as the last stdout line with `--json`. */
-export const resultJson = (job: Job, manifest: string, elapsedMs: number) => ({
+export const resultJson = (job: Job, manifest: string, elapsedMs: number, timings?: StageTimings) => ({
   jobId: job.id,
   status: "ready" as const,
   manifest,
   renditions: renditionsOf(job),
   audio: audioTrackOf(job) !== undefined,
-  elapsedMs
+  elapsedMs,
+  /** What the job cost besides ffmpeg's encoding, by stage (stageTimings.ts); `process` only. */
+  ...(timings === undefined ? {} : { timings })
 })
 
 export type JobResult = ReturnType<typeof resultJson>

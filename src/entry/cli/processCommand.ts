@@ -15,6 +15,7 @@ import { prepareOutputFolder, removePresentation } from "./outputFolder.ts"
 import { makeProgressView } from "./progressView.ts"
 import { reportingFailures } from "./runCommand.ts"
 import { dataDirectoryConfig } from "./cliConfig.ts"
+import { makeStageRecorder } from "./stageTimings.ts"
 
 
 const defaultOutFor = (input: string) => path.join("out", path.parse(input).name || "presentation")
@@ -29,6 +30,9 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
   readonly json: boolean
 }) {
   const started = yield* Clock.currentTimeMillis
+  // Node's own start and the imports, before this command ran.
+  const startupMs = process.uptime() * 1000
+  const stages = makeStageRecorder()
   if (!Number.isInteger(options.workers) || options.workers < 1 || options.workers > 64) {
     return yield* new InvalidOption({ reason: `--workers must be between 1 and 64 (got ${options.workers})` })
   }
@@ -46,10 +50,11 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
         onUpdate: view.update
       }).pipe(
         Effect.ensuring(view.close),
-        Effect.provide(embeddedLayer({ folders: { uploads, outputs: outDir } }))
+        Effect.provide(embeddedLayer({ folders: { uploads, outputs: outDir } })),
+        Effect.withTracer(stages.tracer)
       )
       const manifest = path.join(outDir, job.manifestKey ?? "manifest.mpd")
-      const result = resultJson(job, manifest, (yield* Clock.currentTimeMillis) - started)
+      const result = resultJson(job, manifest, (yield* Clock.currentTimeMillis) - started, stages.timings(startupMs))
       yield* Effect.forEach(options.json ? [JSON.stringify(result)] : summaryLines(result), (line) => Console.log(line), { discard: true })
       return result
     }).pipe(

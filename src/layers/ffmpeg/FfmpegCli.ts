@@ -136,7 +136,7 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
         const track = build(read.xml, read.sizes)
         if (Result.isFailure(track)) return yield* new FfmpegFailed({ operation, reason: track.failure, retryable: true })
         return track.success
-      })
+      }).pipe(Effect.withSpan("Ffmpeg.readBack"))
 
     const finishedTrack = (...args: Parameters<typeof readTrack>) =>
       Stream.fromEffect(Effect.map(readTrack(...args), (track): EncodeEvent => ({ _tag: "Finished", track })))
@@ -203,7 +203,7 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
             : Effect.map(readTrack(operation, chunkAudioFolder(spec.outputDir), audioTrack), (audio): ChunkResult => ({ ...result, audio }))
         return prepare(spec.audio === undefined ? spec.outputDir : chunkAudioFolder(spec.outputDir)).pipe(
           Stream.concat(runFfmpeg(operation, chunkArguments(spec, settings), spec.chunk.endSeconds, spec.chunk.startSeconds)),
-          Stream.concat(Stream.fromEffect(Effect.map(Effect.flatMap(collectChunk(spec), withAudio), finished))),
+          Stream.concat(Stream.fromEffect(Effect.map(Effect.flatMap(collectChunk(spec).pipe(Effect.withSpan("Ffmpeg.readBack")), withAudio), finished))),
           // ffmpeg's dash muxer fails (even crashes) on an output without frames: a chunk past the
           // end of a video stream shorter than the file. Only then does the chunk produce nothing.
           Stream.catch((error) =>
