@@ -18,7 +18,12 @@
  * a worker does for a task but run ffmpeg: job records, storage, coordinator, queue), from the
  * workers' own per-task timing lines.
  *
- *   npm run bench -- [--runs 3] [--seconds 30] [--clips easy,hard] [--keep DIR]
+ *   npm run bench -- [--runs 3] [--seconds 30] [--clips easy,hard] [--keep DIR] [--scaling]
+ *
+ * `--scaling` instead measures how the chunk strategy scales on this machine: `vidpipe process
+ * --strategy chunk --workers W` pinned with `taskset` to W cores (its ffmpeg children inherit the
+ * pinning), and the plain command P pinned to as many, for W = 1 and 2, and prints the efficiency
+ * T(1) / (W × T(W)) of each.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs/promises"
@@ -48,6 +53,7 @@ const runs = Number(option("runs", "3"))
 const seconds = Number(option("seconds", "30"))
 const clipNames = option("clips", "easy,hard").split(",")
 const keep = option("keep", "")
+const scaling = process.argv.includes("--scaling")
 if (!Number.isInteger(runs) || runs < 1 || !(seconds >= 8) || clipNames.some((c) => c !== "easy" && c !== "hard")) {
   console.error("bench: --runs N (≥ 1), --seconds S (≥ 8), --clips easy,hard")
   process.exit(2)
@@ -177,10 +183,59 @@ const machine = () => {
 
 const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "—")
 
+/** Core lists for 1..W pinned cores: "0", "0,1", … */
+const cores = (count: number) => Array.from({ length: count }, (_, i) => i).join(",")
+
+const scalingRun = async (work: string) => {
+  const available = os.cpus().length
+  const counts = [1, 2].filter((w) => w <= available)
+  say(`scaling: chunk strategy and P pinned to 1..${counts.at(-1)} core(s) with taskset, ${runs} run(s) each`)
+  const lines: Array<string> = []
+  for (const kind of clipNames as ReadonlyArray<"easy" | "hard">) {
+    const clip = makeClip(kind, path.join(work, `${kind}.mp4`))
+    const media = probe(clip)
+    const wall = new Map<string, Array<number>>()
+    for (let round = 1; round <= runs; round++) {
+      for (const w of counts) {
+        const out = path.join(work, `${kind}-scaling-${w}`, "out")
+        for (const [name, command, args] of [
+          ["P", "taskset", ["-c", cores(w), "ffmpeg", ...plainLadderArguments(clip, out, planLadder(media, ladder), media)]],
+          ["chunk", "taskset", ["-c", cores(w), process.execPath, cliEntry, "process", clip, "--out", out, "--json", "--ladder", ladder.join(","), "--strategy", "chunk", "--workers", String(w)]]
+        ] as const) {
+          await fs.rm(out, { recursive: true, force: true })
+          await fs.mkdir(out, { recursive: true })
+          const measured = await measure(command, [...args], { VIDPIPE_DATA_DIR: path.join(out, "..", "data") })
+          wall.set(`${name}-${w}`, [...(wall.get(`${name}-${w}`) ?? []), measured.wallSeconds])
+          say(`${kind} round ${round}/${runs}: ${name} on ${w} core(s): ${fixed(measured.wallSeconds)} s`)
+        }
+      }
+    }
+    for (const name of ["P", "chunk"]) {
+      const t1 = median(wall.get(`${name}-1`) ?? [])
+      const parts = counts.map((w) => {
+        const tw = median(wall.get(`${name}-${w}`) ?? [])
+        return `${fixed(tw)} s (efficiency ${fixed(t1 / (w * tw), 2)})`
+      })
+      lines.push(`| ${kind} | ${name === "P" ? "P  plain ffmpeg ladder" : "vidpipe chunk, one worker per core"} | ${parts.join(" | ")} |`)
+    }
+  }
+  console.log(`Machine: ${machine()}`)
+  console.log(`Scaling: medians of ${runs} run(s); efficiency = T(1) / (W × T(W)); 1.00 is perfect.`)
+  console.log("")
+  console.log(`| clip | configuration | ${counts.map((w) => `${w} core(s)`).join(" | ")} |`)
+  console.log(`|---|---|${counts.map(() => "---").join("|")}|`)
+  for (const line of lines) console.log(line)
+}
+
 const main = async () => {
   const work = keep !== "" ? path.resolve(keep) : await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-bench-"))
   await fs.mkdir(work, { recursive: true })
   say(`machine: ${machine()}`)
+  if (scaling) {
+    await scalingRun(work)
+    if (keep === "") await fs.rm(work, { recursive: true, force: true })
+    return
+  }
   say(`${clipNames.length} clip(s) of ${seconds} s at 1920x1080 30 fps, ladder ${ladder.join("/")} + audio, ${runs} run(s) of ${configurations.length} configurations each, in ${work}`)
 
   const rows: Array<string> = []
