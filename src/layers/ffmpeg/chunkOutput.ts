@@ -15,7 +15,8 @@ import type { ChunkResult, Track } from "../../domain/Track.ts"
 import { expandTimeline } from "../../domain/Track.ts"
 import type { ChunkEncodeSpec } from "../../services/Ffmpeg.ts"
 import { initName, mediaPattern, trackManifestName } from "./arguments.ts"
-import { codecFingerprint, fragmentInfo, renumberFragments } from "./fragments.ts"
+import { codecFingerprint } from "./fragments.ts"
+import { placeSegment } from "./placeSegment.ts"
 import type { WrittenRepresentation } from "./trackManifest.ts"
 import { peakBandwidth, readRepresentations, segmentFileName, segmentNames } from "./trackManifest.ts"
 
@@ -55,16 +56,13 @@ const rungTrack = Effect.fnUntraced(function*(spec: ChunkEncodeSpec, rung: Rung,
   const sizes: Array<number> = []
   for (const [i, segment] of segments.entries()) {
     const number = frames.firstNumber + i
-    const bytes = yield* io(spec, "read segment", () => fs.readFile(path.join(spec.outputDir, sources[i]!)))
-    const decodeTime = fragmentInfo(bytes)?.decodeTime
-    if (decodeTime !== segment.start) {
-      return yield* mismatch(spec, `${rung.id}: segment ${number} has decode time ${decodeTime}, its timeline says ${segment.start}`)
-    }
-    renumberFragments(bytes, number)
     const name = segmentFileName(mediaPattern, number)
-    yield* io(spec, "write segment", () => fs.writeFile(path.join(folder, name), bytes))
+    const placed = yield* io(spec, "place segment", () => placeSegment(path.join(spec.outputDir, sources[i]!), path.join(folder, name), number))
+    if (placed.decodeTime !== segment.start) {
+      return yield* mismatch(spec, `${rung.id}: segment ${number} has decode time ${placed.decodeTime}, its timeline says ${segment.start}`)
+    }
     names.push(name)
-    sizes.push(bytes.length)
+    sizes.push(placed.size)
   }
   const init = yield* io(spec, "read init segment", () => fs.readFile(path.join(spec.outputDir, written.initialization)))
   const initDigest = codecFingerprint(init)

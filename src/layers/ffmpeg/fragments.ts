@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto"
 
-interface Box {
+export interface Box {
   readonly type: string
   /** Offset of the box's first byte. */
   readonly start: number
@@ -14,25 +14,30 @@ interface Box {
   readonly end: number
 }
 
-const boxesIn = (bytes: Uint8Array, from: number, to: number): ReadonlyArray<Box> => {
+/**
+ * The box whose header starts at `offset` of `bytes` (which hold at least its first 8 bytes, 16 for a
+ * 64-bit size), when the box fits before `to`; `to` also ends a size-0 ("to the end") box.
+ */
+export const boxAt = (bytes: Uint8Array, offset: number, to: number, headerAt = offset): Box | undefined => {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const boxes: Array<Box> = []
-  let offset = from
-  while (offset + 8 <= to) {
-    let size = view.getUint32(offset)
-    let body = offset + 8
-    if (size === 1) {
-      if (offset + 16 > to) break
-      size = Number(view.getBigUint64(offset + 8))
-      body = offset + 16
-    } else if (size === 0) {
-      size = to - offset
-    }
-    if (size < body - offset || offset + size > to) break
-    const type = String.fromCharCode(bytes[offset + 4]!, bytes[offset + 5]!, bytes[offset + 6]!, bytes[offset + 7]!)
-    boxes.push({ type, start: offset, body, end: offset + size })
-    offset += size
+  if (headerAt + 8 > bytes.length || offset + 8 > to) return undefined
+  let size = view.getUint32(headerAt)
+  let body = offset + 8
+  if (size === 1) {
+    if (headerAt + 16 > bytes.length || offset + 16 > to) return undefined
+    size = Number(view.getBigUint64(headerAt + 8))
+    body = offset + 16
+  } else if (size === 0) {
+    size = to - offset
   }
+  if (size < body - offset || offset + size > to) return undefined
+  const type = String.fromCharCode(bytes[headerAt + 4]!, bytes[headerAt + 5]!, bytes[headerAt + 6]!, bytes[headerAt + 7]!)
+  return { type, start: offset, body, end: offset + size }
+}
+
+const boxesIn = (bytes: Uint8Array, from: number, to: number): ReadonlyArray<Box> => {
+  const boxes: Array<Box> = []
+  for (let box = boxAt(bytes, from, to); box !== undefined; box = boxAt(bytes, box.end, to)) boxes.push(box)
   return boxes
 }
 

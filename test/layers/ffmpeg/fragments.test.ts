@@ -5,7 +5,11 @@
  * end of its container, or of the file), and both tfdt versions (32- and 64-bit decode times).
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
 import { codecFingerprint, fragmentInfo, renumberFragments } from "../../../src/layers/ffmpeg/fragments.ts"
+import { placeSegment } from "../../../src/layers/ffmpeg/placeSegment.ts"
 
 // ---------------------------------------------------------------------------------------------
 // A small box writer.
@@ -117,6 +121,27 @@ describe("renumberFragments", () => {
 
   it("counts nothing in a segment without fragments", () => {
     expect(renumberFragments(concat(box("styp", ascii("msdh")), box("sidx", u32(0))), 5)).toBe(0)
+  })
+})
+
+describe("placeSegment", () => {
+  it("moves a segment to its place and renumbers it there like renumberFragments, without reading the media data", async () => {
+    const folder = await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-place-"))
+    try {
+      const { bytes, secondAt } = segment()
+      const from = path.join(folder, "chunk-stream0-00001.m4s")
+      const to = path.join(folder, "seg-00037.m4s")
+      await fs.writeFile(from, bytes)
+      expect(await placeSegment(from, to, 37)).toEqual({ size: bytes.length, decodeTime: bigDecodeTime })
+      const expected = bytes.slice()
+      renumberFragments(expected, 37)
+      const placed = new Uint8Array(await fs.readFile(to))
+      expect(placed).toEqual(expected)
+      expect(sequenceNumbers(placed, secondAt)).toEqual([37, 38])
+      await expect(fs.access(from)).rejects.toThrow()
+    } finally {
+      await fs.rm(folder, { recursive: true, force: true })
+    }
   })
 })
 
