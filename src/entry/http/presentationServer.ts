@@ -53,6 +53,9 @@ const withMediaPolicy = (response: HttpServerResponse.HttpServerResponse, pathna
 const forbidden = (reason: string) =>
   HttpServerResponse.jsonUnsafe({ error: { _tag: "PlaybackForbidden", message: reason } }, { status: 403, headers: { "cache-control": "no-store" } })
 
+/** `/_t/<token>/<jobId>/<rest>` below the delivery mount, compiled once (every signed request tests it). */
+const tokenPath = new RegExp(`^/${tokenSegment}/([^/]+)/([^/]+)(/.*)$`)
+
 type Granted =
   | { readonly _tag: "Granted"; readonly pathname: string; readonly tokenPrefix: string }
   | { readonly _tag: "Refused"; readonly reason: string }
@@ -64,7 +67,7 @@ type Granted =
 const grantedPath = (access: PlaybackAccess, pathname: string) =>
   Effect.gen(function*() {
     if (access.mode === "public") return { _tag: "Granted", pathname, tokenPrefix: "" } satisfies Granted
-    const match = new RegExp(`^/${tokenSegment}/([^/]+)/([^/]+)(/.*)$`).exec(pathname)
+    const match = tokenPath.exec(pathname)
     if (match === null) return { _tag: "Refused", reason: "playback needs a token: ask the API for the job's playback URL" } satisfies Granted
     const [, token, jobId, rest] = match
     const check = verifyPlayback(access.secret, jobId!, token!, yield* Clock.currentTimeMillis)
