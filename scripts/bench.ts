@@ -36,7 +36,7 @@ import { FfprobeOutput, frameRateValue, interpretProbe } from "../src/domain/Pro
 import type { MediaProbe } from "../src/domain/Probe.ts"
 import type { Rung } from "../src/domain/Ladder.ts"
 import { defaultEncoderSettings, ladderCommandArguments, probeArguments } from "../src/layers/ffmpeg/arguments.ts"
-import { audioEncodingFor, needsDeinterlacer } from "../src/programs/ingest.ts"
+import { audioEncodingFor, needsDeinterlacer, needsRetiming } from "../src/programs/ingest.ts"
 import { measure, median, percentile } from "./bench/measure.ts"
 import type { RungQuality } from "./bench/quality.ts"
 import { topRungQuality } from "./bench/quality.ts"
@@ -158,6 +158,7 @@ const runOnce = async (configuration: Configuration, clip: string, media: MediaP
       rungs: planLadder(media, ladder),
       frameRate: media.video.frameRate,
       deinterlace: needsDeinterlacer(media),
+      retime: needsRetiming(media),
       segmentSeconds,
       ...(media.audio === null ? {} : { audio: audioEncodingFor(media.audio) })
     })

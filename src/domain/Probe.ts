@@ -22,7 +22,13 @@ export const VideoStreamInfo = Schema.Struct({
    * ffprobe says the stream is progressive (`field_order=progressive`): no frame needs the
    * deinterlacer. Absent or false when it says interlaced, "unknown", or nothing.
    */
-  progressive: Schema.optionalKey(Schema.Boolean)
+  progressive: Schema.optionalKey(Schema.Boolean),
+  /**
+   * Every frame already sits on `frameRate`'s grid from time 0 (a constant-rate stream whose
+   * timestamps are exact multiples of a frame): no filter needs to retime it. Absent or false
+   * when anything leaves that in doubt.
+   */
+  onFrameGrid: Schema.optionalKey(Schema.Boolean)
 })
 export type VideoStreamInfo = typeof VideoStreamInfo.Type
 
@@ -55,6 +61,9 @@ const FfprobeStream = Schema.Struct({
   channels: Schema.optional(Schema.Number),
   sample_rate: Schema.optional(Schema.String),
   duration: Schema.optional(Schema.String),
+  start_time: Schema.optional(Schema.String),
+  time_base: Schema.optional(Schema.String),
+  nb_frames: Schema.optional(Schema.String),
   disposition: Schema.optional(Schema.Struct({ attached_pic: Schema.optional(Schema.Number) })),
   tags: Schema.optional(Schema.Record(Schema.String, Schema.String)),
   side_data_list: Schema.optional(Schema.Array(Schema.Struct({ rotation: Schema.optional(Schema.Number) })))
@@ -100,6 +109,44 @@ export const chooseFrameRate = (avg: string | undefined, raw: string | undefined
   return `${Math.round(fps * 1000)}/1000`
 }
 
+/** "num/den" in lowest terms, or undefined when it is not a positive rational. */
+const reducedRational = (text: string | undefined): readonly [number, number] | undefined => {
+  const [num, den = 1] = (text ?? "").split("/").map(Number)
+  if (!Number.isSafeInteger(num) || !Number.isSafeInteger(den) || num! <= 0 || den <= 0) return undefined
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
+  const g = gcd(num!, den)
+  return [num! / g, den / g]
+}
+
+/**
+ * Whether the stream's frames already fall on `frameRate`'s grid from 0, so retiming them would
+ * change nothing. Only a container that states it all says yes: both of ffprobe's rates equal to
+ * the output rate, the stream starting at 0, a frame lasting a whole number of time-base ticks
+ * (Matroska's 1 ms ticks cannot hold 1/30 s), and the frame count matching duration × rate.
+ */
+export const framesOnGrid = (stream: {
+  readonly avg_frame_rate?: string | undefined
+  readonly r_frame_rate?: string | undefined
+  readonly start_time?: string | undefined
+  readonly time_base?: string | undefined
+  readonly nb_frames?: string | undefined
+  readonly duration?: string | undefined
+}, frameRate: string): boolean => {
+  const rate = reducedRational(frameRate)
+  const avg = reducedRational(stream.avg_frame_rate)
+  const raw = reducedRational(stream.r_frame_rate)
+  const tick = reducedRational(stream.time_base)
+  const same = (a: readonly [number, number] | undefined) => a !== undefined && rate !== undefined && a[0] === rate[0] && a[1] === rate[1]
+  if (!same(avg) || !same(raw) || tick === undefined || rate === undefined) return false
+  if (stream.start_time === undefined || Number(stream.start_time) !== 0) return false
+  // One frame in ticks: (rateDen / rateNum) / (tickNum / tickDen).
+  if ((rate[1] * tick[1]) % (rate[0] * tick[0]) !== 0) return false
+  const frames = Number(stream.nb_frames)
+  const duration = Number(stream.duration)
+  if (!Number.isInteger(frames) || frames <= 0 || !Number.isFinite(duration)) return false
+  return Math.abs(frames - duration * rate[0] / rate[1]) < 0.5
+}
+
 export const frameRateValue = (rate: string): number => parseRational(rate) ?? 30
 
 const rotationOf = (stream: FfprobeStream): number => {
@@ -139,6 +186,7 @@ export const interpretProbe = (output: FfprobeOutput): Result.Result<MediaProbe,
   const duration = parseRational(output.format?.duration) ?? parseRational(video.duration)
   if (duration === undefined) return unusable("the video has no duration (is it a single picture or a live stream?)")
   const rotation = rotationOf(video)
+  const frameRate = chooseFrameRate(video.avg_frame_rate, video.r_frame_rate)
   return Result.succeed({
     container,
     durationSeconds: duration,
@@ -148,10 +196,11 @@ export const interpretProbe = (output: FfprobeOutput): Result.Result<MediaProbe,
       height,
       ...displaySize(video, width, height, rotation),
       rotation,
-      frameRate: chooseFrameRate(video.avg_frame_rate, video.r_frame_rate),
+      frameRate,
       pixelFormat: video.pix_fmt ?? "unknown",
       interlaced: video.field_order !== undefined && !["progressive", "unknown"].includes(video.field_order),
-      progressive: video.field_order === "progressive"
+      progressive: video.field_order === "progressive",
+      onFrameGrid: framesOnGrid(video, frameRate)
     },
     audio: audio === undefined ? null : {
       codec: audio.codec_name ?? "unknown",

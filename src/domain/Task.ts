@@ -30,6 +30,8 @@ const TaskCommon = {
 
 /** Whether frames may need the deinterlacer; absent (a task from before this was decided) means yes. */
 const deinterlace = Schema.optionalKey(Schema.Boolean)
+/** Whether frames must be put on the output rate's grid (the `fps` filter); absent (an older task) means yes. */
+const retime = Schema.optionalKey(Schema.Boolean)
 
 export const VideoTask = Schema.TaggedStruct("video", {
   ...TaskCommon,
@@ -52,6 +54,7 @@ export const ChunkTask = Schema.TaggedStruct("chunk", {
   rungs: Schema.Array(Rung),
   frameRate: Schema.String,
   deinterlace,
+  retime,
   /** The audio track rides in this chunk's ffmpeg instead of a task of its own (a job planned for one worker). */
   audio: Schema.optional(AudioEncoding)
 })

@@ -58,7 +58,7 @@ export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, onProgre
     ? ffmpeg.encodeVideo({ ...common, rung: task.rung, frameRate: task.frameRate, deinterlace: task.deinterlace })
     : task._tag === "audio"
     ? ffmpeg.encodeAudio({ ...common, channels: task.channels, sampleRate: task.sampleRate, bitrate: task.bitrate })
-    : ffmpeg.encodeChunk({ input, outputDir: workFolder, segmentSeconds: task.segmentSeconds, rungs: task.rungs, frameRate: task.frameRate, deinterlace: task.deinterlace, chunk: task.chunk, audio: task.audio })
+    : ffmpeg.encodeChunk({ input, outputDir: workFolder, segmentSeconds: task.segmentSeconds, rungs: task.rungs, frameRate: task.frameRate, deinterlace: task.deinterlace, retime: task.retime, chunk: task.chunk, audio: task.audio })
 
   let result: TaskResult | undefined
   const encodeStarted = yield* Clock.currentTimeMillis

@@ -75,6 +75,7 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
       rungs,
       frameRate: probe.video.frameRate,
       deinterlace: needsDeinterlacer(probe),
+      retime: needsRetiming(probe),
       ...(chunk.index === 0 && ridingAudio !== undefined ? { audio: ridingAudio } : {})
     }))
     : rungs.map((rung): Task => ({
@@ -95,6 +96,13 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
  * is progressive (most files), always when it says interlaced or cannot tell.
  */
 export const needsDeinterlacer = (probe: MediaProbe) => probe.video.progressive !== true
+
+/**
+ * Pay for the `fps` filter only where frames may be off the output grid: not when ffprobe's
+ * report shows a constant-rate stream already on it from 0 (`framesOnGrid`), always otherwise
+ * (variable rate, a rate snapped or capped, Matroska's millisecond timestamps, a late start).
+ */
+export const needsRetiming = (probe: MediaProbe) => probe.video.onFrameGrid !== true
 
 /** How the audio track is encoded: stereo at most (a surround source is downmixed so every player can decode it). */
 export const audioEncodingFor = (audio: NonNullable<MediaProbe["audio"]>): AudioEncoding => {

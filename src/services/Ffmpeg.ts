@@ -44,6 +44,8 @@ export interface ChunkEncodeSpec {
   readonly frameRate: string
   /** As for a video task: false only for a source known progressive. */
   readonly deinterlace?: boolean | undefined
+  /** Put frames on `frameRate`'s grid (the `fps` filter); false only for a source known to be on it already. */
+  readonly retime?: boolean | undefined
   readonly segmentSeconds: number
   readonly chunk: ChunkSpan
   /** Also encode the whole audio track (into `audio/` of `outputDir`); the result's `audio`. */

@@ -117,10 +117,22 @@ export const chunkAudioFolder = (outputDir: string) => `${outputDir}/${audioDire
 const seconds = (value: number) => Math.max(0, value).toFixed(6)
 
 /**
+ * Frames on the output rate's grid from the window's first frame: duplicates or drops frames of a
+ * variable-rate or off-grid source. Costs a pass over every frame on the decoding thread, so it is
+ * left out when the source is known to be on the grid already (`retime` false): then the exact
+ * seek and `trim` alone cut the window, and the frames keep their own, already exact, times.
+ */
+const retimer = (wanted: boolean | undefined, frameRate: string, startSeconds: number) =>
+  wanted === false ? [] : [`fps=fps=${frameRate}:start_time=${seconds(startSeconds)}`]
+
+/**
  * One decode feeding every rung: constant frame rate on the source's time grid, optionally a
  * window of it, then `split` into one scaler per rung. Outputs `[v0]`, `[v1]`, … in rung order.
  */
-const ladderGraph = (rungs: ReadonlyArray<Rung>, frameRate: string, deinterlace: boolean | undefined, window?: {
+const ladderGraph = (rungs: ReadonlyArray<Rung>, frameRate: string, filters: {
+  readonly deinterlace?: boolean | undefined
+  readonly retime?: boolean | undefined
+}, window?: {
   /** The input was opened with `-ss seek`: frames are put back on the source's timeline. */
   readonly seekSeconds: number
   readonly startFrame: number
@@ -128,8 +140,8 @@ const ladderGraph = (rungs: ReadonlyArray<Rung>, frameRate: string, deinterlace:
 }) => {
   const head = [
     ...(window !== undefined && window.seekSeconds > 0 ? [`setpts=PTS+${seconds(window.seekSeconds)}/TB`] : []),
-    ...deinterlacer(deinterlace),
-    `fps=fps=${frameRate}:start_time=${seconds(window === undefined ? 0 : frameTime(window.startFrame, frameRate))}`,
+    ...deinterlacer(filters.deinterlace),
+    ...retimer(filters.retime, frameRate, window === undefined ? 0 : frameTime(window.startFrame, frameRate)),
     ...(window?.frameCount === undefined ? [] : [`trim=end_frame=${window.frameCount}`]),
     `split=${rungs.length}`
   ].join(",")
@@ -168,7 +180,7 @@ export const chunkArguments = (spec: ChunkEncodeSpec, settings: EncoderSettings 
     ...(frames.frameCount === undefined ? [] : ["-t", seconds(frameTime(frames.frameCount + 1, spec.frameRate))]),
     "-i", spec.input,
     ...(spec.audio !== undefined && windowed ? ["-i", spec.input] : []),
-    "-filter_complex", ladderGraph(spec.rungs, spec.frameRate, spec.deinterlace, { seekSeconds, startFrame: frames.startFrame, frameCount: frames.frameCount }),
+    "-filter_complex", ladderGraph(spec.rungs, spec.frameRate, spec, { seekSeconds, startFrame: frames.startFrame, frameCount: frames.frameCount }),
     ...ladderVideoOutputs(spec.rungs, spec.frameRate, spec.segmentSeconds, settings),
     // A quarter of a frame early: ffmpeg rounds these times to the encoder's 1/fps time base,
     // where a half-frame offset printed to microseconds can round down onto the previous frame.
@@ -185,7 +197,7 @@ export const chunkArguments = (spec: ChunkEncodeSpec, settings: EncoderSettings 
 }
 
 /** A chunk's spec without the chunk: the whole source, every rung, and the audio if wanted. */
-export interface LadderCommandSpec extends Pick<ChunkEncodeSpec, "input" | "outputDir" | "rungs" | "frameRate" | "deinterlace" | "segmentSeconds"> {
+export interface LadderCommandSpec extends Pick<ChunkEncodeSpec, "input" | "outputDir" | "rungs" | "frameRate" | "deinterlace" | "retime" | "segmentSeconds"> {
   /** The audio track, as the audio task would encode it; omitted for video only. */
   readonly audio?: Pick<AudioEncodeSpec, "bitrate" | "channels" | "sampleRate">
 }
@@ -198,7 +210,7 @@ export interface LadderCommandSpec extends Pick<ChunkEncodeSpec, "input" | "outp
 export const ladderCommandArguments = (spec: LadderCommandSpec, settings: EncoderSettings = defaultEncoderSettings) => [
   "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
   "-i", spec.input,
-  "-filter_complex", ladderGraph(spec.rungs, spec.frameRate, spec.deinterlace),
+  "-filter_complex", ladderGraph(spec.rungs, spec.frameRate, spec),
   ...ladderVideoOutputs(spec.rungs, spec.frameRate, spec.segmentSeconds, settings),
   ...boundaryKeyframes(spec.segmentSeconds),
   ...(spec.audio === undefined ? [] : ["-map", "0:a:0", ...aacArguments(spec.audio)]),
