@@ -10,15 +10,16 @@
  *   A  one ffmpeg command built by vidpipe's own argument builder (its graph: the deinterlacer
  *      where needed, constant-rate `fps`, square pixels, 8-bit 4:2:0), the same ladder into DASH:
  *      vidpipe against A is the cost of orchestration alone;
- *   D  `vidpipe process` with its defaults (strategy auto, 2 workers);
- *   B  `vidpipe process --strategy rendition` with 1 and 2 workers;
- *   C  `vidpipe process --strategy chunk` with 1 and 2 workers;
- * and prints the median wall and CPU time of each with its ratio to A, the top rung's PSNR
- * against the source and its size next to A's, and the orchestration time per task (everything
- * a worker does for a task but run ffmpeg: job records, storage, coordinator, queue), from the
- * workers' own per-task timing lines.
+ *   D  `vidpipe process` with its defaults (strategy auto; workers from the machine, one per 8 cores);
+ *   W  `vidpipe process --workers 1` and `--workers 2`;
+ *   B  with `--rendition`, also `vidpipe process --strategy rendition` with 1 and 2 workers;
+ * and prints the median wall and CPU time of each with its ratio to P and to A, the top rung's
+ * PSNR against the source and its size next to P's, each vidpipe run's fixed cost by stage, the
+ * orchestration time per task (everything a worker does for a task but run ffmpeg), and how many
+ * cores one ladder ffmpeg can keep busy here (its CPU time over the wall time of the part ffmpeg
+ * runs on one thread: decoding and the graph, measured alone).
  *
- *   npm run bench -- [--runs 3] [--seconds 30] [--clips easy,hard] [--keep DIR] [--scaling]
+ *   npm run bench -- [--runs 3] [--seconds 30] [--clips easy,hard] [--keep DIR] [--rendition] [--scaling]
  *
  * `--scaling` instead measures how the chunk strategy scales on this machine: `vidpipe process
  * --strategy chunk --workers W` pinned with `taskset` to W cores (its ffmpeg children inherit the
@@ -36,6 +37,7 @@ import { FfprobeOutput, frameRateValue, interpretProbe } from "../src/domain/Pro
 import type { MediaProbe } from "../src/domain/Probe.ts"
 import type { Rung } from "../src/domain/Ladder.ts"
 import { defaultEncoderSettings, ladderCommandArguments, probeArguments } from "../src/layers/ffmpeg/arguments.ts"
+import { coresPerLadderEncode, localWorkersFor } from "../src/domain/LocalWorkers.ts"
 import { audioEncodingFor, needsDeinterlacer, needsRetiming } from "../src/programs/ingest.ts"
 import { measure, median, percentile } from "./bench/measure.ts"
 import type { RungQuality } from "./bench/quality.ts"
@@ -92,18 +94,26 @@ const probe = (file: string): MediaProbe => {
 
 interface Configuration {
   readonly name: string
-  readonly strategy: "plain" | "raw" | "default" | "rendition" | "chunk"
+  readonly strategy: "plain" | "raw" | "default" | "auto" | "rendition" | "chunk"
   readonly workers: number
 }
+
+/** What `vidpipe process` picks here without `--workers` (src/domain/LocalWorkers.ts). */
+const machineWorkers = localWorkersFor(os.availableParallelism())
+const withRendition = process.argv.includes("--rendition")
 
 const configurations: ReadonlyArray<Configuration> = [
   { name: "P  plain ffmpeg ladder (what a user types)", strategy: "plain", workers: 1 },
   { name: "A  vidpipe's graph, one ffmpeg command", strategy: "raw", workers: 1 },
-  { name: "D  vidpipe process (defaults)", strategy: "default", workers: 2 },
-  { name: "B  vidpipe rendition", strategy: "rendition", workers: 1 },
-  { name: "B  vidpipe rendition", strategy: "rendition", workers: 2 },
-  { name: "C  vidpipe chunk", strategy: "chunk", workers: 1 },
-  { name: "C  vidpipe chunk", strategy: "chunk", workers: 2 }
+  { name: "D  vidpipe process (defaults)", strategy: "default", workers: machineWorkers },
+  { name: "W  vidpipe process --workers 1", strategy: "auto", workers: 1 },
+  { name: "W  vidpipe process --workers 2", strategy: "auto", workers: 2 },
+  ...(withRendition
+    ? [
+      { name: "B  vidpipe process --strategy rendition", strategy: "rendition", workers: 1 },
+      { name: "B  vidpipe process --strategy rendition", strategy: "rendition", workers: 2 }
+    ] as const
+    : [])
 ]
 
 interface Sample {
@@ -144,6 +154,33 @@ const plainLadderArguments = (input: string, out: string, rungs: ReadonlyArray<R
   ]
 }
 
+/** A: the whole ladder as vidpipe's argument builder writes it, one command. */
+const vidpipeLadderArguments = (clip: string, out: string, media: MediaProbe) =>
+  ladderCommandArguments({
+    input: clip,
+    outputDir: out,
+    rungs: planLadder(media, ladder),
+    frameRate: media.video.frameRate,
+    deinterlace: needsDeinterlacer(media),
+    retime: needsRetiming(media),
+    segmentSeconds,
+    ...(media.audio === null ? {} : { audio: audioEncodingFor(media.audio) })
+  })
+
+/**
+ * A's decode and graph with no encoder behind them: ffmpeg 5.1 decodes, filters and feeds its
+ * encoders from one thread, so one ladder ffmpeg cannot keep more cores busy than its CPU time
+ * over this one's wall time (the figure behind `vidpipe process`'s default worker count).
+ */
+const decodeAndGraphArguments = (clip: string, media: MediaProbe) => {
+  const args = vidpipeLadderArguments(clip, "unused", media)
+  const graph = args[args.indexOf("-filter_complex") + 1]!
+  return [
+    "-hide_banner", "-nostdin", "-loglevel", "error", "-i", clip, "-filter_complex", graph,
+    ...planLadder(media, ladder).flatMap((_, i) => ["-map", `[v${i}]`]), "-f", "null", "-"
+  ]
+}
+
 const runOnce = async (configuration: Configuration, clip: string, media: MediaProbe, out: string): Promise<{ sample: Sample; manifest: string }> => {
   await fs.rm(out, { recursive: true, force: true })
   await fs.mkdir(out, { recursive: true })
@@ -152,22 +189,12 @@ const runOnce = async (configuration: Configuration, clip: string, media: MediaP
     return { sample: { ...measured, orchestrationMs: [] }, manifest: path.join(out, "manifest.mpd") }
   }
   if (configuration.strategy === "raw") {
-    const args = ladderCommandArguments({
-      input: clip,
-      outputDir: out,
-      rungs: planLadder(media, ladder),
-      frameRate: media.video.frameRate,
-      deinterlace: needsDeinterlacer(media),
-      retime: needsRetiming(media),
-      segmentSeconds,
-      ...(media.audio === null ? {} : { audio: audioEncodingFor(media.audio) })
-    })
-    const measured = await measure("ffmpeg", args)
+    const measured = await measure("ffmpeg", vidpipeLadderArguments(clip, out, media))
     return { sample: { ...measured, orchestrationMs: [] }, manifest: path.join(out, "manifest.mpd") }
   }
   const measured = await measure(process.execPath, [
     cliEntry, "process", clip, "--out", out, "--json", "--ladder", ladder.join(","),
-    ...(configuration.strategy === "default" ? [] : ["--strategy", configuration.strategy, "--workers", String(configuration.workers)])
+    ...(configuration.strategy === "default" ? [] : configuration.strategy === "auto" ? ["--workers", String(configuration.workers)] : ["--strategy", configuration.strategy, "--workers", String(configuration.workers)])
   ], { VIDPIPE_LOG_LEVEL: "Debug", VIDPIPE_DATA_DIR: path.join(out, "..", "data") })
   const orchestrationMs = [...measured.stderr.matchAll(/orchestrationMs=(\d+)/g)].map((m) => Number(m[1]))
   const timings = timingsOf(measured.stdout)
@@ -242,12 +269,14 @@ const main = async () => {
   const rows: Array<string> = []
   const perRound: Array<string> = []
   const fixedCosts: Array<string> = []
+  const coresPerLadder: Array<string> = []
   const orchestration = new Map<string, Array<number>>()
   for (const kind of clipNames as ReadonlyArray<"easy" | "hard">) {
     say(`making the ${kind} clip…`)
     const clip = makeClip(kind, path.join(work, `${kind}.mp4`))
     const media = probe(clip)
     const samples = configurations.map(() => [] as Array<Sample>)
+    const graphSeconds: Array<number> = []
     const quality: Array<RungQuality | undefined> = configurations.map(() => undefined)
     for (let round = 1; round <= runs; round++) {
       for (const [i, configuration] of configurations.entries()) {
@@ -261,7 +290,12 @@ const main = async () => {
         if (quality[i] === undefined) quality[i] = await topRungQuality(manifest, clip)
         say(`${label}: ${fixed(sample.wallSeconds)} s wall, ${fixed(sample.cpuSeconds)} s CPU`)
       }
+      const graphOnly = await measure("ffmpeg", decodeAndGraphArguments(clip, media))
+      graphSeconds.push(graphOnly.wallSeconds)
+      say(`${kind} round ${round}/${runs}: decode and graph alone: ${fixed(graphOnly.wallSeconds)} s wall`)
     }
+    const graphWall = median(graphSeconds)
+    coresPerLadder.push(`${kind}: decode and graph alone ${fixed(graphWall)} s; P's ${fixed(median(samples[0]!.map((s) => s.cpuSeconds)))} s of CPU over that: about ${fixed(median(samples[0]!.map((s) => s.cpuSeconds)) / graphWall, 0)} cores`)
     // Each round's own ratios too: a slow or fast moment of this shared machine shows up as one odd round.
     for (const [i, configuration] of configurations.entries()) {
       if (i === 0) continue
@@ -296,6 +330,9 @@ const main = async () => {
   console.log("")
   console.log("Wall time / P of the same round, round by round:")
   for (const line of perRound) console.log(`  ${line}`)
+  console.log("")
+  console.log(`How many cores one ladder ffmpeg can keep busy (its CPU time over the wall time of its one-thread part, decode and graph; \`vidpipe process\` runs one worker per ${coresPerLadderEncode} cores: ${machineWorkers} on this machine's ${os.availableParallelism()}):`)
+  for (const line of coresPerLadder) console.log(`  ${line}`)
   console.log("")
   console.log("Fixed cost per job besides ffmpeg's encoding (startup: Node and imports; readBack: reading and renumbering what ffmpeg wrote, summed over tasks; fixed: the sum):")
   for (const line of fixedCosts) console.log(`  ${line}`)

@@ -21,7 +21,7 @@
  * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables.
  */
 import * as path from "node:path"
-import { Config, Duration, Effect, Layer, Schema } from "effect"
+import { Config, Duration, Effect, Layer } from "effect"
 import { defaultPipelineSettings, PipelineSettings } from "../services/PipelineSettings.ts"
 import { memoryCoordinationLayer, servicesLayer } from "./embedded.ts"
 import { areaFoldersUnder, folderStorageLayer } from "./local/FolderStorage.ts"
@@ -29,6 +29,7 @@ import { noCdnCacheLayer } from "./local/NoCdnCache.ts"
 import { localFleetControlLayer } from "./local/LocalFleetControl.ts"
 import { logMetricsLayer } from "./local/LogMetrics.ts"
 import { memoryJobQueueLayer } from "./local/MemoryJobQueue.ts"
+import { InvalidConfiguration } from "./InvalidConfiguration.ts"
 import { thisProcessId } from "./processIdentity.ts"
 import { redisConnectionLayer } from "./redis/RedisConnection.ts"
 import { redisCoordinatorLayer } from "./redis/RedisCoordinator.ts"
@@ -36,15 +37,6 @@ import { redisIdleRegistryLayer } from "./redis/RedisIdleRegistry.ts"
 import { redisJobQueueLayer } from "./redis/RedisJobQueue.ts"
 import { redisJobStoreLayer } from "./redis/RedisJobStore.ts"
 
-export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguration>()("InvalidConfiguration", {
-  variable: Schema.String,
-  value: Schema.String,
-  expected: Schema.String
-}) {
-  override get message() {
-    return `${this.variable}=${this.value} is not valid: expected ${this.expected}`
-  }
-}
 
 export type Backend =
   | { readonly kind: "memory" }

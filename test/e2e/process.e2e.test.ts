@@ -8,6 +8,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { localWorkersFor } from "../../src/domain/LocalWorkers.ts"
 import { checkPresentation } from "../support/dashInspect.ts"
 import { lastJsonLine, runVidpipe } from "../support/cli.ts"
 import { makeClip } from "../support/clips.ts"
@@ -20,6 +21,8 @@ interface ClipCase {
   readonly audioChannels: number
   readonly sampleRate?: number
   readonly expectedRungs: ReadonlyArray<string>
+  /** Run without `--workers`: the count comes from this machine's cores. */
+  readonly machineWorkers?: true
 }
 
 const cases: ReadonlyArray<ClipCase> = [
@@ -27,7 +30,7 @@ const cases: ReadonlyArray<ClipCase> = [
   { name: "720p25", width: 1280, height: 720, frameRate: "25", audioChannels: 2, sampleRate: 48000, expectedRungs: ["1280x720", "854x480", "640x360"] },
   { name: "portrait-720x1280", width: 720, height: 1280, frameRate: "30", audioChannels: 2, sampleRate: 48000, expectedRungs: ["720x1280", "480x854", "360x640"] },
   { name: "no-audio", width: 960, height: 540, frameRate: "30000/1001", audioChannels: 0, expectedRungs: ["854x480", "640x360"] },
-  { name: "mono-44k1", width: 854, height: 480, frameRate: "24", audioChannels: 1, sampleRate: 44100, expectedRungs: ["854x480", "640x360"] }
+  { name: "mono-44k1", width: 854, height: 480, frameRate: "24", audioChannels: 1, sampleRate: 44100, expectedRungs: ["854x480", "640x360"], machineWorkers: true }
 ]
 
 let workdir = ""
@@ -51,7 +54,7 @@ describe("vidpipe process", () => {
         ...(clip.sampleRate === undefined ? {} : { sampleRate: clip.sampleRate })
       })
       const out = path.join(workdir, `${clip.name}-out`)
-      const result = await runVidpipe(["process", input, "--out", out, "--json", "--workers", "2"], {
+      const result = await runVidpipe(["process", input, "--out", out, "--json", ...(clip.machineWorkers ? [] : ["--workers", "2"])], {
         env: { VIDPIPE_DATA_DIR: path.join(workdir, "data") }
       })
       expect(result.code, result.stderr).toBe(0)
@@ -59,6 +62,9 @@ describe("vidpipe process", () => {
       expect(summary.status).toBe("ready")
       expect(summary.manifest).toBe(path.join(out, "manifest.mpd"))
       expect(summary.audio).toBe(clip.audioChannels > 0)
+      expect(summary.workers).toBe(clip.machineWorkers ? localWorkersFor(os.availableParallelism()) : 2)
+      // auto: chunks when every worker gets 8 s (9 s of video: one worker), renditions otherwise.
+      expect(summary.strategy).toBe(summary.workers === 1 ? "chunk" : "rendition")
       expect(summary.renditions.map((r: { width: number; height: number }) => `${r.width}x${r.height}`)).toEqual(clip.expectedRungs)
       // The fixed costs by stage (stageTimings.ts): every stage present, the probe and reading back really measured.
       expect(Object.keys(summary.timings).sort()).toEqual(["finalizeMs", "fixedMs", "planMs", "probeMs", "readBackMs", "startupMs", "storeOutputsMs", "storeSourceMs"])

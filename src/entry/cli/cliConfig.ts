@@ -6,7 +6,7 @@
  */
 import * as path from "node:path"
 import { Config, Console, Effect, Layer, Option, References } from "effect"
-import { InvalidConfiguration } from "../../layers/fromConfig.ts"
+import { InvalidConfiguration } from "../../layers/InvalidConfiguration.ts"
 
 /** The minimum log level as configured, or `fallback` when VIDPIPE_LOG_LEVEL is unset. */
 export const logLevelLayer = (fallback: "Warn" | "Info") =>

@@ -13,7 +13,7 @@ export const demoCommand = Command.make("demo", {}, () =>
     const clip = path.join("out", "demo-sample.mp4")
     yield* Console.log(`making a 12 s 1280x720 sample clip: ${clip}`)
     yield* writeSample({ out: clip, duration: 12, size: "1280x720", fps: "30", audioChannels: 2, sampleRate: 48000 })
-    const result = yield* processPresentation({ input: clip, out: path.join("out", "demo"), ladder: undefined, workers: 2, json: false })
+    const result = yield* processPresentation({ input: clip, out: path.join("out", "demo"), ladder: undefined, json: false })
     yield* Console.log("")
     yield* Console.log("Watch it in a browser (dash.js player, quality selector):")
     yield* Console.log(`  npm run vidpipe -- play ${path.relative(process.cwd(), path.dirname(result.manifest))}`)

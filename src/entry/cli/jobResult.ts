@@ -6,20 +6,32 @@ import { audioTrackOf, renditionsOf } from "../../domain/Job.ts"
 import type { StageTimings } from "./stageTimings.ts"
 
 /** The summary printed as the last stdout line with `--json`. */
-export const resultJson = (job: Job, manifest: string, elapsedMs: number, timings?: StageTimings) => ({
+export const resultJson = (job: Job, manifest: string, elapsedMs: number, local?: {
+  readonly timings: StageTimings
+  readonly workers: number
+}) => ({
   jobId: job.id,
   status: "ready" as const,
   manifest,
   renditions: renditionsOf(job),
   audio: audioTrackOf(job) !== undefined,
+  ...(job.plan === undefined ? {} : { strategy: job.plan.strategy }),
   elapsedMs,
-  /** What the job cost besides ffmpeg's encoding, by stage (stageTimings.ts); `process` only. */
-  ...(timings === undefined ? {} : { timings })
+  /** `process` only: the worker fibers it ran, and what the job cost besides ffmpeg's encoding, by stage (stageTimings.ts). */
+  ...(local === undefined ? {} : { workers: local.workers, timings: local.timings })
 })
 
 export type JobResult = ReturnType<typeof resultJson>
 
+const howLine = (result: JobResult) => {
+  const parts = [
+    ...(result.strategy === undefined ? [] : [`${result.strategy} strategy`]),
+    ...(result.workers === undefined ? [] : [`${result.workers} worker${result.workers === 1 ? "" : "s"}`])
+  ]
+  return parts.length === 0 ? "" : ` (${parts.join(", ")})`
+}
+
 export const summaryLines = (result: JobResult) => [
-  `ready in ${(result.elapsedMs / 1000).toFixed(1)} s: ${result.renditions.map((r) => `${r.width}x${r.height}`).join(", ")}${result.audio ? " + audio" : " (no audio)"}`,
+  `ready in ${(result.elapsedMs / 1000).toFixed(1)} s${howLine(result)}: ${result.renditions.map((r) => `${r.width}x${r.height}`).join(", ")}${result.audio ? " + audio" : " (no audio)"}`,
   `manifest: ${result.manifest}`
 ]

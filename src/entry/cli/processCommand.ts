@@ -1,11 +1,13 @@
 /**
  * `vidpipe process <input>`: one video file in, one DASH presentation out, on this machine.
  */
+import * as os from "node:os"
 import * as path from "node:path"
 import { Clock, Console, Effect, Exit, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { Strategy } from "../../domain/Chunking.ts"
 import { parseLadder } from "../../domain/Ladder.ts"
+import { localWorkersFor } from "../../domain/LocalWorkers.ts"
 import { embeddedLayer } from "../../layers/embedded.ts"
 import { processFile } from "../../programs/processFile.ts"
 import { removingCreatedFolders } from "./createdFolders.ts"
@@ -24,7 +26,8 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
   readonly input: string
   readonly out: string
   readonly ladder: ReadonlyArray<number> | undefined
-  readonly workers: number
+  /** Default: from this machine's cores (`localWorkersFor`). */
+  readonly workers?: number | undefined
   /** Default `auto`: this process knows its worker count, so auto's rule is exact here. */
   readonly strategy?: Strategy | undefined
   readonly json: boolean
@@ -33,8 +36,9 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
   // Node's own start and the imports, before this command ran.
   const startupMs = process.uptime() * 1000
   const stages = makeStageRecorder()
-  if (!Number.isInteger(options.workers) || options.workers < 1 || options.workers > 64) {
-    return yield* new InvalidOption({ reason: `--workers must be between 1 and 64 (got ${options.workers})` })
+  const workers = options.workers ?? localWorkersFor(os.availableParallelism())
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    return yield* new InvalidOption({ reason: `--workers must be between 1 and 64 (got ${workers})` })
   }
   const uploads = path.join(yield* dataDirectoryConfig, "uploads")
   return yield* Effect.gen(function*() {
@@ -43,7 +47,7 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
       const view = makeProgressView()
       const job = yield* processFile({
         input: options.input,
-        workers: options.workers,
+        workers,
         ladder: options.ladder,
         strategy: options.strategy ?? "auto",
         outputPrefix: "",
@@ -54,7 +58,7 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
         Effect.withTracer(stages.tracer)
       )
       const manifest = path.join(outDir, job.manifestKey ?? "manifest.mpd")
-      const result = resultJson(job, manifest, (yield* Clock.currentTimeMillis) - started, stages.timings(startupMs))
+      const result = resultJson(job, manifest, (yield* Clock.currentTimeMillis) - started, { timings: stages.timings(startupMs), workers })
       yield* Effect.forEach(options.json ? [JSON.stringify(result)] : summaryLines(result), (line) => Console.log(line), { discard: true })
       return result
     }).pipe(
@@ -80,7 +84,10 @@ export const processCommand = Command.make(
       Flag.withDescription("Rungs by short side, largest first; rungs above the source are skipped"),
       Flag.withDefault("1080,720,480,360")
     ),
-    workers: Flag.Int("workers").pipe(Flag.withDescription("Worker fibers encoding tasks in parallel"), Flag.withDefault(2)),
+    workers: Flag.Int("workers").pipe(
+      Flag.withDescription(`Worker fibers encoding tasks in parallel; default one per 8 cores, at least 1 (${localWorkersFor(os.availableParallelism())} here)`),
+      Flag.optional
+    ),
     strategy: Flag.Literals("strategy", Strategy.literals).pipe(
       Flag.withDescription(
         "rendition: a task per rung; chunk: a task per time span encoding every rung from one decode; auto: chunk when the source gives every worker at least 8 s"
@@ -99,7 +106,7 @@ export const processCommand = Command.make(
         input: flags.input,
         out: Option.getOrElse(flags.out, () => defaultOutFor(flags.input)),
         ladder,
-        workers: flags.workers,
+        workers: Option.getOrUndefined(flags.workers),
         strategy: flags.strategy,
         json: flags.json
       })

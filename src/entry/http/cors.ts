@@ -16,7 +16,7 @@
  */
 import { Config, Effect } from "effect"
 import { HttpEffect, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { InvalidConfiguration } from "../../layers/fromConfig.ts"
+import { InvalidConfiguration } from "../../layers/InvalidConfiguration.ts"
 
 /** `*` (any origin), or the exact origins allowed; an empty list allows no other origin. */
 export type AllowedOrigins = "*" | ReadonlyArray<string>

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { Config, Effect, Redacted } from "effect"
-import { InvalidConfiguration } from "../../layers/fromConfig.ts"
+import { InvalidConfiguration } from "../../layers/InvalidConfiguration.ts"
 import type { PlaybackAccess } from "./playbackToken.ts"
 
 export const playbackConfig = Effect.gen(function*() {

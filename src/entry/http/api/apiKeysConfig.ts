@@ -8,7 +8,7 @@
  * A malformed `sha256:` entry is refused by its position, not its value.
  */
 import { Config, Effect, Redacted } from "effect"
-import { InvalidConfiguration } from "../../../layers/fromConfig.ts"
+import { InvalidConfiguration } from "../../../layers/InvalidConfiguration.ts"
 import { makeKeyRing } from "./ApiKeys.ts"
 
 const entriesOf = (variable: string) =>

@@ -9,7 +9,7 @@
  * the program at start, naming the variable.
  */
 import { Config, Effect } from "effect"
-import { InvalidConfiguration } from "../../../layers/fromConfig.ts"
+import { InvalidConfiguration } from "../../../layers/InvalidConfiguration.ts"
 import type { KeyLimits } from "./RateLimits.ts"
 
 const limitOf = (variable: string, fallback: number, check: { readonly integer: boolean; readonly minimum: number; readonly expected: string }) =>
