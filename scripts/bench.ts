@@ -43,7 +43,8 @@ import { measure, median, percentile } from "./bench/measure.ts"
 import type { RungQuality } from "./bench/quality.ts"
 import { topRungQuality } from "./bench/quality.ts"
 
-const cliEntry = fileURLToPath(new URL("../src/entry/cli/main.ts", import.meta.url))
+// What `npm run vidpipe` runs (built by `npm run bench`'s scripts/ensure.sh).
+const cliEntry = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url))
 const segmentSeconds = 4
 const ladder = [1080, 720, 480, 360]
 

@@ -2,6 +2,7 @@
 # Installs what vidpipe needs and is missing, so `npm run demo` and `npm test` work on a fresh
 # machine that has only Node 20 and npm:
 #   - npm packages from the lockfile (including the Node 22 runtime from the `node` package);
+#   - the command line's bundle in dist/cli, when a source changed since it was built;
 #   - ffmpeg/ffprobe from Debian;
 #   - with --test: xmllint (MPD schema checks), Chromium (playback tests), redis-server, packer
 #     (`packer validate` of the worker AMI) and systemd (`systemd-analyze verify` of its units) from
@@ -22,6 +23,9 @@ if [ ! -x node_modules/.bin/node ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > "$stamp"
 fi
+
+# The command line's bundle (dist/cli), rebuilt when a source is newer (scripts/buildCli.ts).
+node_modules/.bin/node scripts/buildCli.ts
 
 # Debian packages.
 missing=()

@@ -7,7 +7,8 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
-export const cliEntry = path.join(repoRoot, "src", "entry", "cli", "main.ts")
+/** What `npm run vidpipe` runs: the bundle vitest's global setup builds (test/support/buildCli.ts). */
+export const cliEntry = path.join(repoRoot, "dist", "cli", "main.js")
 
 export interface CliResult {
   readonly code: number | null

@@ -4,11 +4,14 @@
  */
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
+import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import type { FleetProcesses } from "../../programs/localFleet.ts"
 
-const cliEntry = fileURLToPath(new URL("./main.ts", import.meta.url))
+// The same command line as this one: built (dist/cli/main.js beside this chunk) or from the sources.
+const cliEntry = ["./main.js", "./main.ts"].map((name) => fileURLToPath(new URL(name, import.meta.url))).find((file) => existsSync(file))
+  ?? fileURLToPath(new URL("./main.ts", import.meta.url))
 
 const isRunning = (child: ChildProcess) => child.exitCode === null && child.signalCode === null
 
