@@ -3,6 +3,7 @@
  */
 import { Result, Schema } from "effect"
 import { ChunkSpan, PlannedStrategy, stitchChunks, Strategy } from "./Chunking.ts"
+import { masterPlaylistName } from "./Hls.ts"
 import { Rung } from "./Ladder.ts"
 import { MediaProbe } from "./Probe.ts"
 import type { ChunkResult, Track } from "./Track.ts"
@@ -74,6 +75,8 @@ export const Job = Schema.Struct({
   tasks: Schema.Array(TaskState),
   error: Schema.optional(ErrorInfo),
   manifestKey: Schema.optional(Schema.String),
+  /** The HLS master playlist beside the MPD (absent for a job finished before vidpipe wrote HLS). */
+  hlsKey: Schema.optional(Schema.String),
   /** How many finalizers wrote the manifest: 1 for every ready job (the write is create-if-absent). */
   manifestWrites: Schema.optional(Schema.Int),
   /** How many finalizers ran to the end for this job: 1 unless leases failed to exclude each other. */
@@ -83,6 +86,7 @@ export const Job = Schema.Struct({
 export type Job = typeof Job.Type
 
 export const manifestKeyOf = (job: Pick<Job, "outputPrefix">) => `${job.outputPrefix}manifest.mpd`
+export const hlsKeyOf = (job: Pick<Job, "outputPrefix">) => `${job.outputPrefix}${masterPlaylistName}`
 
 export const errorInfo = (error: { readonly _tag: string; readonly message: string }): ErrorInfo => ({
   _tag: error._tag,

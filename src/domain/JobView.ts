@@ -10,8 +10,12 @@ import { ErrorInfo, JobStatus, renditionsOf, taskProgressFields } from "./Job.ts
 export const TaskView = Schema.Struct(taskProgressFields)
 
 export const Playback = Schema.Struct({
-  /** The MPD, on the delivery route (the CDN on AWS). */
+  /** The MPD, on the delivery route (the CDN on AWS); the same URL as `dash`. */
   manifest: Schema.String,
+  /** The MPEG-DASH manifest. */
+  dash: Schema.String,
+  /** The HLS master playlist, over the same segments (absent for a job finished before HLS was written). */
+  hls: Schema.optionalKey(Schema.String),
   /** A player page for it. */
   player: Schema.String,
   /** With signed playback: when the token in these URLs stops working (ask for the job again). */
@@ -60,6 +64,8 @@ export const toJobView = (job: Job, deliveryBase: string, playbackExpiresAt?: nu
     ...(manifest === undefined ? {} : {
       playback: {
         manifest,
+        dash: manifest,
+        ...(job.hlsKey === undefined ? {} : { hls: `${deliveryBase}/${job.hlsKey}` }),
         player: `/player?src=${encodeURIComponent(manifest)}`,
         ...(playbackExpiresAt === undefined ? {} : { expiresAt: new Date(playbackExpiresAt).toISOString() })
       }

@@ -4,12 +4,14 @@
  * timeline behind chunk 1's init segment (nothing is re-encoded). The manifest is checked before
  * it is published: chunks joined without gap and with one codec configuration, rungs
  * segment-aligned, and every file it references present in storage. A second finalizer (after a lease expiry) finds the manifest
- * already there and only completes the bookkeeping.
+ * already there and only completes the bookkeeping. Beside the MPD it writes HLS playlists over
+ * the same segment files (domain/Hls.ts), before the MPD.
  */
 import { Clock, Effect, Option, Result } from "effect"
 import { JobStoreFailed, ManifestInvalid } from "../domain/Errors.ts"
 import type { Job } from "../domain/Job.ts"
-import { audioTrackOf, manifestKeyOf, videoTracksOf } from "../domain/Job.ts"
+import { audioTrackOf, hlsKeyOf, manifestKeyOf, videoTracksOf } from "../domain/Job.ts"
+import { buildHls, hlsContentType } from "../domain/Hls.ts"
 import { buildMpd } from "../domain/Mpd.ts"
 import { audioDirectory, videoDirectory } from "../domain/Task.ts"
 import type { Track } from "../domain/Track.ts"
@@ -44,13 +46,24 @@ export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: Fi
   const tracks = yield* tracksOf(job)
   const built = buildMpd(tracks)
   if (Result.isFailure(built)) return yield* built.failure
-  const stored = new Set((yield* storage.list("outputs", job.outputPrefix)).map((o) => o.key))
+  const stored = new Map((yield* storage.list("outputs", job.outputPrefix)).map((o) => [o.key, o.size]))
+  const keyOf = (track: Track, file: string) => `${job.outputPrefix}${folderOf(track)}/${file}`
   const missing = [...tracks.video, ...(tracks.audio ? [tracks.audio] : [])].flatMap((track) =>
-    track.files.map((file) => `${job.outputPrefix}${folderOf(track)}/${file}`).filter((key) => !stored.has(key))
+    track.files.map((file) => keyOf(track, file)).filter((key) => !stored.has(key))
   )
   if (missing.length > 0) {
     return yield* new ManifestInvalid({ reason: `${missing.length} referenced file(s) missing from storage, first ${missing[0]}` })
   }
+  const playlists = buildHls({ ...tracks, folderOf, sizeOf: (track, file) => stored.get(keyOf(track, file)) })
+  if (Result.isFailure(playlists)) return yield* playlists.failure
+
+  // HLS first, each playlist written once (create-if-absent, the same bytes if a finalizer
+  // before us died half way), media playlists before the master naming them, and the MPD last:
+  // a player never finds a playlist naming a file that is not there.
+  yield* Effect.forEach(playlists.success, (playlist) =>
+    storage.put("outputs", `${job.outputPrefix}${playlist.path}`, playlist.body, { contentType: hlsContentType, ifNoneMatch: true }).pipe(
+      Effect.catchTag("ObjectExists", () => Effect.void)
+    ), { discard: true })
 
   const manifestKey = manifestKeyOf(job)
   const wrote = yield* storage.put("outputs", manifestKey, built.success, { contentType: "application/dash+xml", ifNoneMatch: true }).pipe(
@@ -68,7 +81,7 @@ export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: Fi
   const now = yield* Clock.currentTimeMillis
   yield* store.update(jobId, (current) => ({
     ...current,
-    ...(stillHolder ? { status: "ready" as const, manifestKey, finishedAt: current.finishedAt ?? now, finalizeRuns: (current.finalizeRuns ?? 0) + 1 } : {}),
+    ...(stillHolder ? { status: "ready" as const, manifestKey, hlsKey: hlsKeyOf(job), finishedAt: current.finishedAt ?? now, finalizeRuns: (current.finalizeRuns ?? 0) + 1 } : {}),
     updatedAt: now,
     // Create-if-absent: a manifest found in place was written once, maybe by a finalizer that died before recording it.
     manifestWrites: wrote ? (current.manifestWrites ?? 0) + 1 : Math.max(current.manifestWrites ?? 0, 1)

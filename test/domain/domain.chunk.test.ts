@@ -308,8 +308,9 @@ describe("chunked jobs", () => {
     // 30 s at 25 fps in 4 s segments, at 90 kHz: seven full segments and a 2 s one, numbered 1..8.
     expect(mpd).toContain(`<S t="0" d="360000" r="6"/>`)
     expect(mpd).toContain(`<S d="180000"/>`)
-    expect(keys).toEqual(["init.mp4", ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `seg-0000${n}.m4s`)].map((f) => `c1/video/720p/${f}`))
-    expect(audioKeys).toEqual(["c1/audio/init.mp4", "c1/audio/seg-00001.m4s"])
+    // The rung's HLS playlist beside its segments (domain/Hls.ts).
+    expect(keys).toEqual(["index.m3u8", "init.mp4", ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `seg-0000${n}.m4s`)].map((f) => `c1/video/720p/${f}`))
+    expect(audioKeys).toEqual(["c1/audio/index.m3u8", "c1/audio/init.mp4", "c1/audio/seg-00001.m4s"])
     expect(renditionsOf(job).map((r) => `${r.width}x${r.height}`)).toEqual(["1280x720", "854x480", "640x360"])
   })
 
@@ -318,7 +319,7 @@ describe("chunked jobs", () => {
     expect(job.status, JSON.stringify(job.error)).toBe("ready")
     expect(job.tasks.map((t) => t.label)).toEqual(["chunk 1/1 00:00–00:30 + audio"])
     expect(calls).toEqual(["chunk-0"])
-    expect(audioKeys).toEqual(["c1/audio/init.mp4", "c1/audio/seg-00001.m4s"])
+    expect(audioKeys).toEqual(["c1/audio/index.m3u8", "c1/audio/init.mp4", "c1/audio/seg-00001.m4s"])
     expect(mpd).toContain(`contentType="audio"`)
     expect(mpd).toContain(`media="audio/seg-$Number%05d$.m4s"`)
     expect(job.finalizeRuns).toBe(1)

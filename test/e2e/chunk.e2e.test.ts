@@ -185,7 +185,7 @@ describe("vidpipe process --strategy chunk", () => {
       return Promise.all(names.map(async (name) => [name, (await fs.readFile(path.join(folder, name))).toString("base64")]))
     }
     const riding = await files(path.join(out, "audio"))
-    expect(riding.length).toBe(11) // init + ceil(38 / 4) segments
+    expect(riding.length).toBe(12) // the HLS playlist, init and ceil(38 / 4) segments
     expect(riding).toEqual(await files(path.join(apart, "audio")))
     const audioSet = (mpd: string) => mpd.slice(mpd.indexOf(`contentType="audio"`))
     expect(audioSet(await fs.readFile(path.join(out, "manifest.mpd"), "utf8"))).toEqual(audioSet(await fs.readFile(path.join(apart, "manifest.mpd"), "utf8")))

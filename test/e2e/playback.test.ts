@@ -316,6 +316,27 @@ layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "120 seconds"
         )).toEqual([...fixtureRungs].sort((a, b) => a.id.localeCompare(b.id)))
       }), 150_000)
 
+    // The HLS playlists over the same segments: hls.js and Shaka Player each play them and switch
+    // quality from the quality selector: the top rung pinned and on screen, then the lowest one,
+    // which must be the one playing, at its own size (adaptation alone never goes down here).
+    it.effect("plays the HLS playlists in hls.js and in Shaka Player, with a quality switch", () =>
+      Effect.gen(function*() {
+        const base = yield* presentationServerUrl
+        const playerUrl = `${base}/player?src=${encodeURIComponent(`${base}/demo/master.m3u8`)}`
+        for (const engine of ["hlsjs", "shaka"] as const) {
+          const result = yield* Effect.promise(() =>
+            playDash(playerUrl, { engine, minAdvanceSeconds: 1, timeoutMs: 60_000, switchDown: true })
+          )
+          expect(result.errors, engine).toEqual([])
+          expect(result.engine).toBe(engine)
+          expect(result.representations.map((r) => r.id).sort(), engine).toEqual(["360p", "720p"])
+          expect(result.switchedFrom, engine).toBe("720p")
+          expect(result.currentRepresentation, engine).toBe("360p")
+          const rung = fixtureRungs.find((r) => r.id === result.currentRepresentation)
+          expect([result.videoWidth, result.videoHeight], engine).toEqual([rung?.width, rung?.height])
+        }
+      }), 240_000)
+
     // Third client, outside any browser: ffmpeg's DASH demuxer reads the
     // manifest over HTTP and decodes every stream. framecrc (not null) so the
     // output names each stream's dimensions and lists one line per frame.

@@ -2,14 +2,15 @@
  * `vidpipe process` end to end on generated clips of different shapes: the presentation
  * validates against the DASH schema, no rung is larger than the source, rungs are
  * segment-aligned, every video segment starts on a keyframe, and audio is there exactly
- * when the source has it.
+ * when the source has it; the HLS playlists beside it follow RFC 8216 over the same files.
  */
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { localWorkersFor } from "../../src/domain/LocalWorkers.ts"
-import { checkPresentation } from "../support/dashInspect.ts"
+import { checkPresentation, frameCount, readPresentation } from "../support/dashInspect.ts"
+import { checkHls, hlsFrameCount } from "../support/hlsInspect.ts"
 import { lastJsonLine, runVidpipe } from "../support/cli.ts"
 import { makeClip } from "../support/clips.ts"
 
@@ -30,6 +31,7 @@ const cases: ReadonlyArray<ClipCase> = [
   { name: "720p25", width: 1280, height: 720, frameRate: "25", audioChannels: 2, sampleRate: 48000, expectedRungs: ["1280x720", "854x480", "640x360"] },
   { name: "portrait-720x1280", width: 720, height: 1280, frameRate: "30", audioChannels: 2, sampleRate: 48000, expectedRungs: ["720x1280", "480x854", "360x640"] },
   { name: "no-audio", width: 960, height: 540, frameRate: "30000/1001", audioChannels: 0, expectedRungs: ["854x480", "640x360"] },
+  { name: "720p23.976", width: 1280, height: 720, frameRate: "24000/1001", audioChannels: 2, sampleRate: 48000, expectedRungs: ["1280x720", "854x480", "640x360"] },
   { name: "mono-44k1", width: 854, height: 480, frameRate: "24", audioChannels: 1, sampleRate: 44100, expectedRungs: ["854x480", "640x360"], machineWorkers: true }
 ]
 
@@ -95,9 +97,50 @@ describe("vidpipe process", () => {
       } else {
         expect(report.audio).toBeUndefined()
       }
+      // HLS beside the MPD, over the very same files: RFC 8216's rules, every rung decoded by
+      // ffmpeg's HLS demuxer to the DASH rung's frame count, and no byte of media written twice.
+      const hls = await checkHls(path.join(out, "master.m3u8"))
+      expect(hls.problems).toEqual([])
+      expect(hls.variants.map((v) => v.attributes["RESOLUTION"]).sort()).toEqual([...clip.expectedRungs].sort())
+      expect(hls.audio.length).toBe(clip.audioChannels > 0 ? 1 : 0)
+      const presentation = await readPresentation(summary.manifest)
+      const dashFiles = presentation.adaptationSets.flatMap((set) => set.representations.flatMap((rep) => [rep.segments[0]!.initUrl, ...rep.segments.map((s) => s.url)]))
+      const hlsFiles = [...hls.variants, ...hls.audio].flatMap((entry) => entry.media.files)
+      expect(new Set(hlsFiles)).toEqual(new Set(dashFiles))
+      for (const variant of hls.variants) {
+        const rungId = path.basename(path.dirname(variant.media.path))
+        expect(await hlsFrameCount(variant.media.path), rungId).toBe((await frameCount(summary.manifest, rungId)).frames)
+        const dashCodecs = presentation.adaptationSets.flatMap((set) => set.representations).find((rep) => rep.id === rungId)?.codecs
+        expect(variant.attributes["CODECS"]?.split(",")[0]).toBe(dashCodecs)
+      }
+      const bytes = async (files: ReadonlyArray<string>) => (await Promise.all(files.map((file) => fs.stat(file).then((s) => s.size)))).reduce((a, b) => a + b, 0)
+      const playlistBytes = await bytes([path.join(out, "master.m3u8"), ...[...hls.variants, ...hls.audio].map((entry) => entry.media.path)])
+      expect(playlistBytes / (await bytes(dashFiles))).toBeLessThan(0.01)
+
       // The working copy of the source is not left behind.
       const leftovers = await fs.readdir(path.join(workdir, "data", "uploads")).catch(() => [])
       expect(leftovers).toEqual([])
     })
   }
+})
+
+describe("vidpipe process --out", () => {
+  it("replaces an earlier presentation in the folder, and refuses a folder holding anything else", async () => {
+    const input = await makeClip({ output: path.join(workdir, "small.mp4"), durationSeconds: 4, width: 320, height: 180, audioChannels: 2 })
+    const out = path.join(workdir, "again")
+    const env = { VIDPIPE_DATA_DIR: path.join(workdir, "data") }
+    for (const run of [1, 2]) {
+      const result = await runVidpipe(["process", input, "--out", out, "--json"], { env })
+      expect(result.code, `run ${run}: ${result.stderr}`).toBe(0)
+    }
+    expect((await fs.readdir(out)).sort()).toEqual(["audio", "manifest.mpd", "master.m3u8", "video"])
+
+    const foreign = path.join(workdir, "foreign")
+    await fs.mkdir(foreign, { recursive: true })
+    await fs.writeFile(path.join(foreign, "notes.txt"), "mine")
+    const refused = await runVidpipe(["process", input, "--out", foreign], { env })
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toContain("is not empty and holds no earlier vidpipe output")
+    expect(await fs.readdir(foreign)).toEqual(["notes.txt"])
+  })
 })

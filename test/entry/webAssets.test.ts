@@ -96,7 +96,7 @@ describe("the web page of vidpipe serve", () => {
         const get = yield* serverGet
         const assets = yield* checkPage(get, "/")
         expect(assets.map((url) => path.basename(url)).sort()).toEqual(
-          ["app.css", "app.js", "dashjsEngine.js", "dom.js", "mediaError.js", "player.js", "shakaEngine.js"]
+          ["app.css", "app.js", "dashjsEngine.js", "dom.js", "hlsjsEngine.js", "mediaError.js", "player.js", "playlistRung.js", "shakaEngine.js"]
         )
         const dashjs = yield* get("/_player/dash.all.min.js")
         expect(dashjs.status).toBe(200)
@@ -117,15 +117,18 @@ describe("the web page of vidpipe serve", () => {
 describe("the /player page of vidpipe play", () => {
   const root = tempFolder("vidpipe-web-assets-play-")
   layer(servePresentations({ root, port: 0, logAddress: false }), { excludeTestServices: true })("", (it) => {
-    it.effect("loads its code and styles from files, with either engine", () =>
+    it.effect("loads its code and styles from files, with each engine", () =>
       Effect.gen(function*() {
         const get = fetchFrom(yield* presentationServerUrl)
-        for (const engine of ["dashjs", "shaka"]) {
+        for (const engine of ["dashjs", "shaka", "hlsjs"]) {
           const assets = yield* checkPage(get, `/player?src=%2Fmanifest.mpd&engine=${engine}`)
           expect(assets.map((url) => path.basename(url)).sort(), engine).toEqual(
-            ["dashjsEngine.js", "dom.js", "mediaError.js", "player.js", "playerPage.css", "playerPage.js", "shakaEngine.js"]
+            ["dashjsEngine.js", "dom.js", "hlsjsEngine.js", "mediaError.js", "player.js", "playerPage.css", "playerPage.js", "playlistRung.js", "shakaEngine.js"]
           )
         }
+        const hlsjs = yield* get("/_player/hls.min.js")
+        expect(hlsjs.status).toBe(200)
+        expect(hlsjs.headers.get("content-type")).toContain("javascript")
       }))
   })
 })

@@ -30,6 +30,8 @@ export interface PlaybackResult {
   readonly errors: ReadonlyArray<string>
   readonly representations: ReadonlyArray<{ id: string; width: number; height: number; bandwidth: number }>
   readonly currentRepresentation: string | null
+  /** With `switchDown`: the representation pinned and on screen before the switch. */
+  readonly switchedFrom?: string | null
 }
 
 export interface PlayDashOptions {
@@ -37,6 +39,13 @@ export interface PlayDashOptions {
   readonly timeoutMs?: number
   /** Pin this video representation id (via the quality selector) instead of ABR. */
   readonly representation?: string
+  /**
+   * A quality switch down: pin the highest-bandwidth representation and wait until it is on screen
+   * at its size, then pin the lowest one and wait for that (the usual wait below). Adaptation on
+   * loopback only ever climbs, so a pin that did nothing cannot pass the second step.
+   * The result's `switchedFrom` is the first one.
+   */
+  readonly switchDown?: boolean
   /** Player engine (`&engine=` on the page URL); the page defaults to dash.js. */
   readonly engine?: PlayerEngineName
   /** Seek here (seconds) once the player is ready, and count `minAdvanceSeconds` from it. */
@@ -82,13 +91,30 @@ export const playDash = async (playerUrl: string, options: PlayDashOptions = {})
     const page = await browser.newPage()
     await page.goto(withEngine(playerUrl, options.engine), { waitUntil: "load", timeout: timeoutMs })
     let start = await page.evaluate(() => document.querySelector("video")?.currentTime ?? 0)
-    const representation = options.representation ?? null
+    let representation = options.representation ?? null
+    let switchedFrom: string | null = null
     try {
-      if (representation !== null || options.startAt !== undefined) {
+      if (representation !== null || options.startAt !== undefined || options.switchDown === true) {
         await page.waitForFunction(() => {
           const state = (window as unknown as { __player?: PlayerPageState }).__player
           return state !== undefined && (state.playerReady || state.errors.length > 0)
         }, undefined, { timeout: timeoutMs, polling: 50 })
+      }
+      if (options.switchDown === true) {
+        const byBandwidth = await page.evaluate(() =>
+          [...(window as unknown as { __player: PlayerPageState }).__player.representations].sort((a, b) => b.bandwidth - a.bandwidth).map((r) => r.id)
+        )
+        const [top, bottom] = [byBandwidth[0] ?? null, byBandwidth.at(-1) ?? null]
+        await page.evaluate((id) => (window as unknown as { __player: PlayerPageState }).__player.select(id ?? "auto"), top)
+        await page.waitForFunction((id) => {
+          const state = (window as unknown as { __player?: PlayerPageState }).__player
+          const wanted = state?.representations.find((r) => r.id === id)
+          return (state?.errors.length ?? 0) > 0 ||
+            (state?.currentRepresentation === id && document.querySelector("video")?.videoWidth === wanted?.width)
+        }, top, { timeout: timeoutMs, polling: 50 })
+        switchedFrom = top
+        start = await page.evaluate(() => document.querySelector("video")?.currentTime ?? 0)
+        representation = bottom
       }
       if (representation !== null) {
         await page.evaluate((id) => (window as unknown as { __player: PlayerPageState }).__player.select(id), representation)
@@ -121,7 +147,7 @@ export const playDash = async (playerUrl: string, options: PlayDashOptions = {})
       })
     }
     const { readyState: _readyState, ...result } = await snapshot(page)
-    return result
+    return { ...result, switchedFrom }
   } finally {
     await browser.close()
   }

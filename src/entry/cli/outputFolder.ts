@@ -1,11 +1,12 @@
 /**
  * Prepares the folder a presentation is written to. A folder holding only an earlier vidpipe
- * presentation (manifest.mpd, video/, audio/) is emptied of it so the new manifest can be
+ * presentation (manifest.mpd, master.m3u8, video/, audio/) is emptied of it so the new manifest can be
  * published; any other non-empty folder is refused rather than mixed into.
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Schema } from "effect"
+import { masterPlaylistName } from "../../domain/Hls.ts"
 
 export class OutputFolderInUse extends Schema.TaggedError<OutputFolderInUse>()("OutputFolderInUse", {
   folder: Schema.String
@@ -15,7 +16,7 @@ export class OutputFolderInUse extends Schema.TaggedError<OutputFolderInUse>()("
   }
 }
 
-const presentationEntries = new Set(["manifest.mpd", "video", "audio"])
+const presentationEntries = new Set(["manifest.mpd", masterPlaylistName, "video", "audio"])
 
 const entriesOf = (folder: string) => Effect.promise(() => fs.readdir(folder).catch(() => [] as Array<string>))
 

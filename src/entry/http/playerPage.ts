@@ -1,6 +1,6 @@
 // The /player page: a muted <video>, a quality selector and `window.__player` (state for browser
-// tests), driven by one of two engines from installed packages: dash.js (default) or Shaka Player
-// (`/player?src=...&engine=shaka`). The page's code is web/playerPage.js with the shared player
+// tests), driven by one of three engines from installed packages: dash.js (default), Shaka Player
+// (`/player?src=...&engine=shaka`, DASH or HLS) or hls.js (`&engine=hlsjs`, HLS). The page's code is web/playerPage.js with the shared player
 // (web/player.js); this module only writes the markup.
 import { type PlayerBundle, playerBundles } from "./playerBundles.ts"
 import type { WebAssets } from "./webAssets.ts"
@@ -39,5 +39,6 @@ const pageHtml = (name: PlayerEngineName, bundle: PlayerBundle, assets: WebAsset
 /** The page of each engine. */
 export const playerPages = (assets: WebAssets): Record<PlayerEngineName, string> => ({
   dashjs: pageHtml("dashjs", playerBundles.dashjs, assets),
-  shaka: pageHtml("shaka", playerBundles.shaka, assets)
+  shaka: pageHtml("shaka", playerBundles.shaka, assets),
+  hlsjs: pageHtml("hlsjs", playerBundles.hlsjs, assets)
 })

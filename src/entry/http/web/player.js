@@ -1,10 +1,11 @@
 // @ts-check
 // The player of both pages: the web app's job panel and the /player page (`vidpipe play`). One
-// engine (dash.js or Shaka Player) plays one manifest in a <video>; the stream's video
+// engine (dash.js or Shaka Player for DASH or HLS, hls.js for HLS) plays one manifest in a <video>; the stream's video
 // representations fill a quality <select> ("auto" first); a status line shows the time, the size
 // and the representation on screen. `state` is the player's part of the page's test hook
 // (types.ts, PlayerState).
 import { startDashJs } from "./dashjsEngine.js"
+import { startHlsJs } from "./hlsjsEngine.js"
 import { describeMediaError } from "./mediaError.js"
 import { startShaka } from "./shakaEngine.js"
 
@@ -16,7 +17,7 @@ import { startShaka } from "./shakaEngine.js"
  */
 
 /** @type {Record<PlayerEngineName, import("./types.ts").StartEngine>} */
-const engines = { dashjs: startDashJs, shaka: startShaka }
+const engines = { dashjs: startDashJs, shaka: startShaka, hlsjs: startHlsJs }
 
 /**
  * @param {object} options

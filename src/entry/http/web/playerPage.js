@@ -1,7 +1,7 @@
 // @ts-check
 // The /player page (`vidpipe play`, and the web app's "Open in the player page" link): plays the
-// manifest at ?src= with the engine the server put in <body data-engine> (dash.js, or Shaka Player
-// for ?engine=shaka). `window.__player` is the state for tests (types.ts, PlayerPageState).
+// manifest or playlist at ?src= with the engine the server put in <body data-engine> (dash.js, or
+// Shaka Player for ?engine=shaka, hls.js for ?engine=hlsjs). `window.__player` is the state for tests (types.ts, PlayerPageState).
 import { element } from "./dom.js"
 import { createPlayer } from "./player.js"
 
@@ -15,8 +15,16 @@ const report = (message) => {
 }
 window.addEventListener("error", (e) => report("page error: " + e.message))
 
+/**
+ * @param {string | undefined} name
+ * @returns {import("./types.ts").PlayerEngineName}
+ */
+function engineOf(name) {
+  return name === "shaka" || name === "hlsjs" ? name : "dashjs"
+}
+
 const player = createPlayer({
-  engine: document.body.dataset["engine"] === "shaka" ? "shaka" : "dashjs",
+  engine: engineOf(document.body.dataset["engine"]),
   video: element("video", HTMLVideoElement),
   quality: element("quality", HTMLSelectElement),
   status: element("status", HTMLElement),

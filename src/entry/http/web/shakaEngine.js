@@ -4,9 +4,11 @@
 // playerBundles.ts serves; it defines `window.shaka`.
 //
 // Shaka lists variants (video x audio pairs); a representation here is one video stream. Its id is
-// the MPD's Representation@id (track.originalVideoId), falling back to "<height>p" for manifests
-// Shaka gives no id for. The representation "on screen" is the variant Shaka is streaming (it has
+// the MPD's Representation@id (track.originalVideoId), or for HLS the rung folder of the media
+// playlist Shaka gives as that id (playlistRung.js), falling back to "<height>p". The representation "on screen" is the variant Shaka is streaming (it has
 // no "rendered" event like dash.js): compare video.videoWidth to be sure.
+
+import { playlistRung } from "./playlistRung.js"
 
 /** @typedef {typeof import("shaka-player").default} Shaka */
 /** @typedef {import("shaka-player").default.extern.Track} Track */
@@ -27,7 +29,7 @@ const describeShakaError = (shaka, error) => {
 
 /** @param {Track} track */
 const representationId = (track) =>
-  track.originalVideoId || (track.height ? track.height + "p" : "video-" + track.videoId)
+  playlistRung(track.originalVideoId) || track.originalVideoId || (track.height ? track.height + "p" : "video-" + track.videoId)
 
 /** @type {import("./types.ts").StartEngine} */
 export const startShaka = (video, src, events) => {

@@ -2,7 +2,7 @@
 // and the tests share: the state each page exposes for tests, the engine interface of the player,
 // and the parts of the API's answers the web app reads. Types only: nothing here runs.
 
-export type PlayerEngineName = "dashjs" | "shaka"
+export type PlayerEngineName = "dashjs" | "shaka" | "hlsjs"
 
 export interface Representation {
   id: string
@@ -55,7 +55,7 @@ export interface WebAppState extends PlayerState {
   errors: Array<string>
 }
 
-/** One engine (dash.js or Shaka Player) playing one manifest; player.js drives it. */
+/** One engine (dash.js, Shaka Player or hls.js) playing one manifest or playlist; player.js drives it. */
 export interface Engine {
   /** "auto" (adaptive) or the id of one of the representations the engine listed. */
   readonly select: (id: string) => void
