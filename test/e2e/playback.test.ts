@@ -316,6 +316,23 @@ layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "120 seconds"
         )).toEqual([...fixtureRungs].sort((a, b) => a.id.localeCompare(b.id)))
       }), 150_000)
 
+    // The same quality switch on the MPD: pinning the top rung, then the lowest, must show the
+    // lowest (the per-rung pins above could pass if the engine visited the rung on its own).
+    it.effect("switches quality down on the MPD in dash.js and Shaka Player", () =>
+      Effect.gen(function*() {
+        const base = yield* presentationServerUrl
+        const playerUrl = `${base}/player?src=${encodeURIComponent(`${base}/demo/manifest.mpd`)}`
+        for (const engine of ["dashjs", "shaka"] as const) {
+          const result = yield* Effect.promise(() =>
+            playDash(playerUrl, { engine, minAdvanceSeconds: 1, timeoutMs: 60_000, switchDown: true })
+          )
+          expect(result.errors, engine).toEqual([])
+          expect(result.switchedFrom, engine).toBe("720p")
+          expect(result.currentRepresentation, engine).toBe("360p")
+          expect([result.videoWidth, result.videoHeight], engine).toEqual([640, 360])
+        }
+      }), 240_000)
+
     // The HLS playlists over the same segments: hls.js and Shaka Player each play them and switch
     // quality from the quality selector: the top rung pinned and on screen, then the lowest one,
     // which must be the one playing, at its own size (adaptation alone never goes down here).
