@@ -14,4 +14,8 @@
  */
 export const coresPerLadderEncode = 8
 
-export const localWorkersFor = (cores: number): number => Math.max(1, Math.floor(cores / coresPerLadderEncode))
+/** `process --workers` accepts 1 to 64: the default stays inside that on any machine. */
+export const maxLocalWorkers = 64
+
+export const localWorkersFor = (cores: number): number =>
+  Math.min(maxLocalWorkers, Math.max(1, Math.floor(cores / coresPerLadderEncode)))

@@ -7,7 +7,7 @@ import { Clock, Console, Effect, Exit, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { Strategy } from "../../domain/Chunking.ts"
 import { parseLadder } from "../../domain/Ladder.ts"
-import { localWorkersFor } from "../../domain/LocalWorkers.ts"
+import { localWorkersFor, maxLocalWorkers } from "../../domain/LocalWorkers.ts"
 import { embeddedLayer } from "../../layers/embedded.ts"
 import { processFile } from "../../programs/processFile.ts"
 import { removingCreatedFolders } from "./createdFolders.ts"
@@ -37,8 +37,8 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
   const startupMs = process.uptime() * 1000
   const stages = makeStageRecorder()
   const workers = options.workers ?? localWorkersFor(os.availableParallelism())
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-    return yield* new InvalidOption({ reason: `--workers must be between 1 and 64 (got ${workers})` })
+  if (!Number.isInteger(workers) || workers < 1 || workers > maxLocalWorkers) {
+    return yield* new InvalidOption({ reason: `--workers must be between 1 and ${maxLocalWorkers} (got ${workers})` })
   }
   const uploads = path.join(yield* dataDirectoryConfig, "uploads")
   return yield* Effect.gen(function*() {
