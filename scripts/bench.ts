@@ -11,6 +11,7 @@
  *      where needed, constant-rate `fps`, square pixels, 8-bit 4:2:0), the same ladder into DASH:
  *      vidpipe against A is the cost of orchestration alone;
  *   D  `vidpipe process` with its defaults (strategy auto; workers from the machine, one per 8 cores);
+ *   S  the same with `--no-storyboard`: D against S is what the scrub thumbnails cost;
  *   W  `vidpipe process --workers 1` and `--workers 2`;
  *   B  with `--rendition`, also `vidpipe process --strategy rendition` with 1 and 2 workers;
  * and prints the median wall and CPU time of each with its ratio to P and to A, the top rung's
@@ -95,7 +96,7 @@ const probe = (file: string): MediaProbe => {
 
 interface Configuration {
   readonly name: string
-  readonly strategy: "plain" | "raw" | "default" | "auto" | "rendition" | "chunk"
+  readonly strategy: "plain" | "raw" | "default" | "nostoryboard" | "auto" | "rendition" | "chunk"
   readonly workers: number
 }
 
@@ -107,6 +108,7 @@ const configurations: ReadonlyArray<Configuration> = [
   { name: "P  plain ffmpeg ladder (what a user types)", strategy: "plain", workers: 1 },
   { name: "A  vidpipe's graph, one ffmpeg command", strategy: "raw", workers: 1 },
   { name: "D  vidpipe process (defaults)", strategy: "default", workers: machineWorkers },
+  { name: "S  vidpipe process --no-storyboard", strategy: "nostoryboard", workers: machineWorkers },
   { name: "W  vidpipe process --workers 1", strategy: "auto", workers: 1 },
   { name: "W  vidpipe process --workers 2", strategy: "auto", workers: 2 },
   ...(withRendition
@@ -195,7 +197,7 @@ const runOnce = async (configuration: Configuration, clip: string, media: MediaP
   }
   const measured = await measure(process.execPath, [
     cliEntry, "process", clip, "--out", out, "--json", "--ladder", ladder.join(","),
-    ...(configuration.strategy === "default" ? [] : configuration.strategy === "auto" ? ["--workers", String(configuration.workers)] : ["--strategy", configuration.strategy, "--workers", String(configuration.workers)])
+    ...(configuration.strategy === "default" ? [] : configuration.strategy === "nostoryboard" ? ["--no-storyboard"] : configuration.strategy === "auto" ? ["--workers", String(configuration.workers)] : ["--strategy", configuration.strategy, "--workers", String(configuration.workers)])
   ], { VIDPIPE_LOG_LEVEL: "Debug", VIDPIPE_DATA_DIR: path.join(out, "..", "data") })
   const orchestrationMs = [...measured.stderr.matchAll(/orchestrationMs=(\d+)/g)].map((m) => Number(m[1]))
   const timings = timingsOf(measured.stdout)
@@ -271,6 +273,7 @@ const main = async () => {
   const perRound: Array<string> = []
   const fixedCosts: Array<string> = []
   const coresPerLadder: Array<string> = []
+  const storyboardCost: Array<string> = []
   const orchestration = new Map<string, Array<number>>()
   for (const kind of clipNames as ReadonlyArray<"easy" | "hard">) {
     say(`making the ${kind} clip…`)
@@ -303,6 +306,13 @@ const main = async () => {
       const ratios = samples[i]!.map((s, round) => fixed(s.wallSeconds / samples[0]![round]!.wallSeconds, 2))
       perRound.push(`${kind}, ${configuration.name.slice(3)} with ${configuration.workers} worker(s): ${ratios.join(", ")}`)
     }
+    // The storyboard's cost: the default run against the same run without it, round by round.
+    const withIndex = configurations.findIndex((c) => c.strategy === "default")
+    const withoutIndex = configurations.findIndex((c) => c.strategy === "nostoryboard")
+    const withWall = samples[withIndex]!.map((s) => s.wallSeconds)
+    const withoutWall = samples[withoutIndex]!.map((s) => s.wallSeconds)
+    storyboardCost.push(`${kind}: with ${fixed(median(withWall))} s, without ${fixed(median(withoutWall))} s: ${fixed((median(withWall) / median(withoutWall) - 1) * 100, 1)} % ` +
+      `(rounds ${withWall.map((w, round) => `${fixed((w / withoutWall[round]! - 1) * 100, 1)} %`).join(", ")})`)
     // What each vidpipe run cost besides ffmpeg's encoding, stage by stage (medians over the rounds).
     for (const [i, configuration] of configurations.entries()) {
       const timed = samples[i]!.flatMap((s) => (s.timings === undefined ? [] : [s.timings]))
@@ -334,6 +344,9 @@ const main = async () => {
   console.log("")
   console.log(`How many cores one ladder ffmpeg can keep busy (its CPU time over the wall time of its one-thread part, decode and graph; \`vidpipe process\` runs one worker per ${coresPerLadderEncode} cores: ${machineWorkers} on this machine's ${os.availableParallelism()}):`)
   for (const line of coresPerLadder) console.log(`  ${line}`)
+  console.log("")
+  console.log("Storyboard (poster, thumbnail sheets, storyboard.vtt) on the default run, wall time with and without it (--no-storyboard):")
+  for (const line of storyboardCost) console.log(`  ${line}`)
   console.log("")
   console.log("Fixed cost per job besides ffmpeg's encoding (startup: Node and imports; readBack: reading and renumbering what ffmpeg wrote, summed over tasks; fixed: the sum):")
   for (const line of fixedCosts) console.log(`  ${line}`)

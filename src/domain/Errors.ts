@@ -21,6 +21,18 @@ export class UnusableInput extends Schema.TaggedError<UnusableInput>()("Unusable
   }
 }
 
+/** A caption file that is not what it claims (SubRip, WebVTT): names the file and the line. */
+export class CaptionsInvalid extends Schema.TaggedError<CaptionsInvalid>()("CaptionsInvalid", {
+  file: Schema.String,
+  line: Schema.Int,
+  reason: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return `captions ${this.file}, line ${this.line}: ${this.reason}`
+  }
+}
+
 /** A local input path that does not exist or cannot be read. */
 export class SourceNotFound extends Schema.TaggedError<SourceNotFound>()("SourceNotFound", {
   path: Schema.String

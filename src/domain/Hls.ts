@@ -18,8 +18,9 @@ import { Result } from "effect"
 import { ManifestInvalid } from "./Errors.ts"
 import type { ManifestInput } from "./Mpd.ts"
 import { checkAlignment } from "./Mpd.ts"
+import type { CaptionTrack } from "./Captions.ts"
 import type { Track } from "./Track.ts"
-import { expandTimeline } from "./Track.ts"
+import { expandTimeline, trackDurationSeconds } from "./Track.ts"
 
 /** The master playlist, beside the MPD (`hlsKeyOf` in Job.ts). */
 export const masterPlaylistName = "master.m3u8"
@@ -29,6 +30,7 @@ export const hlsContentType = "application/vnd.apple.mpegurl"
 export const mediaPlaylistName = "index.m3u8"
 const version = 6
 const audioGroup = "audio"
+const subtitleGroup = "subtitles"
 
 /** A playlist to write: its path relative to the presentation (the MPD's folder). */
 export interface PlaylistFile {
@@ -113,6 +115,27 @@ const mediaPlaylist = (entry: TrackSegments, targetDuration: number) =>
     ""
   ].join("\n")
 
+/** A caption's playlist, beside its WebVTT file: `captions/s0.vtt` → `captions/s0.m3u8`. */
+const subtitlePlaylistPath = (caption: CaptionTrack) => caption.file.replace(/\.vtt$/, "") + ".m3u8"
+
+/**
+ * A caption's media playlist: its whole WebVTT file as one segment lasting the presentation.
+ * RFC 3.5: with no X-TIMESTAMP-MAP, "the client MUST assume that the WebVTT cue time of 0 maps
+ * to an MPEG-2 timestamp of 0" — the presentation's segments start at 0 too.
+ */
+const subtitlePlaylist = (caption: CaptionTrack, seconds: number) =>
+  [
+    "#EXTM3U",
+    `#EXT-X-VERSION:${version}`,
+    `#EXT-X-TARGETDURATION:${Math.max(1, Math.round(seconds))}`,
+    "#EXT-X-MEDIA-SEQUENCE:0",
+    "#EXT-X-PLAYLIST-TYPE:VOD",
+    `#EXTINF:${seconds.toFixed(6)},`,
+    caption.file.slice(caption.file.lastIndexOf("/") + 1),
+    "#EXT-X-ENDLIST",
+    ""
+  ].join("\n")
+
 /**
  * The master playlist and one media playlist per rung and for the audio, or why they cannot be
  * written (rungs not aligned, a named segment not stored).
@@ -133,6 +156,8 @@ export const buildHls = (input: HlsInput): Result.Result<ReadonlyArray<PlaylistF
     // In the MPD's order: lowest DASH @bandwidth first.
     const video = listed.slice(0, input.video.length).sort((a, b) => a.track.bandwidth - b.track.bandwidth)
     const uriOf = (track: Track) => `${input.folderOf(track)}/${mediaPlaylistName}`
+    const captions = input.captions ?? []
+    const presentationSeconds = Math.max(...input.video.map(trackDurationSeconds))
     const master = [
       "#EXTM3U",
       `#EXT-X-VERSION:${version}`,
@@ -141,6 +166,11 @@ export const buildHls = (input: HlsInput): Result.Result<ReadonlyArray<PlaylistF
         `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=${quoted(audioGroup)},NAME=${quoted("audio")},LANGUAGE=${quoted("und")},DEFAULT=YES,AUTOSELECT=YES` +
         `${audio.track.channels === undefined ? "" : `,CHANNELS=${quoted(String(audio.track.channels))}`},URI=${quoted(uriOf(audio.track))}`
       ]),
+      // RFC 8216 4.3.4.1: TYPE=SUBTITLES renditions are WebVTT; NAME unique within the group.
+      ...captions.map((caption) =>
+        `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=${quoted(subtitleGroup)},NAME=${quoted(caption.label)},LANGUAGE=${quoted(caption.language)},` +
+        `DEFAULT=NO,AUTOSELECT=YES,URI=${quoted(subtitlePlaylistPath(caption))}`
+      ),
       ...video.flatMap((entry) => {
         const rate = frameRateDecimal(entry.track.frameRate)
         const attributes = [
@@ -149,7 +179,8 @@ export const buildHls = (input: HlsInput): Result.Result<ReadonlyArray<PlaylistF
           `CODECS=${quoted([entry.track.codecs, ...(audio === undefined ? [] : [audio.track.codecs])].join(","))}`,
           ...(entry.track.width === undefined || entry.track.height === undefined ? [] : [`RESOLUTION=${entry.track.width}x${entry.track.height}`]),
           ...(rate === undefined ? [] : [`FRAME-RATE=${rate}`]),
-          ...(audio === undefined ? [] : [`AUDIO=${quoted(audioGroup)}`])
+          ...(audio === undefined ? [] : [`AUDIO=${quoted(audioGroup)}`]),
+          ...(captions.length === 0 ? [] : [`SUBTITLES=${quoted(subtitleGroup)}`])
         ]
         return [`#EXT-X-STREAM-INF:${attributes.join(",")}`, uriOf(entry.track)]
       }),
@@ -157,6 +188,7 @@ export const buildHls = (input: HlsInput): Result.Result<ReadonlyArray<PlaylistF
     ].join("\n")
     return Result.succeed([
       ...listed.map((entry) => ({ path: uriOf(entry.track), body: mediaPlaylist(entry, targetDuration) })),
+      ...captions.map((caption) => ({ path: subtitlePlaylistPath(caption), body: subtitlePlaylist(caption, presentationSeconds) })),
       { path: masterPlaylistName, body: master }
     ])
   })

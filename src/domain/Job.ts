@@ -2,6 +2,8 @@
  * A job: one source on its way to a published presentation, with per-task progress.
  */
 import { Result, Schema } from "effect"
+import type { CaptionTrack as CaptionTrackType } from "./Captions.ts"
+import { captionLabel, CaptionTrack } from "./Captions.ts"
 import { ChunkSpan, PlannedStrategy, stitchChunks, Strategy } from "./Chunking.ts"
 import { masterPlaylistName } from "./Hls.ts"
 import { Rung } from "./Ladder.ts"
@@ -67,6 +69,10 @@ export const Job = Schema.Struct({
    */
   owner: Schema.optional(Schema.String),
   requestedLadder: Schema.optional(Schema.Array(Schema.Int)),
+  /** Whether to cut a storyboard (scrub thumbnails); absent means yes. The poster is always cut. */
+  storyboard: Schema.optional(Schema.Boolean),
+  /** Sidecar caption files given with the job, stored as WebVTT when it was created. */
+  sidecarCaptions: Schema.optional(Schema.Array(CaptionTrack)),
   /** The strategy asked for; absent means rendition. Ingest resolves `auto` into `plan.strategy`. */
   strategy: Schema.optional(Strategy),
   segmentSeconds: Schema.Number,
@@ -77,6 +83,11 @@ export const Job = Schema.Struct({
   manifestKey: Schema.optional(Schema.String),
   /** The HLS master playlist beside the MPD (absent for a job finished before vidpipe wrote HLS). */
   hlsKey: Schema.optional(Schema.String),
+  /** The poster JPEG and the storyboard's WebVTT beside the MPD, when the finalizer published them. */
+  posterKey: Schema.optional(Schema.String),
+  storyboardKey: Schema.optional(Schema.String),
+  /** The caption tracks both manifests list (files relative to the output prefix), once ready. */
+  captions: Schema.optional(Schema.Array(CaptionTrack)),
   /** How many finalizers wrote the manifest: 1 for every ready job (the write is create-if-absent). */
   manifestWrites: Schema.optional(Schema.Int),
   /** How many finalizers ran to the end for this job: 1 unless leases failed to exclude each other. */
@@ -111,6 +122,21 @@ export const audioTrackOf = (job: Pick<Job, "tasks">): Track | undefined => {
     if (result?.kind === "chunk" && result.audio !== undefined) return result.audio
   }
   return undefined
+}
+
+/**
+ * Every caption track of a job's results: the source's subtitle streams (in stream order), then
+ * the sidecars, each labelled by its language, numbered where a language repeats.
+ */
+export const captionTracksOf = (job: Pick<Job, "tasks" | "sidecarCaptions">): ReadonlyArray<CaptionTrackType> => {
+  const embedded = job.tasks.flatMap(({ result }) => result?.captions ?? [])
+  const all = [...embedded, ...(job.sidecarCaptions ?? [])]
+  const seen = new Map<string, number>()
+  return all.map((caption) => {
+    const ordinal = (seen.get(caption.language) ?? 0) + 1
+    seen.set(caption.language, ordinal)
+    return { ...caption, label: captionLabel(caption.language, ordinal) }
+  })
 }
 
 /** The video rungs a finished job has, largest first, with their peak bitrates. */

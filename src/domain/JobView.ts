@@ -16,6 +16,12 @@ export const Playback = Schema.Struct({
   dash: Schema.String,
   /** The HLS master playlist, over the same segments (absent for a job finished before HLS was written). */
   hls: Schema.optionalKey(Schema.String),
+  /** A representative frame, JPEG, to show before playback starts. */
+  poster: Schema.optionalKey(Schema.String),
+  /** Scrub thumbnails: a WebVTT file whose cues name regions of sprite sheets (`sheet.jpg#xywh=x,y,w,h`). */
+  storyboard: Schema.optionalKey(Schema.String),
+  /** Caption tracks (WebVTT), also listed in both manifests. */
+  captions: Schema.optionalKey(Schema.Array(Schema.Struct({ language: Schema.String, label: Schema.String, url: Schema.String }))),
   /** A player page for it. */
   player: Schema.String,
   /** With signed playback: when the token in these URLs stops working (ask for the job again). */
@@ -66,6 +72,11 @@ export const toJobView = (job: Job, deliveryBase: string, playbackExpiresAt?: nu
         manifest,
         dash: manifest,
         ...(job.hlsKey === undefined ? {} : { hls: `${deliveryBase}/${job.hlsKey}` }),
+        ...(job.posterKey === undefined ? {} : { poster: `${deliveryBase}/${job.posterKey}` }),
+        ...(job.storyboardKey === undefined ? {} : { storyboard: `${deliveryBase}/${job.storyboardKey}` }),
+        ...(job.captions === undefined ? {} : {
+          captions: job.captions.map((caption) => ({ language: caption.language, label: caption.label, url: `${deliveryBase}/${job.outputPrefix}${caption.file}` }))
+        }),
         player: `/player?src=${encodeURIComponent(manifest)}`,
         ...(playbackExpiresAt === undefined ? {} : { expiresAt: new Date(playbackExpiresAt).toISOString() })
       }

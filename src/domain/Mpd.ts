@@ -4,6 +4,7 @@
  */
 import { Result } from "effect"
 import { ManifestInvalid } from "./Errors.ts"
+import type { CaptionTrack } from "./Captions.ts"
 import type { TimelineEntry, Track } from "./Track.ts"
 import { expandTimeline, trackDurationSeconds } from "./Track.ts"
 
@@ -63,6 +64,8 @@ export const checkAlignment = (video: ReadonlyArray<Track>): Result.Result<void,
 export interface ManifestInput {
   readonly video: ReadonlyArray<Track>
   readonly audio: Track | undefined
+  /** Whole-presentation WebVTT files (side-loaded text: one file per track, not segmented). */
+  readonly captions?: ReadonlyArray<CaptionTrack> | undefined
 }
 
 export const buildMpd = (input: ManifestInput): Result.Result<string, ManifestInvalid> =>
@@ -119,6 +122,18 @@ export const buildMpd = (input: ManifestInput): Result.Result<string, ManifestIn
       "      </Representation>",
       "    </AdaptationSet>"
     ]
+    // ISO/IEC 23009-1 5.8.5.5: role "subtitle" for text over the main content; one Representation
+    // whose BaseURL is the WebVTT file (what dash.js and Shaka load as side-loaded text).
+    const captionSets = (input.captions ?? []).flatMap((caption, i) => [
+      `    <AdaptationSet${attributes({ id: 2 + i, contentType: "text", mimeType: "text/vtt", lang: caption.language })}>`,
+      // The schema's order: Label (RepresentationBaseType) before Role (AdaptationSetType).
+      `      <Label>${xmlEscape(caption.label)}</Label>`,
+      `      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="subtitle"/>`,
+      `      <Representation${attributes({ id: `caption-${i + 1}`, bandwidth: 256 })}>`,
+      `        <BaseURL>${xmlEscape(caption.file)}</BaseURL>`,
+      "      </Representation>",
+      "    </AdaptationSet>"
+    ])
     return [
       `<?xml version="1.0" encoding="UTF-8"?>`,
       `<MPD${attributes({
@@ -132,6 +147,7 @@ export const buildMpd = (input: ManifestInput): Result.Result<string, ManifestIn
       `  <Period id="0" start="PT0S">`,
       ...videoSet,
       ...audioSet,
+      ...captionSets,
       "  </Period>",
       "</MPD>",
       ""

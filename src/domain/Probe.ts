@@ -39,11 +39,20 @@ export const AudioStreamInfo = Schema.Struct({
 })
 export type AudioStreamInfo = typeof AudioStreamInfo.Type
 
+/** A subtitle stream, in the order of `0:s:N`; the language as the container tags it. */
+export const SubtitleStreamInfo = Schema.Struct({
+  codec: Schema.String,
+  language: Schema.optionalKey(Schema.String)
+})
+export type SubtitleStreamInfo = typeof SubtitleStreamInfo.Type
+
 export const MediaProbe = Schema.Struct({
   container: Schema.String,
   durationSeconds: Schema.Number,
   video: VideoStreamInfo,
-  audio: Schema.NullOr(AudioStreamInfo)
+  audio: Schema.NullOr(AudioStreamInfo),
+  /** Absent when the source has none (and in probes recorded before subtitles were read). */
+  subtitles: Schema.optionalKey(Schema.Array(SubtitleStreamInfo))
 })
 export type MediaProbe = typeof MediaProbe.Type
 
@@ -173,6 +182,10 @@ export const interpretProbe = (output: FfprobeOutput): Result.Result<MediaProbe,
   const container = output.format?.format_name ?? "unknown"
   const video = streams.find((s) => s.codec_type === "video" && s.disposition?.attached_pic !== 1)
   const audio = streams.find((s) => s.codec_type === "audio")
+  const subtitles = streams.filter((s) => s.codec_type === "subtitle").map((s): SubtitleStreamInfo => ({
+    codec: s.codec_name ?? "unknown",
+    ...(s.tags?.["language"] === undefined ? {} : { language: s.tags["language"] })
+  }))
   if (video === undefined) {
     return unusable(audio ? "the file has audio but no video stream" : "the file has no video stream")
   }
@@ -206,6 +219,7 @@ export const interpretProbe = (output: FfprobeOutput): Result.Result<MediaProbe,
       codec: audio.codec_name ?? "unknown",
       channels: audio.channels ?? 2,
       sampleRate: Number(audio.sample_rate ?? 48000) || 48000
-    }
+    },
+    ...(subtitles.length === 0 ? {} : { subtitles })
   })
 }

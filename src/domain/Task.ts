@@ -4,7 +4,9 @@
  */
 import { Schema } from "effect"
 import { ChunkSpan } from "./Chunking.ts"
+import { SourceCaption } from "./Captions.ts"
 import { Rung } from "./Ladder.ts"
+import { PosterSpec, StoryboardLayout } from "./Pictures.ts"
 
 /** How the audio track is encoded (AAC), wherever it is encoded. */
 export const AudioEncoding = Schema.Struct({
@@ -33,17 +35,30 @@ const deinterlace = Schema.optionalKey(Schema.Boolean)
 /** Whether frames must be put on the output rate's grid (the `fps` filter); absent (an older task) means yes. */
 const retime = Schema.optionalKey(Schema.Boolean)
 
+/** The pictures a task cuts from the frames it decodes (domain/Storyboard.ts); absent: none. */
+export const PictureTask = Schema.Struct({
+  storyboard: Schema.optional(StoryboardLayout),
+  poster: Schema.optional(PosterSpec)
+})
+export type PictureTask = typeof PictureTask.Type
+const pictures = Schema.optionalKey(PictureTask)
+/** The source's text subtitle streams, extracted as WebVTT by the one task that reads the whole source. */
+const captions = Schema.optionalKey(Schema.Array(SourceCaption))
+
 export const VideoTask = Schema.TaggedStruct("video", {
   ...TaskCommon,
   rung: Rung,
   frameRate: Schema.String,
-  deinterlace
+  deinterlace,
+  pictures,
+  captions
 })
 export type VideoTask = typeof VideoTask.Type
 
 export const AudioTask = Schema.TaggedStruct("audio", {
   ...TaskCommon,
-  ...AudioEncoding.fields
+  ...AudioEncoding.fields,
+  captions
 })
 export type AudioTask = typeof AudioTask.Type
 
@@ -56,7 +71,9 @@ export const ChunkTask = Schema.TaggedStruct("chunk", {
   deinterlace,
   retime,
   /** The audio track rides in this chunk's ffmpeg instead of a task of its own (a job planned for one worker). */
-  audio: Schema.optional(AudioEncoding)
+  audio: Schema.optional(AudioEncoding),
+  pictures,
+  captions
 })
 export type ChunkTask = typeof ChunkTask.Type
 
@@ -87,6 +104,10 @@ export const videoTaskId = (jobId: string, rungId: string) => `${jobId}.video.${
 export const audioTaskId = (jobId: string) => `${jobId}.audio`
 export const chunkTaskId = (jobId: string, index: number) => `${jobId}.chunk.${index}`
 export const planTaskId = (jobId: string) => `${jobId}.plan`
+
+/** What a task's storyboard sheets are named by, apart from other tasks' of the job: "c0001" for chunk 1, "r" for a rung. */
+export const sheetPrefixOf = (task: Pick<VideoTask, "_tag"> | Pick<ChunkTask, "_tag" | "chunk">) =>
+  task._tag === "chunk" ? `c${String(task.chunk.index + 1).padStart(4, "0")}` : "r"
 
 /** Where a rung's files go, relative to the job's output prefix. */
 export const videoDirectory = (rungId: string) => `video/${rungId}`

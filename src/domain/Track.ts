@@ -3,6 +3,8 @@
  * as the finalizer needs it to write the manifest.
  */
 import { Schema } from "effect"
+import { CaptionTrack } from "./Captions.ts"
+import { Pictures } from "./Pictures.ts"
 
 /** One `<S>` element of a SegmentTimeline (times in `timescale` units). */
 export const TimelineEntry = Schema.Struct({
@@ -32,7 +34,11 @@ export const Track = Schema.Struct({
   sampleRate: Schema.optional(Schema.Int),
   channels: Schema.optional(Schema.Int),
   /** Chunked encodes: fingerprint of the init segment's codec configuration, equal across chunks that can be stitched. */
-  initDigest: Schema.optional(Schema.String)
+  initDigest: Schema.optional(Schema.String),
+  /** Storyboard sheets and poster the rung's encode cut as well (the rendition strategy's smallest rung). */
+  pictures: Schema.optional(Pictures),
+  /** The source's subtitle streams as WebVTT, when this task extracted them (files relative to the output prefix). */
+  captions: Schema.optional(Schema.Array(CaptionTrack))
 })
 export type Track = typeof Track.Type
 
@@ -45,7 +51,10 @@ export const ChunkResult = Schema.Struct({
   index: Schema.Int,
   tracks: Schema.Array(Track),
   /** The whole audio track, when it rode in this chunk (see `ChunkTask.audio`). */
-  audio: Schema.optional(Track)
+  audio: Schema.optional(Track),
+  /** The chunk's share of the storyboard, and the poster if it falls in the chunk. */
+  pictures: Schema.optional(Pictures),
+  captions: Schema.optional(Schema.Array(CaptionTrack))
 })
 export type ChunkResult = typeof ChunkResult.Type
 

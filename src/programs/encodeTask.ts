@@ -7,8 +7,11 @@
 import * as path from "node:path"
 import { Clock, Effect, FileSystem, Stream } from "effect"
 import { FfmpegFailed } from "../domain/Errors.ts"
+import type { CaptionTrack } from "../domain/Captions.ts"
+import type { Pictures } from "../domain/Pictures.ts"
+import { picturesDirectory, storyboardDirectory } from "../domain/Pictures.ts"
 import type { Task } from "../domain/Task.ts"
-import { audioDirectory, videoDirectory } from "../domain/Task.ts"
+import { audioDirectory, sheetPrefixOf, videoDirectory } from "../domain/Task.ts"
 import type { TaskResult, Track } from "../domain/Track.ts"
 import type { EncodeEvent } from "../services/Ffmpeg.ts"
 import { Ffmpeg } from "../services/Ffmpeg.ts"
@@ -36,14 +39,33 @@ const trackOutputs = (track: Track, folder: string): ReadonlyArray<Output> => {
   return track.files.map((file) => ({ key: `${key}/${file}`, file: path.join(folder, file), contentType }))
 }
 
+/** The storyboard sheets and poster, from the work folder's pictures folder to beside the manifest. */
+const pictureOutputs = (pictures: Pictures | undefined, workFolder: string): ReadonlyArray<Output> => {
+  const folder = path.join(workFolder, picturesDirectory)
+  return [
+    ...(pictures?.storyboard?.sheets ?? []).map((sheet) => ({
+      key: `${storyboardDirectory}/${sheet}`, file: path.join(folder, storyboardDirectory, sheet), contentType: "image/jpeg"
+    })),
+    ...(pictures?.poster === undefined ? [] : [{ key: pictures.poster, file: path.join(folder, pictures.poster), contentType: "image/jpeg" }])
+  ]
+}
+
+/** Extracted subtitles: their files are named relative to the output prefix, as in the work folder. */
+const captionOutputs = (captions: ReadonlyArray<CaptionTrack> | undefined, workFolder: string): ReadonlyArray<Output> =>
+  (captions ?? []).map((caption) => ({ key: caption.file, file: path.join(workFolder, caption.file), contentType: "text/vtt" }))
+
 /** Where each file of a result comes from (in the work folder) and goes (in the outputs area). */
 const outputsOf = (result: TaskResult, workFolder: string): ReadonlyArray<Output> => {
-  if (result.kind !== "chunk") return trackOutputs(result, workFolder)
+  if (result.kind !== "chunk") {
+    return [...trackOutputs(result, workFolder), ...pictureOutputs(result.pictures, workFolder), ...captionOutputs(result.captions, workFolder)]
+  }
   // The encoder left one folder per rung, files already under their presentation names, and
   // audio that rode with the chunk in its own folder.
   return [
     ...result.tracks.flatMap((track) => trackOutputs(track, path.join(workFolder, track.id))),
-    ...(result.audio === undefined ? [] : trackOutputs(result.audio, path.join(workFolder, audioDirectory)))
+    ...(result.audio === undefined ? [] : trackOutputs(result.audio, path.join(workFolder, audioDirectory))),
+    ...pictureOutputs(result.pictures, workFolder),
+    ...captionOutputs(result.captions, workFolder)
   ]
 }
 
@@ -54,11 +76,12 @@ export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, onProgre
   const workFolder = yield* temporaryFolder
   const input = yield* storage.readableUrl("uploads", task.sourceKey)
   const common = { input, outputDir: workFolder, segmentSeconds: task.segmentSeconds, durationSeconds: task.durationSeconds }
+  const pictures = task._tag === "audio" || task.pictures === undefined ? undefined : { ...task.pictures, sheetPrefix: sheetPrefixOf(task) }
   const events = task._tag === "video"
-    ? ffmpeg.encodeVideo({ ...common, rung: task.rung, frameRate: task.frameRate, deinterlace: task.deinterlace })
+    ? ffmpeg.encodeVideo({ ...common, rung: task.rung, frameRate: task.frameRate, deinterlace: task.deinterlace, pictures, captions: task.captions })
     : task._tag === "audio"
-    ? ffmpeg.encodeAudio({ ...common, channels: task.channels, sampleRate: task.sampleRate, bitrate: task.bitrate })
-    : ffmpeg.encodeChunk({ input, outputDir: workFolder, segmentSeconds: task.segmentSeconds, rungs: task.rungs, frameRate: task.frameRate, deinterlace: task.deinterlace, retime: task.retime, chunk: task.chunk, audio: task.audio })
+    ? ffmpeg.encodeAudio({ ...common, channels: task.channels, sampleRate: task.sampleRate, bitrate: task.bitrate, captions: task.captions })
+    : ffmpeg.encodeChunk({ input, outputDir: workFolder, segmentSeconds: task.segmentSeconds, rungs: task.rungs, frameRate: task.frameRate, deinterlace: task.deinterlace, retime: task.retime, chunk: task.chunk, audio: task.audio, pictures, captions: task.captions })
 
   let result: TaskResult | undefined
   const encodeStarted = yield* Clock.currentTimeMillis

@@ -10,11 +10,15 @@
 import { Clock, Effect, Option, Result } from "effect"
 import { JobStoreFailed, ManifestInvalid } from "../domain/Errors.ts"
 import type { Job } from "../domain/Job.ts"
-import { audioTrackOf, hlsKeyOf, manifestKeyOf, videoTracksOf } from "../domain/Job.ts"
+import { audioTrackOf, captionTracksOf, hlsKeyOf, manifestKeyOf, videoTracksOf } from "../domain/Job.ts"
 import { buildHls, hlsContentType } from "../domain/Hls.ts"
 import { buildMpd } from "../domain/Mpd.ts"
+import type { Pictures, StoryboardPart } from "../domain/Pictures.ts"
+import { storyboardDirectory, storyboardName } from "../domain/Pictures.ts"
+import { buildStoryboardVtt } from "../domain/Storyboard.ts"
 import { audioDirectory, videoDirectory } from "../domain/Task.ts"
 import type { Track } from "../domain/Track.ts"
+import { trackDurationSeconds } from "../domain/Track.ts"
 import type { FinalizeLease } from "../services/Coordinator.ts"
 import { Coordinator } from "../services/Coordinator.ts"
 import { JobStore } from "../services/JobStore.ts"
@@ -33,7 +37,34 @@ const tracksOf = (job: Job) =>
     }
     const video = videoTracksOf(job)
     if (Result.isFailure(video)) return yield* new ManifestInvalid({ reason: `chunks cannot be stitched: ${video.failure}` })
-    return { video: video.success, audio: audioTrackOf(job) }
+    return { video: video.success, audio: audioTrackOf(job), captions: captionTracksOf(job) }
+  })
+
+/** The pictures the tasks cut: every storyboard part and the poster. */
+const picturesOf = (job: Job) => {
+  const all = job.tasks.flatMap((task): ReadonlyArray<Pictures> => (task.result?.pictures === undefined ? [] : [task.result.pictures]))
+  const parts = all.flatMap((pictures): ReadonlyArray<StoryboardPart> => (pictures.storyboard === undefined ? [] : [pictures.storyboard]))
+  return { parts, poster: all.find((pictures) => pictures.poster !== undefined)?.poster }
+}
+
+/**
+ * The poster and the storyboard's WebVTT to publish, checked against storage. Pictures are
+ * extras: one that cannot be published is left out with a warning, and the job still plays.
+ */
+const publishablePictures = (job: Job, video: ReadonlyArray<Track>, stored: ReadonlyMap<string, number>) =>
+  Effect.gen(function*() {
+    const { parts, poster } = picturesOf(job)
+    const posterKey = poster === undefined ? undefined : `${job.outputPrefix}${poster}`
+    if (posterKey !== undefined && !stored.has(posterKey)) yield* Effect.logWarning(`job ${job.id}: the poster ${posterKey} is not stored; published without one`)
+    let storyboard: string | undefined
+    if (parts.length > 0) {
+      const missingSheet = parts.flatMap((part) => part.sheets).map((sheet) => `${job.outputPrefix}${storyboardDirectory}/${sheet}`).find((key) => !stored.has(key))
+      const built = buildStoryboardVtt(parts, Math.max(0, ...video.map(trackDurationSeconds)))
+      if (missingSheet !== undefined) yield* Effect.logWarning(`job ${job.id}: storyboard sheet ${missingSheet} is not stored; published without a storyboard`)
+      else if (typeof built !== "string") yield* Effect.logWarning(`job ${job.id}: no task cut storyboard thumbnail ${built.missing}; published without a storyboard`)
+      else storyboard = built
+    }
+    return { posterKey: posterKey !== undefined && stored.has(posterKey) ? posterKey : undefined, storyboard }
   })
 
 export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: FinalizeLease) {
@@ -51,11 +82,20 @@ export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: Fi
   const missing = [...tracks.video, ...(tracks.audio ? [tracks.audio] : [])].flatMap((track) =>
     track.files.map((file) => keyOf(track, file)).filter((key) => !stored.has(key))
   )
+  const missingCaption = tracks.captions.find((caption) => !stored.has(`${job.outputPrefix}${caption.file}`))
+  if (missingCaption !== undefined) missing.push(`${job.outputPrefix}${missingCaption.file}`)
   if (missing.length > 0) {
     return yield* new ManifestInvalid({ reason: `${missing.length} referenced file(s) missing from storage, first ${missing[0]}` })
   }
   const playlists = buildHls({ ...tracks, folderOf, sizeOf: (track, file) => stored.get(keyOf(track, file)) })
   if (Result.isFailure(playlists)) return yield* playlists.failure
+  const pictures = yield* publishablePictures(job, tracks.video, stored)
+  const storyboardKey = pictures.storyboard === undefined ? undefined : `${job.outputPrefix}${storyboardName}`
+  if (storyboardKey !== undefined && pictures.storyboard !== undefined) {
+    yield* storage.put("outputs", storyboardKey, pictures.storyboard, { contentType: "text/vtt", ifNoneMatch: true }).pipe(
+      Effect.catchTag("ObjectExists", () => Effect.void)
+    )
+  }
 
   // HLS first, each playlist written once (create-if-absent, the same bytes if a finalizer
   // before us died half way), media playlists before the master naming them, and the MPD last:
@@ -81,7 +121,15 @@ export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: Fi
   const now = yield* Clock.currentTimeMillis
   yield* store.update(jobId, (current) => ({
     ...current,
-    ...(stillHolder ? { status: "ready" as const, manifestKey, hlsKey: hlsKeyOf(job), finishedAt: current.finishedAt ?? now, finalizeRuns: (current.finalizeRuns ?? 0) + 1 } : {}),
+    ...(stillHolder ? {
+      status: "ready" as const,
+      manifestKey,
+      hlsKey: hlsKeyOf(job),
+      ...(pictures.posterKey === undefined ? {} : { posterKey: pictures.posterKey }),
+      ...(storyboardKey === undefined ? {} : { storyboardKey }),
+      ...(tracks.captions.length === 0 ? {} : { captions: tracks.captions }),
+      finishedAt: current.finishedAt ?? now, finalizeRuns: (current.finalizeRuns ?? 0) + 1
+    } : {}),
     updatedAt: now,
     // Create-if-absent: a manifest found in place was written once, maybe by a finalizer that died before recording it.
     manifestWrites: wrote ? (current.manifestWrites ?? 0) + 1 : Math.max(current.manifestWrites ?? 0, 1)

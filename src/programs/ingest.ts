@@ -12,7 +12,10 @@ import { errorInfo } from "../domain/Job.ts"
 import type { Rung } from "../domain/Ladder.ts"
 import { planLadder } from "../domain/Ladder.ts"
 import type { MediaProbe } from "../domain/Probe.ts"
-import type { AudioEncoding, Task } from "../domain/Task.ts"
+import type { SourceCaption } from "../domain/Captions.ts"
+import { textSubtitleCodecs } from "../domain/Captions.ts"
+import { posterSpecFor, storyboardLayoutFor } from "../domain/Storyboard.ts"
+import type { AudioEncoding, PictureTask, Task } from "../domain/Task.ts"
 import { audioTaskId, chunkTaskId, videoTaskId } from "../domain/Task.ts"
 import { ChunkPlanning } from "../services/ChunkPlanning.ts"
 import { Ffmpeg } from "../services/Ffmpeg.ts"
@@ -66,6 +69,15 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
     durationSeconds: probe.durationSeconds,
     totalTasks: videoTaskCount + (probe.audio === null || ridingAudio !== undefined ? 0 : 1)
   }
+  // Pictures at the size the video is shown (the top rung's); the storyboard unless the job declines it.
+  const shown = rungs[0] ?? { width: probe.video.displayWidth, height: probe.video.displayHeight }
+  const poster = posterSpecFor(shown.width, shown.height, probe.durationSeconds)
+  const picturesOf = (startSeconds: number, endSeconds: number, withPoster: boolean): PictureTask | undefined => {
+    const storyboard = job.storyboard === false ? undefined : storyboardLayoutFor(shown.width, shown.height, startSeconds, endSeconds)
+    return storyboard === undefined && !withPoster ? undefined : { ...(storyboard === undefined ? {} : { storyboard }), ...(withPoster ? { poster } : {}) }
+  }
+  const posterChunk = chunks.findLast((chunk) => chunk.startSeconds <= poster.atSeconds) ?? chunks[0]
+  const withPictures = (pictures: PictureTask | undefined) => (pictures === undefined ? {} : { pictures })
   const video = chunks.length > 0
     ? chunks.map((chunk): Task => ({
       _tag: "chunk",
@@ -76,20 +88,36 @@ export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung
       frameRate: probe.video.frameRate,
       deinterlace: needsDeinterlacer(probe),
       retime: needsRetiming(probe),
-      ...(chunk.index === 0 && ridingAudio !== undefined ? { audio: ridingAudio } : {})
+      ...(chunk.index === 0 && ridingAudio !== undefined ? { audio: ridingAudio } : {}),
+      ...withPictures(picturesOf(chunk.startSeconds, chunk.endSeconds, chunk === posterChunk))
     }))
-    : rungs.map((rung): Task => ({
+    : rungs.map((rung, i): Task => ({
       _tag: "video",
       ...common,
       taskId: videoTaskId(job.id, rung.id),
       rung,
       frameRate: probe.video.frameRate,
-      deinterlace: needsDeinterlacer(probe)
+      deinterlace: needsDeinterlacer(probe),
+      // The smallest rung's encode is the quickest: it cuts the pictures for the job.
+      ...(i === rungs.length - 1 ? withPictures(picturesOf(0, probe.durationSeconds, true)) : {})
     }))
-  if (probe.audio === null || ridingAudio !== undefined) return video
-  const audio: Task = { _tag: "audio", ...common, taskId: audioTaskId(job.id), ...audioEncodingFor(probe.audio) }
+  // The subtitle streams ride with the one task that reads the whole source anyway: the audio
+  // task, else chunk 1 (which opens the source uncut for them), else the smallest rung's.
+  const captions = sourceCaptionsOf(probe)
+  const withCaptions = captions.length === 0 ? {} : { captions }
+  if (probe.audio === null || ridingAudio !== undefined) {
+    const carrier = video.find((task) => task._tag === "chunk" && task.chunk.index === 0) ?? video.at(-1)
+    return video.map((task) => (task === carrier ? { ...task, ...withCaptions } : task))
+  }
+  const audio: Task = { _tag: "audio", ...common, taskId: audioTaskId(job.id), ...audioEncodingFor(probe.audio), ...withCaptions }
   return [audio, ...video]
 }
+
+/** The source's subtitle streams that can become WebVTT (text ones; bitmap subtitles cannot). */
+export const sourceCaptionsOf = (probe: MediaProbe): ReadonlyArray<SourceCaption> =>
+  (probe.subtitles ?? []).flatMap((subtitle, stream) =>
+    textSubtitleCodecs.has(subtitle.codec) ? [{ stream, language: subtitle.language ?? "und" }] : []
+  )
 
 /**
  * Pay for the deinterlacer only where a frame may be interlaced: not when ffprobe says the stream

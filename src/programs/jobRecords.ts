@@ -2,6 +2,7 @@
  * Pure edits of job records, shared by every program that changes a job.
  */
 import { randomBytes } from "node:crypto"
+import type { CaptionTrack } from "../domain/Captions.ts"
 import type { Strategy } from "../domain/Chunking.ts"
 import { chunkLabel } from "../domain/Chunking.ts"
 import type { ErrorInfo, Job, JobStatus, TaskState } from "../domain/Job.ts"
@@ -67,6 +68,9 @@ export const newJob = (input: {
   readonly segmentSeconds: number
   readonly requestedLadder?: ReadonlyArray<number> | undefined
   readonly strategy?: Strategy | undefined
+  /** False: no storyboard (the default cuts one). */
+  readonly storyboard?: boolean | undefined
+  readonly sidecarCaptions?: ReadonlyArray<CaptionTrack> | undefined
   readonly now: number
   readonly status?: JobStatus
   readonly owner?: string | undefined
@@ -82,6 +86,8 @@ export const newJob = (input: {
   segmentSeconds: input.segmentSeconds,
   ...(input.requestedLadder === undefined ? {} : { requestedLadder: input.requestedLadder }),
   ...(input.strategy === undefined ? {} : { strategy: input.strategy }),
+  ...(input.storyboard === false ? { storyboard: false } : {}),
+  ...(input.sidecarCaptions === undefined || input.sidecarCaptions.length === 0 ? {} : { sidecarCaptions: input.sidecarCaptions }),
   tasks: []
 })
 

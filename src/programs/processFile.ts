@@ -12,6 +12,7 @@ import { JobQueue } from "../services/JobQueue.ts"
 import { Storage } from "../services/Storage.ts"
 import { awaitJob } from "./awaitJob.ts"
 import { newJobId } from "./jobRecords.ts"
+import type { SidecarCaption } from "./sidecarCaptions.ts"
 import { createAndIngest, storeLocalSource } from "./submitFile.ts"
 import { runWorker } from "./worker.ts"
 
@@ -23,6 +24,9 @@ export interface ProcessOptions {
   readonly strategy?: Strategy | undefined
   /** Prefix of the outputs in the outputs area ("" when the area is the presentation's own folder). */
   readonly outputPrefix: string
+  /** False: no storyboard. */
+  readonly storyboard?: boolean | undefined
+  readonly captions?: ReadonlyArray<SidecarCaption> | undefined
   readonly onUpdate?: (job: Job) => Effect.Effect<void>
 }
 
@@ -34,7 +38,7 @@ export const processFile = Effect.fn("processFile")(function*(options: ProcessOp
   // interrupt at any moment of the store still removes what the store created.
   yield* Effect.addFinalizer(() => storage.deletePrefix("uploads", `${jobId}/`).pipe(Effect.ignore))
   const source = yield* storeLocalSource(options.input, jobId)
-  yield* createAndIngest({ ...source, outputPrefix: options.outputPrefix, ladder: options.ladder, strategy: options.strategy }).pipe(
+  yield* createAndIngest({ ...source, outputPrefix: options.outputPrefix, ladder: options.ladder, strategy: options.strategy, storyboard: options.storyboard, captions: options.captions }).pipe(
     Effect.provideService(ChunkPlanning, { workers: options.workers })
   )
 

@@ -8,6 +8,8 @@ import { SourceNotFound, UnusableInput } from "../domain/Errors.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineSettings } from "../services/PipelineSettings.ts"
 import { Storage } from "../services/Storage.ts"
+import type { SidecarCaption } from "./sidecarCaptions.ts"
+import { storeSidecarCaptions } from "./sidecarCaptions.ts"
 import { ingest } from "./ingest.ts"
 import { newJob, newJobId, safeFileName } from "./jobRecords.ts"
 
@@ -47,9 +49,13 @@ export const createAndIngest = Effect.fn("createAndIngest")(function*(source: {
   readonly outputPrefix: string
   readonly ladder?: ReadonlyArray<number> | undefined
   readonly strategy?: Strategy | undefined
+  readonly storyboard?: boolean | undefined
+  /** Sidecar captions, already checked and converted (`readSidecarCaption`). */
+  readonly captions?: ReadonlyArray<SidecarCaption> | undefined
 }) {
   const store = yield* JobStore
   const settings = yield* PipelineSettings
+  const sidecarCaptions = yield* storeSidecarCaptions(source.outputPrefix, source.captions ?? [])
   yield* store.create(newJob({
     id: source.jobId,
     fileName: source.fileName,
@@ -58,6 +64,8 @@ export const createAndIngest = Effect.fn("createAndIngest")(function*(source: {
     segmentSeconds: settings.segmentSeconds,
     requestedLadder: source.ladder,
     strategy: source.strategy,
+    storyboard: source.storyboard,
+    sidecarCaptions,
     now: yield* Clock.currentTimeMillis
   }))
   return yield* ingest(source.jobId)

@@ -10,8 +10,18 @@ import type { ChunkSpan } from "../domain/Chunking.ts"
 import type { FfmpegFailed, UnusableInput } from "../domain/Errors.ts"
 import type { Rung } from "../domain/Ladder.ts"
 import type { MediaProbe } from "../domain/Probe.ts"
+import type { SourceCaption } from "../domain/Captions.ts"
+import type { PosterSpec, StoryboardLayout } from "../domain/Pictures.ts"
 import type { AudioEncoding } from "../domain/Task.ts"
 import type { ChunkResult, Track } from "../domain/Track.ts"
+
+/** Pictures an encode cuts from the frames it decodes anyway (domain/Storyboard.ts). */
+export interface PictureRequest {
+  readonly storyboard?: StoryboardLayout | undefined
+  readonly poster?: PosterSpec | undefined
+  /** Names this encode's sheets apart from other encodes' of the same job ("c0001" for chunk 1). */
+  readonly sheetPrefix: string
+}
 
 export interface VideoEncodeSpec {
   readonly input: string
@@ -23,6 +33,9 @@ export interface VideoEncodeSpec {
   readonly segmentSeconds: number
   /** Used to turn encoded time into a fraction for progress. */
   readonly durationSeconds: number
+  readonly pictures?: PictureRequest | undefined
+  /** Subtitle streams to extract as WebVTT into `captions/` of `outputDir` (the result's `captions`). */
+  readonly captions?: ReadonlyArray<SourceCaption> | undefined
 }
 
 export interface AudioEncodeSpec {
@@ -33,6 +46,7 @@ export interface AudioEncodeSpec {
   readonly bitrate: number
   readonly segmentSeconds: number
   readonly durationSeconds: number
+  readonly captions?: ReadonlyArray<SourceCaption> | undefined
 }
 
 /** Every rung of one chunk of the source, from one decode (the chunk strategy). */
@@ -50,6 +64,8 @@ export interface ChunkEncodeSpec {
   readonly chunk: ChunkSpan
   /** Also encode the whole audio track (into `audio/` of `outputDir`); the result's `audio`. */
   readonly audio?: AudioEncoding | undefined
+  readonly pictures?: PictureRequest | undefined
+  readonly captions?: ReadonlyArray<SourceCaption> | undefined
 }
 
 export type EncodeEvent =

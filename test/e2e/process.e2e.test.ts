@@ -4,15 +4,20 @@
  * segment-aligned, every video segment starts on a keyframe, and audio is there exactly
  * when the source has it; the HLS playlists beside it follow RFC 8216 over the same files.
  */
+import { execFile } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { localWorkersFor } from "../../src/domain/LocalWorkers.ts"
 import { checkPresentation, frameCount, readPresentation } from "../support/dashInspect.ts"
 import { checkHls, hlsFrameCount } from "../support/hlsInspect.ts"
+import { checkStoryboard } from "../support/storyboardInspect.ts"
 import { lastJsonLine, runVidpipe } from "../support/cli.ts"
 import { makeClip } from "../support/clips.ts"
+
+const run = promisify(execFile)
 
 interface ClipCase {
   readonly name: string
@@ -117,6 +122,21 @@ describe("vidpipe process", () => {
       const playlistBytes = await bytes([path.join(out, "master.m3u8"), ...[...hls.variants, ...hls.audio].map((entry) => entry.media.path)])
       expect(playlistBytes / (await bytes(dashFiles))).toBeLessThan(0.01)
 
+      // The poster (at most 1280 on its longest side, the video's shape) and the storyboard: one
+      // thumbnail every 2 s of the video, cut by whichever strategy ran, all on sheets beside it.
+      expect(summary.poster).toBe(path.join(out, "poster.jpg"))
+      const posterSize = (await run("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", summary.poster])).stdout.trim().split(",")
+      expect(posterSize[0]).toBe("mjpeg")
+      const topSide = Math.max(...report.video.map((rung) => Math.max(rung.width!, rung.height!)))
+      expect(Math.max(Number(posterSize[1]), Number(posterSize[2]))).toBe(Math.min(1280, topSide))
+      expect(Math.abs(Number(posterSize[1]) / Number(posterSize[2]) - clip.width / clip.height)).toBeLessThan(0.02)
+      expect(summary.storyboard).toBe(path.join(out, "storyboard.vtt"))
+      const videoSeconds = reference.durations.reduce((a, b) => a + b, 0)
+      const storyboard = await checkStoryboard(summary.storyboard, videoSeconds)
+      expect(storyboard.problems).toEqual([])
+      expect(storyboard.cues.length).toBe(Math.ceil(videoSeconds / 2))
+      expect(storyboard.cues.every((cue) => Math.max(cue.region.w, cue.region.h) === 160)).toBe(true)
+
       // The working copy of the source is not left behind.
       const leftovers = await fs.readdir(path.join(workdir, "data", "uploads")).catch(() => [])
       expect(leftovers).toEqual([])
@@ -133,7 +153,7 @@ describe("vidpipe process --out", () => {
       const result = await runVidpipe(["process", input, "--out", out, "--json"], { env })
       expect(result.code, `run ${run}: ${result.stderr}`).toBe(0)
     }
-    expect((await fs.readdir(out)).sort()).toEqual(["audio", "manifest.mpd", "master.m3u8", "video"])
+    expect((await fs.readdir(out)).sort()).toEqual(["audio", "manifest.mpd", "master.m3u8", "poster.jpg", "storyboard", "storyboard.vtt", "video"])
 
     const foreign = path.join(workdir, "foreign")
     await fs.mkdir(foreign, { recursive: true })

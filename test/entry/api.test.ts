@@ -189,6 +189,29 @@ describe("api", () => {
         assert.deepStrictEqual(job.requestedLadder, [720, 360])
       }))
 
+    it.effect("takes sidecar captions with the job (stored as WebVTT) and refuses a malformed one naming the file and line", () =>
+      Effect.gen(function*() {
+        const srt = "1\n00:00:01,000 --> 00:00:02,000\nHello\n"
+        const created = yield* createJob({ fileName: "a.mp4", contentLength: 10, storyboard: false, captions: [{ fileName: "a.en.srt", language: "eng", text: srt }] })
+        const job = yield* (yield* JobStore).get(created.jobId)
+        assert.deepStrictEqual(job.sidecarCaptions, [{ file: "captions/sidecar-1.vtt", language: "en", label: "en" }])
+        assert.strictEqual(job.storyboard, false)
+        const stored = yield* (yield* Storage).get("outputs", `${created.jobId}/captions/sidecar-1.vtt`)
+        assert.strictEqual(new TextDecoder().decode(stored), "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nHello\n")
+
+        const before = (yield* call("GET", "/v1/jobs")).json.jobs.length
+        const bad = yield* call("POST", "/v1/jobs", {
+          body: JSON.stringify({ fileName: "b.mp4", contentLength: 10, captions: [{ fileName: "b.srt", language: "en", text: "1\n00:00:01 --> 00:00:02\nx\n" }] })
+        })
+        assertError(bad, 400, "BadRequest", "captions[0].text")
+        assert.include(bad.json.error.message, "b.srt, line 2")
+        assertError(yield* call("POST", "/v1/jobs", {
+          body: JSON.stringify({ fileName: "b.mp4", contentLength: 10, captions: [{ fileName: "b.srt", language: "e_n", text: srt }] })
+        }), 400, "BadRequest", "captions[0].language")
+        // Nothing was recorded for the refused requests.
+        assert.strictEqual((yield* call("GET", "/v1/jobs")).json.jobs.length, before)
+      }))
+
     it.effect("gets a job as its JobView", () =>
       Effect.gen(function*() {
         const created = yield* createJob()

@@ -96,7 +96,7 @@ describe("the web page of vidpipe serve", () => {
         const get = yield* serverGet
         const assets = yield* checkPage(get, "/")
         expect(assets.map((url) => path.basename(url)).sort()).toEqual(
-          ["app.css", "app.js", "dashjsEngine.js", "dom.js", "hlsjsEngine.js", "mediaError.js", "player.js", "playlistRung.js", "shakaEngine.js"]
+          ["app.css", "app.js", "dashjsEngine.js", "dom.js", "hlsjsEngine.js", "mediaError.js", "player.js", "playlistRung.js", "shakaEngine.js", "storyboard.css", "storyboard.js"]
         )
         const dashjs = yield* get("/_player/dash.all.min.js")
         expect(dashjs.status).toBe(200)
@@ -123,7 +123,7 @@ describe("the /player page of vidpipe play", () => {
         for (const engine of ["dashjs", "shaka", "hlsjs"]) {
           const assets = yield* checkPage(get, `/player?src=%2Fmanifest.mpd&engine=${engine}`)
           expect(assets.map((url) => path.basename(url)).sort(), engine).toEqual(
-            ["dashjsEngine.js", "dom.js", "hlsjsEngine.js", "mediaError.js", "player.js", "playerPage.css", "playerPage.js", "playlistRung.js", "shakaEngine.js"]
+            ["dashjsEngine.js", "dom.js", "hlsjsEngine.js", "mediaError.js", "player.js", "playerPage.css", "playerPage.js", "playlistRung.js", "shakaEngine.js", "storyboard.css", "storyboard.js"]
           )
         }
         const hlsjs = yield* get("/_player/hls.min.js")

@@ -38,6 +38,8 @@ export interface Representation {
   readonly audioSamplingRate: number | undefined
   readonly channels: number | undefined
   readonly segments: ReadonlyArray<Segment>
+  /** A side-loaded text Representation's one file (WebVTT), instead of segments. */
+  readonly textFile?: string
 }
 
 export interface AdaptationSet {
@@ -295,10 +297,19 @@ export const readPresentation = async (mpdPath: string): Promise<Presentation> =
   let next = 0
   const adaptationSets = children(periods[0] as Element, "AdaptationSet").map((set): AdaptationSet => {
     const inherited = children(set, "Representation").length > 0 ? playlists[next]?.attributes : undefined
+    // Side-loaded text (a whole WebVTT file as the Representation's BaseURL): no segments to expand.
+    const sideLoadedText = attribute(set, "mimeType") === "text/vtt"
     const representations = children(set, "Representation").map((element): Representation => {
       const playlist = playlists[next++] as DashPlaylist
       const a = playlist.attributes
       const id = String(a.id)
+      if (sideLoadedText) {
+        const base = children(element, "BaseURL")[0]?.textContent?.trim() ?? ""
+        return {
+          id, width: undefined, height: undefined, bandwidth: a.bandwidth, codecs: a.codecs, frameRate: undefined,
+          audioSamplingRate: undefined, channels: undefined, segments: [], textFile: path.resolve(path.dirname(absolute), base)
+        }
+      }
       return {
         id,
         width: a.width,
@@ -399,7 +410,7 @@ export const checkPresentation = async (mpdPath: string, options: CheckOptions =
 
   // Files: every init and segment of every representation exists and is non-empty.
   const allReps = presentation.adaptationSets.flatMap((as) => as.representations)
-  const files = [...new Set(allReps.flatMap((rep) => rep.segments.flatMap((s) => [s.initUrl, s.url])))]
+  const files = [...new Set(allReps.flatMap((rep) => [...rep.segments.flatMap((s) => [s.initUrl, s.url]), ...(rep.textFile === undefined ? [] : [rep.textFile])]))]
   const states = await mapLimit(files, 32, fileState)
   const missing = files.filter((_, i) => states[i] === "missing")
   const empty = files.filter((_, i) => states[i] === "empty")

@@ -15,6 +15,8 @@
  * - 4.3.4.2 BANDWIDTH at least the playlist's peak segment bit rate as 4.3.4.2 defines it ("the
  *   largest bit rate of any contiguous set of segments whose total duration is between 0.5 and 1.5
  *   times the target duration"), summed with the audio's, and AVERAGE-BANDWIDTH not above it;
+ * - 4.3.4.1 a TYPE=SUBTITLES rendition has GROUP-ID, NAME (unique in its group) and URI; 4.3.4.2
+ *   SUBTITLES names such a group; 3.5 its playlist's segments are WebVTT files (no EXT-X-MAP);
  * - every URI resolves to a file that exists.
  */
 import { execFile } from "node:child_process"
@@ -43,6 +45,7 @@ export interface HlsReport {
   readonly problems: ReadonlyArray<string>
   readonly variants: ReadonlyArray<VariantReport>
   readonly audio: ReadonlyArray<{ readonly attributes: Readonly<Record<string, string>>; readonly media: MediaPlaylistReport }>
+  readonly subtitles: ReadonlyArray<{ readonly attributes: Readonly<Record<string, string>>; readonly media: MediaPlaylistReport }>
 }
 
 /** An attribute list (4.2): NAME=value pairs, values quoted strings or bare tokens. */
@@ -70,7 +73,8 @@ const peakOf = (sizes: ReadonlyArray<number>, durations: ReadonlyArray<number>, 
 
 const lines = (body: string) => body.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0)
 
-const checkMediaPlaylist = async (file: string, problems: Array<string>): Promise<MediaPlaylistReport> => {
+/** `webVtt`: a TYPE=SUBTITLES playlist, whose segments are WebVTT files (RFC 8216 3.5) with no EXT-X-MAP. */
+const checkMediaPlaylist = async (file: string, problems: Array<string>, webVtt = false): Promise<MediaPlaylistReport> => {
   const name = path.basename(path.dirname(file)) + "/" + path.basename(file)
   const body = await readFile(file, "utf8").catch(() => undefined)
   if (body === undefined) {
@@ -86,7 +90,7 @@ const checkMediaPlaylist = async (file: string, problems: Array<string>): Promis
   const targetDuration = target === undefined ? undefined : Number(target.split(":")[1])
   if (targetDuration === undefined || !Number.isInteger(targetDuration)) problems.push(`${name}: no integer EXT-X-TARGETDURATION`)
   const map = all.find((line) => line.startsWith("#EXT-X-MAP:"))
-  if (map === undefined) problems.push(`${name}: no EXT-X-MAP`)
+  if (map === undefined && !webVtt) problems.push(`${name}: no EXT-X-MAP`)
   else if ((version ?? 1) < 6) problems.push(`${name}: EXT-X-MAP needs EXT-X-VERSION 6 or higher (has ${version ?? "none"})`)
   if (!all.includes("#EXT-X-ENDLIST")) problems.push(`${name}: no EXT-X-ENDLIST`)
   const files: Array<string> = []
@@ -115,6 +119,7 @@ const checkMediaPlaylist = async (file: string, problems: Array<string>): Promis
   for (const listed of files) {
     const size = await stat(listed).then((s) => (s.isFile() ? s.size : undefined), () => undefined)
     if (size === undefined) problems.push(`${name}: names ${path.basename(listed)}, which is not there`)
+    else if (webVtt && !(await readFile(listed, "utf8")).replace(/^\uFEFF/, "").startsWith("WEBVTT")) problems.push(`${name}: ${path.basename(listed)} is not WebVTT`)
     sizes.push(size ?? 0)
   }
   const segmentSizes = map === undefined ? sizes : sizes.slice(1)
@@ -125,15 +130,29 @@ const checkMediaPlaylist = async (file: string, problems: Array<string>): Promis
 export const checkHls = async (masterPath: string): Promise<HlsReport> => {
   const problems: Array<string> = []
   const body = await readFile(masterPath, "utf8").catch(() => undefined)
-  if (body === undefined) return { problems: [`${masterPath}: not found`], variants: [], audio: [] }
+  if (body === undefined) return { problems: [`${masterPath}: not found`], variants: [], audio: [], subtitles: [] }
   const all = lines(body)
   if (all[0] !== "#EXTM3U") problems.push("master: does not start with #EXTM3U")
   if (all.filter((line) => line.startsWith("#EXT-X-VERSION:")).length > 1) problems.push("master: more than one EXT-X-VERSION")
   const folder = path.dirname(masterPath)
   const audioGroups = new Set<string>()
   const audio: Array<{ attributes: Record<string, string>; media: MediaPlaylistReport }> = []
+  const subtitleGroups = new Set<string>()
+  const subtitles: Array<{ attributes: Record<string, string>; media: MediaPlaylistReport }> = []
   for (const line of all.filter((l) => l.startsWith("#EXT-X-MEDIA:"))) {
     const attributes = parseAttributes(line.slice("#EXT-X-MEDIA:".length))
+    if (attributes["TYPE"] === "SUBTITLES") {
+      if (attributes["GROUP-ID"] === undefined || attributes["NAME"] === undefined || attributes["URI"] === undefined) {
+        problems.push(`master: SUBTITLES rendition without GROUP-ID, NAME or URI: ${line}`)
+        continue
+      }
+      if (subtitles.some((s) => s.attributes["GROUP-ID"] === attributes["GROUP-ID"] && s.attributes["NAME"] === attributes["NAME"])) {
+        problems.push(`master: two SUBTITLES renditions named ${attributes["NAME"]} in one group (4.3.4.1.1)`)
+      }
+      subtitleGroups.add(attributes["GROUP-ID"])
+      subtitles.push({ attributes, media: await checkMediaPlaylist(path.resolve(folder, attributes["URI"]), problems, true) })
+      continue
+    }
     if (attributes["TYPE"] !== "AUDIO") continue
     if (attributes["GROUP-ID"] === undefined || attributes["NAME"] === undefined) problems.push(`master: EXT-X-MEDIA without GROUP-ID or NAME: ${line}`)
     audioGroups.add(attributes["GROUP-ID"] ?? "")
@@ -149,6 +168,8 @@ export const checkHls = async (masterPath: string): Promise<HlsReport> => {
     }
     if (!/^\d+$/.test(attributes["BANDWIDTH"] ?? "")) problems.push(`master: BANDWIDTH is not a decimal integer: ${line}`)
     if (attributes["AUDIO"] !== undefined && !audioGroups.has(attributes["AUDIO"])) problems.push(`master: AUDIO="${attributes["AUDIO"]}" names no audio group`)
+    if (attributes["SUBTITLES"] !== undefined && !subtitleGroups.has(attributes["SUBTITLES"])) problems.push(`master: SUBTITLES="${attributes["SUBTITLES"]}" names no subtitles group`)
+    if (subtitleGroups.size > 0 && attributes["SUBTITLES"] === undefined) problems.push(`master: ${line} plays without the subtitles group`)
     const uri = all[i + 1]
     if (uri === undefined || uri.startsWith("#")) {
       problems.push(`master: EXT-X-STREAM-INF not followed by a URI`)
@@ -164,7 +185,7 @@ export const checkHls = async (masterPath: string): Promise<HlsReport> => {
     variants.push({ uri, attributes, media })
   }
   if (variants.length === 0) problems.push("master: no variant streams")
-  return { problems, variants, audio }
+  return { problems, variants, audio, subtitles }
 }
 
 /** Frames of a media playlist's video, decoded by ffmpeg's HLS demuxer (ffprobe `-count_frames`). */

@@ -1,12 +1,14 @@
 /**
  * Prepares the folder a presentation is written to. A folder holding only an earlier vidpipe
- * presentation (manifest.mpd, master.m3u8, video/, audio/) is emptied of it so the new manifest can be
+ * presentation (manifest.mpd, master.m3u8, video/, audio/, poster, storyboard, captions/) is emptied of it so the new manifest can be
  * published; any other non-empty folder is refused rather than mixed into.
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Schema } from "effect"
 import { masterPlaylistName } from "../../domain/Hls.ts"
+import { captionsDirectory } from "../../domain/Captions.ts"
+import { posterName, storyboardDirectory, storyboardName } from "../../domain/Pictures.ts"
 
 export class OutputFolderInUse extends Schema.TaggedError<OutputFolderInUse>()("OutputFolderInUse", {
   folder: Schema.String
@@ -16,7 +18,7 @@ export class OutputFolderInUse extends Schema.TaggedError<OutputFolderInUse>()("
   }
 }
 
-const presentationEntries = new Set(["manifest.mpd", masterPlaylistName, "video", "audio"])
+const presentationEntries = new Set(["manifest.mpd", masterPlaylistName, "video", "audio", posterName, storyboardName, storyboardDirectory, captionsDirectory])
 
 const entriesOf = (folder: string) => Effect.promise(() => fs.readdir(folder).catch(() => [] as Array<string>))
 

@@ -9,7 +9,10 @@ import { Strategy } from "../../domain/Chunking.ts"
 import { parseLadder } from "../../domain/Ladder.ts"
 import { localWorkersFor, maxLocalWorkers } from "../../domain/LocalWorkers.ts"
 import { embeddedLayer } from "../../layers/embedded.ts"
+import { languageOf } from "../../domain/Captions.ts"
 import { processFile } from "../../programs/processFile.ts"
+import type { SidecarCaption } from "../../programs/sidecarCaptions.ts"
+import { readSidecarCaption } from "../../programs/sidecarCaptions.ts"
 import { removingCreatedFolders } from "./createdFolders.ts"
 import { InvalidOption } from "./InvalidOption.ts"
 import { resultJson, summaryLines } from "./jobResult.ts"
@@ -30,6 +33,10 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
   readonly workers?: number | undefined
   /** Default `auto`: this process knows its worker count, so auto's rule is exact here. */
   readonly strategy?: Strategy | undefined
+  /** False: no storyboard. */
+  readonly storyboard?: boolean | undefined
+  /** Sidecar captions, checked and converted. */
+  readonly captions?: ReadonlyArray<SidecarCaption> | undefined
   readonly json: boolean
 }) {
   const started = yield* Clock.currentTimeMillis
@@ -50,6 +57,8 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
         workers,
         ladder: options.ladder,
         strategy: options.strategy ?? "auto",
+        storyboard: options.storyboard,
+        captions: options.captions,
         outputPrefix: "",
         onUpdate: view.update
       }).pipe(
@@ -94,6 +103,14 @@ export const processCommand = Command.make(
       ),
       Flag.withDefault("auto")
     ),
+    captions: Flag.String("captions").pipe(
+      Flag.withDescription("A sidecar caption file and its language, FILE:LANG (e.g. subs.en.srt:en); .srt or .vtt; repeat for more"),
+      Flag.atLeast(0)
+    ),
+    noStoryboard: Flag.Boolean("no-storyboard").pipe(
+      Flag.withDescription("Skip the scrub thumbnails (storyboard sheets and storyboard.vtt); the poster is still cut"),
+      Flag.withDefault(false)
+    ),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print the result as JSON on the last line of stdout"), Flag.withDefault(false))
   },
   (flags) =>
@@ -102,12 +119,25 @@ export const processCommand = Command.make(
       if (ladder === undefined) {
         return yield* new InvalidOption({ reason: `--ladder must be a comma-separated list of sizes like 1080,720,480 (got "${flags.ladder}")` })
       }
+      // Captions are checked first: a bad file stops the run before anything is stored.
+      const captions = yield* Effect.forEach(flags.captions, (value) =>
+        Effect.gen(function*() {
+          const colon = value.lastIndexOf(":")
+          const [file, tag] = colon > 0 ? [value.slice(0, colon), value.slice(colon + 1)] : [value, "und"]
+          const language = languageOf(tag)
+          if (language === undefined) {
+            return yield* new InvalidOption({ reason: `--captions ${value}: "${tag}" is not a language tag like en or pt-BR` })
+          }
+          return yield* readSidecarCaption(file, language)
+        }))
       yield* processPresentation({
         input: flags.input,
         out: Option.getOrElse(flags.out, () => defaultOutFor(flags.input)),
         ladder,
         workers: Option.getOrUndefined(flags.workers),
         strategy: flags.strategy,
+        storyboard: !flags.noStoryboard,
+        captions,
         json: flags.json
       })
     }).pipe(reportingFailures({ json: flags.json }))

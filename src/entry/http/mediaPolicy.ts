@@ -15,7 +15,11 @@ const otherCache = "no-cache"
 
 const manifestTypes: Record<string, string> = {
   ".mpd": "application/dash+xml",
-  ".m3u8": "application/vnd.apple.mpegurl"
+  ".m3u8": "application/vnd.apple.mpegurl",
+  // Captions and the storyboard's cues (WebVTT), the poster and storyboard sheets: small, and
+  // written again when a presentation is processed again into the same folder.
+  ".vtt": "text/vtt",
+  ".jpg": "image/jpeg"
 }
 
 // Fragmented MP4 flavours written by packagers (DASH, CMAF).

@@ -21,11 +21,14 @@ const pageHtml = (name: PlayerEngineName, bundle: PlayerBundle, assets: WebAsset
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>vidpipe player (${name})</title>
 <link rel="stylesheet" href="${assets.url("playerPage.css")}">
+<link rel="stylesheet" href="${assets.url("storyboard.css")}">
 </head>
 <body data-engine="${name}">
 <video id="video" controls muted playsinline></video>
+<div id="scrub" class="scrub-area"></div>
 <div class="bar">
   <label>Quality <select id="quality"><option value="auto">auto</option></select></label>
+  <label>Captions <select id="captions"><option value="-1">none</option></select></label>
   <span id="status"></span>
   <span>${name}</span>
 </div>

@@ -23,6 +23,7 @@ export const webAppHtml = (assets: WebAssets): string => `<!doctype html>
 <title>vidpipe</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${assets.url("app.css")}">
+<link rel="stylesheet" href="${assets.url("storyboard.css")}">
 </head>
 <body>
 <header class="top">
@@ -78,9 +79,12 @@ export const webAppHtml = (assets: WebAssets): string => `<!doctype html>
       <p id="job-message" class="message" role="status" aria-live="polite"></p>
       <div id="player-area" class="player" hidden>
         <video id="video" controls muted playsinline></video>
+        <div id="scrub" class="scrub-area"></div>
         <div class="player-bar">
           <label for="quality">Quality</label>
           <select id="quality"><option value="auto">auto</option></select>
+          <label for="captions">Captions</label>
+          <select id="captions"><option value="-1">none</option></select>
           <span id="player-status" aria-live="off"></span>
           <a id="player-link" target="_blank" rel="noopener" hidden>Open in the player page</a>
         </div>

@@ -10,11 +10,15 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { FfmpegFailed, UnusableInput } from "../../domain/Errors.ts"
 import { FfprobeOutput, interpretProbe } from "../../domain/Probe.ts"
 import type { ChunkResult, Track } from "../../domain/Track.ts"
-import type { EncodeEvent } from "../../services/Ffmpeg.ts"
+import { frameTime } from "../../domain/Chunking.ts"
+import { storyboardDirectory } from "../../domain/Pictures.ts"
+import { expandTimeline } from "../../domain/Track.ts"
+import type { AudioEncodeSpec, EncodeEvent, PictureRequest } from "../../services/Ffmpeg.ts"
 import { Ffmpeg } from "../../services/Ffmpeg.ts"
 import type { EncoderSettings } from "./arguments.ts"
-import { audioArguments, chunkArguments, chunkAudioFolder, defaultEncoderSettings, probeArguments, sampleArguments, trackManifestName, videoArguments } from "./arguments.ts"
+import { audioArguments, captionsFolder, chunkArguments, chunkAudioFolder, defaultEncoderSettings, picturesFolder, probeArguments, sampleArguments, trackManifestName, videoArguments } from "./arguments.ts"
 import { collectChunk } from "./chunkOutput.ts"
+import { collectCaptions, collectPictures } from "./pictureOutput.ts"
 import { makeProgressParser } from "./progress.ts"
 import type { HeaderKind } from "./sniff.ts"
 import { classifyHeader, readHeader } from "./sniff.ts"
@@ -138,8 +142,7 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
         return track.success
       }).pipe(Effect.withSpan("Ffmpeg.readBack"))
 
-    const finishedTrack = (...args: Parameters<typeof readTrack>) =>
-      Stream.fromEffect(Effect.map(readTrack(...args), (track): EncodeEvent => ({ _tag: "Finished", track })))
+    const finished = (track: Track): EncodeEvent => ({ _tag: "Finished", track })
 
     const audioTrack = (xml: string, sizes: ReadonlyMap<string, number>) => readTrackManifest("audio", "audio", xml, { sizes })
 
@@ -162,10 +165,29 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
         Effect.orElseSucceed(() => true)
       )
 
-    const prepare = (outputDir: string) => Stream.fromEffectDrain(Effect.tryPromise({
-      try: () => fs.mkdir(outputDir, { recursive: true }),
+    const prepare = (...folders: ReadonlyArray<string>) => Stream.fromEffectDrain(Effect.tryPromise({
+      try: () => Promise.all(folders.map((folder) => fs.mkdir(folder, { recursive: true }))),
       catch: (error) => new FfmpegFailed({ operation: "prepare output", reason: String(error), retryable: true })
     }))
+
+    /** The folders an encode's pictures and extracted subtitles go to, when it has any. */
+    const extraFolders = (outputDir: string, pictures: PictureRequest | undefined, captions: ReadonlyArray<unknown> | undefined) => [
+      ...(pictures === undefined ? [] : [path.join(picturesFolder(outputDir), storyboardDirectory)]),
+      ...((captions ?? []).length === 0 ? [] : [captionsFolder(outputDir)])
+    ]
+
+    /** A track with the subtitles its encode extracted. */
+    const withCaptions = <A extends { readonly captions?: unknown }>(operation: string, spec: Pick<AudioEncodeSpec, "captions" | "outputDir">, result: A) =>
+      Effect.map(collectCaptions(operation, spec.captions, spec.outputDir), (captions) => (captions === undefined ? result : { ...result, captions }))
+
+    /** The global frames a track covers (its timeline on the output frame rate's grid). */
+    const framesOf = (track: Track, frameRate: string) => {
+      const segments = expandTimeline(track.timeline)
+      const toFrame = (ticks: number) => Math.round(ticks / track.timescale / frameTime(1, frameRate))
+      const first = toFrame(segments[0]?.start ?? 0)
+      const last = segments.at(-1)
+      return { first, count: last === undefined ? 0 : toFrame(last.start + last.duration) - first }
+    }
 
     return Ffmpeg.of({
       probe: Effect.fn("Ffmpeg.probe")(function*(input: string) {
@@ -182,17 +204,25 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
         )
         return yield* Effect.fromResult(interpretProbe(output))
       }),
-      encodeVideo: (spec) =>
-        prepare(spec.outputDir).pipe(
-          Stream.concat(runFfmpeg(`encode ${spec.rung.id}`, videoArguments(spec, settings), spec.durationSeconds)),
-          Stream.concat(finishedTrack(`encode ${spec.rung.id}`, spec.outputDir, (xml, sizes) =>
+      encodeVideo: (spec) => {
+        const operation = `encode ${spec.rung.id}`
+        const withPictures = (track: Track) =>
+          Effect.map(collectPictures(operation, spec.pictures, spec.outputDir, framesOf(track, spec.frameRate), spec.frameRate), (pictures): Track =>
+            pictures === undefined ? track : { ...track, pictures })
+        return prepare(spec.outputDir, ...extraFolders(spec.outputDir, spec.pictures, spec.captions)).pipe(
+          Stream.concat(runFfmpeg(operation, videoArguments(spec, settings), spec.durationSeconds)),
+          Stream.concat(Stream.fromEffect(readTrack(operation, spec.outputDir, (xml, sizes) =>
             readTrackManifest("video", spec.rung.id, xml, { sizes }, { frameRate: spec.frameRate })
-          ))
-        ),
+          ).pipe(Effect.flatMap(withPictures), Effect.flatMap((track) => withCaptions(operation, spec, track)), Effect.map(finished))))
+        )
+      },
       encodeAudio: (spec) =>
-        prepare(spec.outputDir).pipe(
+        prepare(spec.outputDir, ...extraFolders(spec.outputDir, undefined, spec.captions)).pipe(
           Stream.concat(runFfmpeg("encode audio", audioArguments(spec), spec.durationSeconds)),
-          Stream.concat(finishedTrack("encode audio", spec.outputDir, audioTrack))
+          Stream.concat(Stream.fromEffect(readTrack("encode audio", spec.outputDir, audioTrack).pipe(
+            Effect.flatMap((track) => withCaptions("encode audio", spec, track)),
+            Effect.map(finished)
+          )))
         ),
       encodeChunk: (spec) => {
         const operation = `encode chunk ${spec.chunk.index + 1}/${spec.chunk.count}`
@@ -201,9 +231,24 @@ export const makeFfmpegCli = (settings: EncoderSettings = defaultEncoderSettings
           spec.audio === undefined
             ? Effect.succeed(result)
             : Effect.map(readTrack(operation, chunkAudioFolder(spec.outputDir), audioTrack), (audio): ChunkResult => ({ ...result, audio }))
-        return prepare(spec.audio === undefined ? spec.outputDir : chunkAudioFolder(spec.outputDir)).pipe(
+        const withPictures = (result: ChunkResult) => {
+          const reference = result.tracks[0]
+          return reference === undefined
+            ? Effect.succeed(result)
+            : Effect.map(collectPictures(operation, spec.pictures, spec.outputDir, framesOf(reference, spec.frameRate), spec.frameRate), (pictures): ChunkResult =>
+              pictures === undefined ? result : { ...result, pictures })
+        }
+        return prepare(spec.audio === undefined ? spec.outputDir : chunkAudioFolder(spec.outputDir), ...extraFolders(spec.outputDir, spec.pictures, spec.captions)).pipe(
           Stream.concat(runFfmpeg(operation, chunkArguments(spec, settings), spec.chunk.endSeconds, spec.chunk.startSeconds)),
-          Stream.concat(Stream.fromEffect(Effect.map(Effect.flatMap(collectChunk(spec).pipe(Effect.withSpan("Ffmpeg.readBack")), withAudio), finished))),
+          Stream.concat(Stream.fromEffect(Effect.map(
+            collectChunk(spec).pipe(
+              Effect.flatMap(withAudio),
+              Effect.flatMap(withPictures),
+              Effect.flatMap((result) => withCaptions(operation, spec, result)),
+              Effect.withSpan("Ffmpeg.readBack")
+            ),
+            finished
+          ))),
           // ffmpeg's dash muxer fails (even crashes) on an output without frames: a chunk past the
           // end of a video stream shorter than the file. Only then does the chunk produce nothing.
           Stream.catch((error) =>

@@ -9,9 +9,12 @@
 import type { Rung } from "../../domain/Ladder.ts"
 import type { AudioEncoding } from "../../domain/Task.ts"
 import { audioDirectory } from "../../domain/Task.ts"
-import type { AudioEncodeSpec, ChunkEncodeSpec, SampleSpec, VideoEncodeSpec } from "../../services/Ffmpeg.ts"
+import type { AudioEncodeSpec, ChunkEncodeSpec, PictureRequest, SampleSpec, VideoEncodeSpec } from "../../services/Ffmpeg.ts"
 import { frameTime, spanFrames } from "../../domain/Chunking.ts"
 import { frameRateValue } from "../../domain/Probe.ts"
+import type { SourceCaption } from "../../domain/Captions.ts"
+import { captionsDirectory, embeddedCaptionFile } from "../../domain/Captions.ts"
+import { picturesDirectory, posterName, storyboardDirectory } from "../../domain/Pictures.ts"
 
 export const trackManifestName = "track.mpd"
 export const initName = "init.mp4"
@@ -79,11 +82,86 @@ const rateCap = (rung: Rung, stream?: number) => {
 /** A continuous encode: a keyframe on the first frame at or after every segment boundary. */
 const boundaryKeyframes = (segmentSeconds: number) => ["-force_key_frames", `expr:gte(t,n_forced*${segmentSeconds})`]
 
+/** Where an encode writes its pictures in its work folder: the sheets in `storyboard/`, the poster beside them. */
+export const picturesFolder = (outputDir: string) => `${outputDir}/${picturesDirectory}`
+
+/**
+ * `thumbnailAt` of domain/Storyboard.ts as an ffmpeg `select` expression over the frame's time
+ * (seconds on the presentation's timeline): the first frame at or after each multiple of the
+ * interval, with a quarter of a frame's slack for rounding.
+ */
+export const thumbnailSelect = (intervalSeconds: number, frameRate: string) => {
+  const frame = frameTime(1, frameRate)
+  return `lt(mod(t+${(frame / 4).toFixed(9)},${intervalSeconds}),${frame.toFixed(9)})`
+}
+
+/**
+ * The picture branches of a graph, fed by the `[sb]` (storyboard) and `[po]` (poster) outputs of
+ * the graph's split: thumbnails scaled and tiled into sheets; for the poster, the frame of the
+ * second at `atSeconds` whose colours are closest to that second's average (ffmpeg's `thumbnail`
+ * filter: not a flash or a black frame of a cut).
+ */
+const pictureGraph = (pictures: PictureRequest | undefined, frameRate: string) => {
+  const storyboard = pictures?.storyboard
+  const poster = pictures?.poster
+  return {
+    labels: [...(storyboard === undefined ? [] : ["[sb]"]), ...(poster === undefined ? [] : ["[po]"])],
+    chains: [
+      ...(storyboard === undefined ? [] : [
+        `[sb]select='${thumbnailSelect(storyboard.intervalSeconds, frameRate)}',scale=${storyboard.width}:${storyboard.height}:flags=bicubic,setsar=1,` +
+        `tile=${storyboard.columns}x${storyboard.rows}[sheets]`
+      ]),
+      ...(poster === undefined ? [] : [
+        `[po]select='between(t,${seconds(poster.atSeconds)},${seconds(poster.atSeconds + 1)})',scale=${poster.width}:${poster.height}:flags=bicubic,setsar=1,` +
+        `thumbnail=n=${Math.ceil(frameRateValue(frameRate)) + 1}[poster]`
+      ])
+    ]
+  }
+}
+
+/** The outputs of `pictureGraph`: JPEG sheets numbered from 1, and the poster (its one frame). */
+const pictureOutputs = (pictures: PictureRequest | undefined, outputDir: string) => {
+  const folder = picturesFolder(outputDir)
+  const jpeg = (quality: number) => ["-fps_mode", "passthrough", "-c:v", "mjpeg", "-q:v", String(quality), "-f", "image2"]
+  return [
+    ...(pictures?.storyboard === undefined ? [] : [
+      "-map", "[sheets]", ...jpeg(5), "-start_number", "1", `${folder}/${storyboardDirectory}/${pictures.sheetPrefix}-%03d.jpg`
+    ]),
+    ...(pictures?.poster === undefined ? [] : ["-map", "[poster]", ...jpeg(3), "-frames:v", "1", "-update", "1", `${folder}/${posterName}`])
+  ]
+}
+
+/** Where an encode writes the subtitle streams it extracts, in its work folder. */
+export const captionsFolder = (outputDir: string) => `${outputDir}/${captionsDirectory}`
+
+/** Each subtitle stream of input `input` (an uncut opening of the source) as a WebVTT file: ffmpeg converts the text formats. */
+const captionOutputs = (captions: ReadonlyArray<SourceCaption> | undefined, input: number, outputDir: string) =>
+  (captions ?? []).flatMap((caption) => [
+    "-map", `${input}:s:${caption.stream}`, "-c:s", "webvtt", "-f", "webvtt", `${captionsFolder(outputDir)}/${embeddedCaptionFile(caption.stream)}`
+  ])
+
+/** One rung's video input: the source's stream as is, or, with pictures, a split of it feeding them too. */
+const rungInput = (spec: VideoEncodeSpec) => {
+  const filters = [...deinterlacer(spec.deinterlace), ...rungFilters(spec.rung)]
+  const pictures = pictureGraph(spec.pictures, spec.frameRate)
+  if (pictures.labels.length === 0) return ["-map", "0:v:0", "-vf", filters.join(",")]
+  // The rung is put on the output grid by `-r` after the graph; the pictures take their frames
+  // from the same grid (the `fps` filter) so that they are the frames `thumbnailAt` counts.
+  const head = [...deinterlacer(spec.deinterlace), "split=2"].join(",")
+  const graph = [
+    `[0:v:0]${head}[r][px]`,
+    `[r]${rungFilters(spec.rung).join(",")}[v]`,
+    `[px]fps=fps=${spec.frameRate},split=${pictures.labels.length}${pictures.labels.join("")}`,
+    ...pictures.chains
+  ].join(";")
+  return ["-filter_complex", graph, "-map", "[v]"]
+}
+
 export const videoArguments = (spec: VideoEncodeSpec, settings: EncoderSettings = defaultEncoderSettings) => [
   ...common,
   "-i", spec.input,
-  "-map", "0:v:0", "-an", "-sn", "-dn",
-  "-vf", [...deinterlacer(spec.deinterlace), ...rungFilters(spec.rung)].join(","),
+  ...rungInput(spec),
+  "-an", "-sn", "-dn",
   "-r", spec.frameRate, "-fps_mode", "cfr",
   ...x264Arguments(spec.frameRate, spec.segmentSeconds, settings),
   ...rateCap(spec.rung),
@@ -91,7 +169,9 @@ export const videoArguments = (spec: VideoEncodeSpec, settings: EncoderSettings 
   // The muxer cuts at a keyframe once a segment lasts `-seg_duration`; at 29.97 fps some GOPs are
   // a frame short of 4 s (119 frames), so ask for half a segment: it then cuts at every keyframe,
   // and keyframes are only ever on boundaries (no GOP is longer than a segment).
-  ...dashOutput({ segmentSeconds: spec.segmentSeconds / 2, path: `${spec.outputDir}/${trackManifestName}` })
+  ...dashOutput({ segmentSeconds: spec.segmentSeconds / 2, path: `${spec.outputDir}/${trackManifestName}` }),
+  ...pictureOutputs(spec.pictures, spec.outputDir),
+  ...captionOutputs(spec.captions, 0, spec.outputDir)
 ]
 
 const aacArguments = (audio: AudioEncoding) => [
@@ -108,7 +188,8 @@ const audioTrackOutput = (audio: AudioEncoding, stream: string, segmentSeconds: 
 export const audioArguments = (spec: AudioEncodeSpec) => [
   ...common,
   "-i", spec.input,
-  ...audioTrackOutput(spec, "0:a:0", spec.segmentSeconds, spec.outputDir)
+  ...audioTrackOutput(spec, "0:a:0", spec.segmentSeconds, spec.outputDir),
+  ...captionOutputs(spec.captions, 0, spec.outputDir)
 ]
 
 /** Where chunk 1 writes the audio track that rides with it (a folder beside the rungs' folders). */
@@ -132,21 +213,23 @@ const retimer = (wanted: boolean | undefined, frameRate: string, startSeconds: n
 const ladderGraph = (rungs: ReadonlyArray<Rung>, frameRate: string, filters: {
   readonly deinterlace?: boolean | undefined
   readonly retime?: boolean | undefined
+  readonly pictures?: PictureRequest | undefined
 }, window?: {
   /** The input was opened with `-ss seek`: frames are put back on the source's timeline. */
   readonly seekSeconds: number
   readonly startFrame: number
   readonly frameCount: number | undefined
 }) => {
+  const pictures = pictureGraph(filters.pictures, frameRate)
   const head = [
     ...(window !== undefined && window.seekSeconds > 0 ? [`setpts=PTS+${seconds(window.seekSeconds)}/TB`] : []),
     ...deinterlacer(filters.deinterlace),
     ...retimer(filters.retime, frameRate, window === undefined ? 0 : frameTime(window.startFrame, frameRate)),
     ...(window?.frameCount === undefined ? [] : [`trim=end_frame=${window.frameCount}`]),
-    `split=${rungs.length}`
+    `split=${rungs.length + pictures.labels.length}`
   ].join(",")
   const branches = rungs.map((rung, i) => `[s${i}]${rungFilters(rung).join(",")}[v${i}]`)
-  return [`[0:v:0]${head}${rungs.map((_, i) => `[s${i}]`).join("")}`, ...branches].join(";")
+  return [`[0:v:0]${head}${rungs.map((_, i) => `[s${i}]`).join("")}${pictures.labels.join("")}`, ...branches, ...pictures.chains].join(";")
 }
 
 const ladderVideoOutputs = (rungs: ReadonlyArray<Rung>, frameRate: string, segmentSeconds: number, settings: EncoderSettings) => [
@@ -170,16 +253,17 @@ export const chunkArguments = (spec: ChunkEncodeSpec, settings: EncoderSettings 
   const frames = spanFrames(spec.chunk, spec.segmentSeconds, spec.frameRate)
   const seekSeconds = frames.startFrame > 0 ? frameTime(frames.startFrame - 0.5, spec.frameRate) : 0
   const windowed = seekSeconds > 0 || frames.frameCount !== undefined
-  // Riding audio is the whole track: a chunk whose input is cut to its span reads it from a second, uncut opening of the source.
+  // Riding audio and subtitles are whole tracks: a chunk whose input is cut to its span reads them from a second, uncut opening of the source.
+  const uncut = windowed && (spec.audio !== undefined || (spec.captions ?? []).length > 0) ? 1 : 0
   const audio = spec.audio === undefined
     ? []
-    : audioTrackOutput(spec.audio, windowed ? "1:a:0" : "0:a:0", spec.segmentSeconds, chunkAudioFolder(spec.outputDir))
+    : audioTrackOutput(spec.audio, `${uncut}:a:0`, spec.segmentSeconds, chunkAudioFolder(spec.outputDir))
   return [
     ...common,
     ...(seekSeconds > 0 ? ["-ss", seconds(seekSeconds)] : []),
     ...(frames.frameCount === undefined ? [] : ["-t", seconds(frameTime(frames.frameCount + 1, spec.frameRate))]),
     "-i", spec.input,
-    ...(spec.audio !== undefined && windowed ? ["-i", spec.input] : []),
+    ...(uncut === 1 ? ["-i", spec.input] : []),
     "-filter_complex", ladderGraph(spec.rungs, spec.frameRate, spec, { seekSeconds, startFrame: frames.startFrame, frameCount: frames.frameCount }),
     ...ladderVideoOutputs(spec.rungs, spec.frameRate, spec.segmentSeconds, settings),
     // A quarter of a frame early: ffmpeg rounds these times to the encoder's 1/fps time base,
@@ -192,7 +276,9 @@ export const chunkArguments = (spec: ChunkEncodeSpec, settings: EncoderSettings 
       mediaName: ladderMediaPattern,
       extra: ["-format_options", "movflags=+frag_discont"]
     }),
-    ...audio
+    ...audio,
+    ...pictureOutputs(spec.pictures, spec.outputDir),
+    ...captionOutputs(spec.captions, uncut, spec.outputDir)
   ]
 }
 

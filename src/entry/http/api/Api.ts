@@ -30,7 +30,19 @@ export const CreateJobRequest = Schema.Struct({
    * span, every rung from one decode) or "auto" (the default: chunk when the source is long enough
    * to give every worker work).
    */
-  strategy: Schema.optionalKey(Strategy)
+  strategy: Schema.optionalKey(Strategy),
+  /** false: no storyboard (scrub thumbnails); the poster is always cut. */
+  storyboard: Schema.optionalKey(Schema.Boolean),
+  /**
+   * Sidecar captions, SubRip (.srt) or WebVTT (.vtt) by `fileName`, with their RFC 5646 language;
+   * refused with a 400 naming the file and line when malformed. The whole request stays within
+   * the API's body limit (64 KiB).
+   */
+  captions: Schema.optionalKey(Schema.Array(Schema.Struct({
+    fileName: Schema.String.check(Schema.isBetweenLength(1, 255)),
+    language: Schema.String.check(Schema.isBetweenLength(2, 35)),
+    text: Schema.String
+  })).check(Schema.isBetweenLength(1, 16)))
 })
 export type CreateJobRequest = typeof CreateJobRequest.Type
 

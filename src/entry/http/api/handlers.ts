@@ -6,7 +6,9 @@
  * Tenancy: a job belongs to the key that created it (`owner`, the key's id). Another key gets the
  * same 404 as for a job that does not exist, so ids do not leak; an admin key sees every job.
  */
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect, Option, Result } from "effect"
+import { languageOf, sidecarToWebVtt } from "../../../domain/Captions.ts"
+import { storeSidecarCaptions } from "../../../programs/sidecarCaptions.ts"
 import { HttpApiBuilder } from "effect/http-api"
 import { JobNotFound } from "../../../domain/Errors.ts"
 import type { Job } from "../../../domain/Job.ts"
@@ -83,10 +85,25 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
           if (payload.contentLength > options.maxUploadBytes) {
             return yield* new BadRequest({ message: `uploads are limited to ${options.maxUploadBytes} bytes`, field: "contentLength" })
           }
+          // Captions are checked before anything is recorded: a bad file is a 400 naming it and the line.
+          const captions = yield* Effect.forEach(payload.captions ?? [], (caption, i) => {
+            const language = languageOf(caption.language)
+            if (language === undefined) {
+              return Effect.fail(new BadRequest({ message: `"${caption.language}" is not a language tag like en or pt-BR`, field: `captions[${i}].language` }))
+            }
+            const webVtt = sidecarToWebVtt(safeFileName(caption.fileName), caption.text)
+            return Result.isFailure(webVtt)
+              ? Effect.fail(new BadRequest({ message: webVtt.failure.message, field: `captions[${i}].text` }))
+              : Effect.succeed({ fileName: caption.fileName, language, webVtt: webVtt.success })
+          })
           const caller = yield* ApiCaller
           const jobId = newJobId()
           const fileName = safeFileName(payload.fileName)
           const sourceKey = `${jobId}/${fileName}`
+          const sidecarCaptions = yield* storeSidecarCaptions(`${jobId}/`, captions).pipe(
+            Effect.provideService(Storage, storage),
+            Effect.catch(unavailable)
+          )
           yield* store.create(newJob({
             id: jobId,
             fileName,
@@ -95,6 +112,8 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
             segmentSeconds,
             requestedLadder: payload.ladder,
             strategy: payload.strategy ?? "auto",
+            storyboard: payload.storyboard,
+            sidecarCaptions,
             now: yield* Clock.currentTimeMillis,
             status: "awaiting-upload",
             owner: caller.keyId

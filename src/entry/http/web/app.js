@@ -88,6 +88,8 @@ const el = {
   playerArea: element("player-area", HTMLElement),
   video: element("video", HTMLVideoElement),
   quality: element("quality", HTMLSelectElement),
+  captions: element("captions", HTMLSelectElement),
+  scrub: element("scrub", HTMLElement),
   playerStatus: element("player-status", HTMLElement),
   playerLink: element("player-link", HTMLAnchorElement),
   playerErrors: element("player-errors", HTMLElement),
@@ -110,6 +112,8 @@ const player = createPlayer({
   engine: "dashjs",
   video: el.video,
   quality: el.quality,
+  captions: el.captions,
+  scrub: el.scrub,
   status: el.playerStatus,
   report: playerError
 })
@@ -541,7 +545,11 @@ function renderJob(job) {
   }
 
   if (job.status === "ready" && job.playback && state.src !== absolute(job.playback.manifest)) {
-    startPlayer(absolute(job.playback.manifest), job.playback.player)
+    const { poster, storyboard } = job.playback
+    startPlayer(absolute(job.playback.manifest), job.playback.player, {
+      ...(poster === undefined ? {} : { poster: absolute(poster) }),
+      ...(storyboard === undefined ? {} : { storyboard: absolute(storyboard) })
+    })
   }
   if (previous !== null && previous !== job.status) refreshJobs(false)
   updateListEntry(job)
@@ -628,15 +636,16 @@ function stopPlayer() {
 /**
  * @param {string} manifest
  * @param {string} playerPage the /player page for the same manifest
+ * @param {{ poster?: string | undefined, storyboard?: string | undefined }} pictures
  */
-function startPlayer(manifest, playerPage) {
+function startPlayer(manifest, playerPage, pictures) {
   stopPlayer()
   el.playerArea.hidden = false
   if (playerPage) {
     el.playerLink.href = playerPage
     el.playerLink.hidden = false
   } else el.playerLink.hidden = true
-  player.play(manifest)
+  player.play(manifest, pictures)
 }
 
 // ---------------------------------------------------------------- list of jobs

@@ -18,6 +18,8 @@ export const startDashJs = (video, src, events) => {
   }
   const player = dashjs.MediaPlayer().create()
   const names = dashjs.MediaPlayer.events
+  // Side-loaded WebVTT AdaptationSets of the MPD (text/vtt), in manifest order.
+  const textTracks = () => player.getTracksFor("text")
 
   player.on(names.ERROR, (e) => {
     // Mostly { code, message }; some errors are only a word ("download", "mediasource", …).
@@ -26,12 +28,15 @@ export const startDashJs = (video, src, events) => {
   })
   player.on(names.PLAYBACK_ERROR, (e) => events.error("playback error " + describeMediaError(e.error)))
   player.on(names.STREAM_INITIALIZED, () =>
-    events.ready(player.getRepresentationsByType("video").map((r) => ({
-      id: r.id,
-      width: r.width,
-      height: r.height,
-      bandwidth: r.bandwidth
-    })))
+    events.ready(
+      player.getRepresentationsByType("video").map((r) => ({
+        id: r.id,
+        width: r.width,
+        height: r.height,
+        bandwidth: r.bandwidth
+      })),
+      textTracks().map((t) => ({ language: t.lang || "und", label: (t.labels && t.labels[0] && t.labels[0].text) || t.lang || "captions" }))
+    )
   )
   // Rendered, not just requested: fires once the new quality is on screen.
   player.on(names.QUALITY_CHANGE_RENDERED, (e) => {
@@ -44,6 +49,10 @@ export const startDashJs = (video, src, events) => {
       const auto = id === "auto"
       player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: auto } } } })
       if (!auto) player.setRepresentationForTypeById("video", id, true)
+    },
+    selectText: (index) => {
+      player.enableText(index >= 0)
+      if (index >= 0) player.setTextTrack(index)
     },
     destroy: () => player.destroy()
   }

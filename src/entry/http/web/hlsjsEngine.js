@@ -33,8 +33,12 @@ export const startHlsJs = (video, src, events) => {
     // Non-fatal errors are retried by hls.js itself.
     if (data.fatal) events.error("hls.js error " + data.type + ": " + data.details + (data.error ? " (" + data.error.message + ")" : ""))
   })
-  hls.on(Hls.Events.MANIFEST_PARSED, () => {
-    events.ready(hls.levels.map((level) => ({ id: representationId(level), width: level.width, height: level.height, bandwidth: level.bitrate })))
+  hls.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
+    events.ready(
+      hls.levels.map((level) => ({ id: representationId(level), width: level.width, height: level.height, bandwidth: level.bitrate })),
+      // The event's own list: `hls.subtitleTracks` is filled by a controller after this handler may run.
+      data.subtitleTracks.map((t) => ({ language: t.lang || "und", label: t.name }))
+    )
     // As the other engines do (dash.js's autoplay, Shaka's play()): start once the playlist is read.
     video.play().catch((e) => events.error("play() rejected: " + e))
   })
@@ -49,6 +53,10 @@ export const startHlsJs = (video, src, events) => {
     select: (id) => {
       // -1: adaptive. A level index: switch now (what is buffered of another level is dropped).
       hls.currentLevel = id === "auto" ? -1 : hls.levels.findIndex((level) => representationId(level) === id)
+    },
+    selectText: (index) => {
+      hls.subtitleDisplay = index >= 0
+      hls.subtitleTrack = index
     },
     destroy: () => hls.destroy()
   }

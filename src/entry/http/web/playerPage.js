@@ -27,6 +27,8 @@ const player = createPlayer({
   engine: engineOf(document.body.dataset["engine"]),
   video: element("video", HTMLVideoElement),
   quality: element("quality", HTMLSelectElement),
+  captions: element("captions", HTMLSelectElement),
+  scrub: element("scrub", HTMLElement),
   status: element("status", HTMLElement),
   report
 })

@@ -66,7 +66,7 @@ export const startShaka = (video, src, events) => {
         unique.set(id, { id, width: track.width ?? 0, height: track.height ?? 0, bandwidth: track.videoBandwidth || track.bandwidth })
       }
     }
-    events.ready([...unique.values()])
+    events.ready([...unique.values()], player.getTextTracks().map((t) => ({ language: t.language || "und", label: t.label || t.language || "captions" })))
     refreshCurrent()
     return video.play().catch((e) => events.error("play() rejected: " + e))
   }).catch((e) => events.error("shaka load failed: " + describe(e)))
@@ -85,6 +85,10 @@ export const startShaka = (video, src, events) => {
       player.configure({ abr: { enabled: false } })
       player.selectVariantTrack(track, true)
       refreshCurrent()
+    },
+    selectText: (index) => {
+      // This Shaka shows the selected track; null unloads it.
+      player.selectTextTrack(player.getTextTracks()[index] ?? null)
     },
     destroy: () => {
       player.destroy().catch(() => undefined)

@@ -11,6 +11,12 @@ export interface Representation {
   bandwidth: number
 }
 
+/** A caption track as the engine lists it. */
+export interface TextTrackInfo {
+  language: string
+  label: string
+}
+
 /**
  * The player's part of a page's test hook (player.js keeps it): `window.__player` on the /player
  * page and `window.__vidpipe` on the web app both have these fields.
@@ -32,6 +38,18 @@ export interface PlayerState {
   readonly currentTime: number
   /** Pins a video representation (or "auto" for ABR); false if nothing is loaded or no such id. */
   readonly select: (id: string) => boolean
+  /** The stream's caption tracks, in the engine's order. */
+  textTracks: Array<TextTrackInfo>
+  /** The caption track shown (its index in `textTracks`), -1 for none. */
+  textTrack: number
+  /** Shows caption track `index` (-1: none); false if nothing is loaded or no such track. */
+  readonly selectText: (index: number) => boolean
+  /** The poster shown before playback (the presentation's poster.jpg), or null. */
+  poster: string | null
+  /** Thumbnails the storyboard beside the manifest has (0: none, or not loaded yet). */
+  storyboardCues: number
+  /** The scrub bar's thumbnail for time `t`, as hovering there shows it; null without a storyboard. */
+  readonly previewAt: (t: number) => { image: string; x: number; y: number; w: number; h: number } | null
 }
 
 /** `window.__player` on the /player page. */
@@ -59,13 +77,15 @@ export interface WebAppState extends PlayerState {
 export interface Engine {
   /** "auto" (adaptive) or the id of one of the representations the engine listed. */
   readonly select: (id: string) => void
+  /** Shows the caption track at this index of those it listed, or none (-1). */
+  readonly selectText: (index: number) => void
   readonly destroy: () => void
 }
 
 export interface EngineEvents {
   readonly error: (message: string) => void
-  /** The stream is loaded; these are its video representations. */
-  readonly ready: (representations: ReadonlyArray<Representation>) => void
+  /** The stream is loaded; these are its video representations and caption tracks. */
+  readonly ready: (representations: ReadonlyArray<Representation>, textTracks: ReadonlyArray<TextTrackInfo>) => void
   /** The video representation now on screen (null: none known). */
   readonly rendered: (id: string | null) => void
 }
@@ -100,7 +120,13 @@ export interface JobSummary {
   readonly createdAt?: string | undefined
   readonly renditions?: ReadonlyArray<{ readonly width: number; readonly height: number }> | undefined
   readonly error?: ErrorSummary | undefined
-  readonly playback?: { readonly manifest: string; readonly player: string } | undefined
+  readonly playback?: {
+    readonly manifest: string
+    readonly player: string
+    readonly hls?: string | undefined
+    readonly poster?: string | undefined
+    readonly storyboard?: string | undefined
+  } | undefined
 }
 
 export interface JobListPage {
