@@ -3,7 +3,8 @@
  * access control (SigV4-signed requests; the bucket policy admits only this distribution).
  *
  * Caching mirrors `vidpipe serve`'s delivery route: segments and init files are immutable (cached
- * a year), manifests and playlists (`*.mpd`, `*.m3u8`) for 5 s. CORS lets players on any origin
+ * a year), manifests and playlists (`*.mpd`, `*.m3u8`) for 5 s, as are the WebVTT files (captions,
+ * storyboard) and JPEGs (poster, sheets), which a presentation processed again rewrites. CORS lets players on any origin
  * fetch (GET/HEAD, `Range`), and 403/404 (a manifest not written yet) are cached only briefly.
  * HTTPS only (HTTP is redirected), on the default `*.cloudfront.net` certificate (a custom domain
  * with its own certificate and TLS policy is left to the operator).
@@ -84,7 +85,7 @@ export const delivery = (settings: DeploySettings, buckets: Buckets) => {
     priceClass: "PriceClass_100",
     origins: [{ originId, domainName: outputs.bucketRegionalDomainName, originAccessControlId: originAccess.id }],
     defaultCacheBehavior: behavior(segmentsCache.id),
-    orderedCacheBehaviors: ["*.mpd", "*.m3u8"].map((pathPattern) => ({ ...behavior(manifestsCache.id), pathPattern })),
+    orderedCacheBehaviors: ["*.mpd", "*.m3u8", "*.vtt", "*.jpg"].map((pathPattern) => ({ ...behavior(manifestsCache.id), pathPattern })),
     customErrorResponses: [403, 404].map((errorCode) => ({ errorCode, errorCachingMinTtl: 5 })),
     restrictions: { geoRestriction: { restrictionType: "none" } },
     viewerCertificate: { cloudfrontDefaultCertificate: true },

@@ -272,7 +272,9 @@ layer(ServerLive.pipe(Layer.provideMerge(FixtureLive)), { timeout: "120 seconds"
         expect((yield* get("/player?src=/demo/manifest.mpd&engine=shaka2")).status).toBe(400)
 
         const index = yield* get("/")
-        expect(yield* Effect.promise(() => index.text())).toContain(`/player?src=${encodeURIComponent("/demo/manifest.mpd")}`)
+        const indexHtml = yield* Effect.promise(() => index.text())
+        expect(indexHtml).toContain(`/player?src=${encodeURIComponent("/demo/manifest.mpd")}`)
+        expect(indexHtml).toContain(`/player?engine=hlsjs&amp;src=${encodeURIComponent("/demo/master.m3u8")}`)
       }))
 
     it.effect("plays the presentation in headless Chromium", () =>

@@ -85,6 +85,7 @@ const pageState = (page: Page) =>
       videoWidth: s.videoWidth,
       videoHeight: s.videoHeight,
       currentTime: s.currentTime,
+      src: s.src,
       job: s.job as { renditions?: ReadonlyArray<{ width: number; height: number }> } | null
     }
   })
@@ -196,6 +197,18 @@ describe("web app (vidpipe serve)", () => {
     expect(state.selection).toBe(target.id)
     expect(state.currentRepresentation).toBe(target.id)
     expect(state.videoWidth).toBe(target.width)
+
+    // The poster is the job's, and the other format: HLS in hls.js, from the start, with the same rungs.
+    expect(await page.evaluate(() => (document.getElementById("video") as HTMLVideoElement).poster)).toMatch(/\/poster\.jpg$/)
+    await page.getByLabel("Format").selectOption("hls")
+    await page.waitForFunction(() => {
+      const s = (window as unknown as { __vidpipe: WebAppState }).__vidpipe
+      return s.errors.length > 0 || (s.engine === "hlsjs" && s.playerReady && s.currentTime >= 1 && s.videoWidth > 0)
+    }, undefined, { timeout: 30_000, polling: 100 })
+    state = await pageState(page)
+    expect(state.errors).toEqual([])
+    expect(state.src).toMatch(/\/master\.m3u8$/)
+    expect(state.representations.map((r) => r.width).sort((a, b) => a - b)).toEqual([426, 640])
 
     // The list shows the job as ready.
     const listed = page.locator("#jobs-list li", { hasText: "clip.mp4" })

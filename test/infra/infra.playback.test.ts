@@ -38,7 +38,8 @@ describe("signed playback on CloudFront (infra/cdn.ts)", () => {
     const open = await deliveryFor({})
     const openBehaviors = await resolve(pulumi.all([open.cdn.distribution.defaultCacheBehavior, open.cdn.distribution.orderedCacheBehaviors]))
     expect(open.cdn.playbackCheck).toBeUndefined()
-    expect([openBehaviors[0], ...(openBehaviors[1] ?? [])].map((b) => b.functionAssociations)).toEqual([undefined, undefined, undefined])
+    // The default (segments) and the short-lived ones: manifests, playlists, WebVTT and JPEG.
+    expect([openBehaviors[0], ...(openBehaviors[1] ?? [])].map((b) => b.functionAssociations)).toEqual([undefined, undefined, undefined, undefined, undefined])
 
     const signed = await deliveryFor({ VIDPIPE_DEPLOY_PLAYBACK: "signed", VIDPIPE_DEPLOY_PLAYBACK_SECRET: secret })
     const [defaultBehavior, ordered] = await resolve(pulumi.all([signed.cdn.distribution.defaultCacheBehavior, signed.cdn.distribution.orderedCacheBehaviors]))

@@ -4,6 +4,7 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Console, Effect } from "effect"
+import { masterPlaylistName } from "../../domain/Hls.ts"
 import { Argument, Command, Flag } from "effect/cli"
 import { startPresentationServer } from "../http/presentationServer.ts"
 import { InvalidOption } from "./InvalidOption.ts"
@@ -28,7 +29,9 @@ export const playCommand = Command.make(
       const base = yield* startPresentationServer({ root, port, host, logAddress: false })
       yield* Console.log(hasManifest ? `playing ${root}` : `serving the presentations under ${root}`)
       yield* Console.log(`open ${base}${hasManifest ? `/player?src=${encodeURIComponent("/manifest.mpd")}` : "/"}`)
+      const hasHls = hasManifest && (yield* Effect.promise(() => fs.access(path.join(root, masterPlaylistName)).then(() => true, () => false)))
+      if (hasHls) yield* Console.log(`HLS ${base}/player?engine=hlsjs&src=${encodeURIComponent(`/${masterPlaylistName}`)}`)
       yield* Console.log("(Ctrl-C to stop)")
       return yield* Effect.never
     }).pipe(Effect.scoped, reportingFailures({ json: false }))
-).pipe(Command.withDescription("Serve presentations locally and play them in a browser (dash.js or Shaka)"))
+).pipe(Command.withDescription("Serve presentations locally and play them in a browser (dash.js, Shaka or hls.js)"))

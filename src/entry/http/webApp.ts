@@ -7,7 +7,7 @@
 // This module writes the markup only: the code and the styles are web/app.js (with the player
 // shared with the /player page, web/player.js) and web/app.css, served by the player routes
 // (presentationServer.ts, `playerRoutes`, which `vidpipe serve` mounts beside this one), as is
-// dash.js's bundle.
+// the dash.js and hls.js bundles.
 import { Effect } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { playerBundles } from "./playerBundles.ts"
@@ -83,6 +83,8 @@ export const webAppHtml = (assets: WebAssets): string => `<!doctype html>
         <div class="player-bar">
           <label for="quality">Quality</label>
           <select id="quality"><option value="auto">auto</option></select>
+          <label for="format">Format</label>
+          <select id="format"><option value="dash">DASH (dash.js)</option><option value="hls">HLS (hls.js)</option></select>
           <label for="captions">Captions</label>
           <select id="captions"><option value="-1">none</option></select>
           <span id="player-status" aria-live="off"></span>
@@ -109,6 +111,7 @@ export const webAppHtml = (assets: WebAssets): string => `<!doctype html>
   </aside>
 </main>
 <script src="${playerBundles.dashjs.route}"></script>
+<script src="${playerBundles.hlsjs.route}"></script>
 <script type="module" src="${assets.url("app.js")}"></script>
 </body>
 </html>

@@ -89,6 +89,7 @@ const el = {
   video: element("video", HTMLVideoElement),
   quality: element("quality", HTMLSelectElement),
   captions: element("captions", HTMLSelectElement),
+  format: element("format", HTMLSelectElement),
   scrub: element("scrub", HTMLElement),
   playerStatus: element("player-status", HTMLElement),
   playerLink: element("player-link", HTMLAnchorElement),
@@ -544,15 +545,21 @@ function renderJob(job) {
     el.jobError.textContent = ""
   }
 
-  if (job.status === "ready" && job.playback && state.src !== absolute(job.playback.manifest)) {
-    const { poster, storyboard } = job.playback
-    startPlayer(absolute(job.playback.manifest), job.playback.player, {
-      ...(poster === undefined ? {} : { poster: absolute(poster) }),
-      ...(storyboard === undefined ? {} : { storyboard: absolute(storyboard) })
-    })
-  }
+  if (job.status === "ready" && job.playback && state.src !== playbackOf(job.playback).src) startPlayer(job.playback)
   if (previous !== null && previous !== job.status) refreshJobs(false)
   updateListEntry(job)
+}
+
+/**
+ * What the player plays of a ready job: the MPD in dash.js, or with the HLS format chosen (and a
+ * master written) the HLS master in hls.js.
+ * @param {NonNullable<JobSummary["playback"]>} playback
+ * @returns {{ src: string, engine: import("./types.ts").PlayerEngineName }}
+ */
+function playbackOf(playback) {
+  return el.format.value === "hls" && playback.hls !== undefined
+    ? { src: absolute(playback.hls), engine: "hlsjs" }
+    : { src: absolute(playback.manifest), engine: "dashjs" }
 }
 
 // The manifest may be relative to this page (no public URL configured) or on a CDN origin.
@@ -633,20 +640,26 @@ function stopPlayer() {
   el.playerArea.hidden = true
 }
 
-/**
- * @param {string} manifest
- * @param {string} playerPage the /player page for the same manifest
- * @param {{ poster?: string | undefined, storyboard?: string | undefined }} pictures
- */
-function startPlayer(manifest, playerPage, pictures) {
+/** @param {NonNullable<JobSummary["playback"]>} playback */
+function startPlayer(playback) {
   stopPlayer()
   el.playerArea.hidden = false
-  if (playerPage) {
-    el.playerLink.href = playerPage
+  if (playback.player) {
+    el.playerLink.href = playback.player
     el.playerLink.hidden = false
   } else el.playerLink.hidden = true
-  player.play(manifest, pictures)
+  const { engine, src } = playbackOf(playback)
+  player.play(src, {
+    ...(playback.poster === undefined ? {} : { poster: absolute(playback.poster) }),
+    ...(playback.storyboard === undefined ? {} : { storyboard: absolute(playback.storyboard) })
+  }, engine)
 }
+
+// DASH or HLS: the shown job plays again in the other format.
+el.format.addEventListener("change", () => {
+  const playback = state.job && state.job.status === "ready" ? state.job.playback : undefined
+  if (playback) startPlayer(playback)
+})
 
 // ---------------------------------------------------------------- list of jobs
 /** @type {string | null} */

@@ -164,10 +164,12 @@ export function createPlayer({ engine, video, quality, captions, scrub, status, 
    * @param {string} src the manifest's URL
    * @param {{ readonly poster?: string | undefined, readonly storyboard?: string | undefined }} [pictures]
    *   the presentation's poster and storyboard; by default the files vidpipe writes beside the manifest
+   * @param {PlayerEngineName} [engineName] another engine than the page's (hls.js for an HLS master)
    */
-  function play(src, pictures) {
+  function play(src, pictures, engineName) {
     stop()
     state.src = src
+    state.engine = engineName ?? engine
     const beside = (/** @type {string} */ name) => new URL(name, new URL(src, location.href)).href
     state.poster = pictures?.poster ?? beside("poster.jpg")
     video.poster = state.poster
@@ -175,7 +177,7 @@ export function createPlayer({ engine, video, quality, captions, scrub, status, 
     scrubBar.load(storyboardUrl).then((count) => { if (state.src === src) state.storyboardCues = count })
     const mine = generation
     const live = () => generation === mine
-    playing = engines[engine](video, src, {
+    playing = engines[state.engine](video, src, {
       error: (message) => { if (live()) report(message) },
       ready: (list, textTracks) => {
         if (!live()) return

@@ -22,7 +22,8 @@ export interface TextTrackInfo {
  * page and `window.__vidpipe` on the web app both have these fields.
  */
 export interface PlayerState {
-  readonly engine: PlayerEngineName
+  /** The engine of the last play() (the page's default until then). */
+  engine: PlayerEngineName
   /** The manifest being played, or null. */
   src: string | null
   /** The engine has loaded the stream: its video representations are known and `select` works. */
