@@ -50,6 +50,8 @@ export interface PlayDashOptions {
   readonly engine?: PlayerEngineName
   /** Seek here (seconds) once the player is ready, and count `minAdvanceSeconds` from it. */
   readonly startAt?: number
+  /** Open the page in this browser (a fresh page, closed after) instead of launching one. */
+  readonly browser?: Browser
 }
 
 // Runs in the page: keep it self-contained (no closures over Node values).
@@ -86,9 +88,9 @@ export const withEngine = (playerUrl: string, engine: PlayerEngineName | undefin
 export const playDash = async (playerUrl: string, options: PlayDashOptions = {}): Promise<PlaybackResult> => {
   const minAdvanceSeconds = options.minAdvanceSeconds ?? 2
   const timeoutMs = options.timeoutMs ?? 30_000
-  const browser = await launchChromium()
+  const browser = options.browser ?? await launchChromium()
+  const page = await browser.newPage()
   try {
-    const page = await browser.newPage()
     await page.goto(withEngine(playerUrl, options.engine), { waitUntil: "load", timeout: timeoutMs })
     let start = await page.evaluate(() => document.querySelector("video")?.currentTime ?? 0)
     let representation = options.representation ?? null
@@ -149,6 +151,7 @@ export const playDash = async (playerUrl: string, options: PlayDashOptions = {})
     const { readyState: _readyState, ...result } = await snapshot(page)
     return { ...result, switchedFrom }
   } finally {
-    await browser.close()
+    await page.close()
+    if (options.browser === undefined) await browser.close()
   }
 }

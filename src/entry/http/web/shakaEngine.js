@@ -83,7 +83,10 @@ export const startShaka = (video, src, events) => {
         return
       }
       player.configure({ abr: { enabled: false } })
-      player.selectVariantTrack(track, true)
+      // Clearing the buffer shows the new rung at once; with nothing buffered yet (a pin right as
+      // playback starts) there is nothing to clear, and asking for it then can leave Shaka with
+      // an empty buffer for good (seen with HLS in Shaka 4.x: readyState 1, nothing fetched).
+      player.selectVariantTrack(track, video.buffered.length > 0)
       refreshCurrent()
     },
     selectText: (index) => {
