@@ -1,5 +1,5 @@
 /**
- * Reads back the pictures an encode cut beside its video, and the subtitles it extracted (arguments.ts `pictureGraph`): which
+ * Reads back the pictures an encode cut beside its video (arguments.ts `pictureGraph`): which
  * thumbnails its sheets hold, by the same rule ffmpeg selected them with, and whether the poster
  * was written (a poster second past the end of the video has no frame: then there is none).
  */
@@ -7,13 +7,11 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect } from "effect"
 import { FfmpegFailed } from "../../domain/Errors.ts"
-import type { CaptionTrack, SourceCaption } from "../../domain/Captions.ts"
-import { captionsDirectory, embeddedCaptionFile, languageOf } from "../../domain/Captions.ts"
 import type { Pictures } from "../../domain/Pictures.ts"
 import { posterName, storyboardDirectory } from "../../domain/Pictures.ts"
 import { sheetsFor, thumbnailsOfFrames } from "../../domain/Storyboard.ts"
 import type { PictureRequest } from "../../services/Ffmpeg.ts"
-import { captionsFolder, picturesFolder } from "./arguments.ts"
+import { picturesFolder } from "./arguments.ts"
 
 const exists = (file: string) => fs.stat(file).then(() => true, () => false)
 
@@ -53,26 +51,3 @@ export const collectPictures = (
     })
   }))
 }
-
-/**
- * The subtitle streams an encode extracted (arguments.ts `captionOutputs`) as caption tracks,
- * each file checked to be WebVTT; the label is the language until the finalizer names them all.
- */
-export const collectCaptions = (
-  operation: string,
-  captions: ReadonlyArray<SourceCaption> | undefined,
-  outputDir: string
-): Effect.Effect<ReadonlyArray<CaptionTrack> | undefined, FfmpegFailed> =>
-  captions === undefined || captions.length === 0
-    ? Effect.succeed(undefined)
-    : Effect.forEach(captions, (caption) =>
-      Effect.tryPromise({
-        try: async () => {
-          const name = embeddedCaptionFile(caption.stream)
-          const head = (await fs.readFile(path.join(captionsFolder(outputDir), name), "utf8")).slice(0, 6)
-          if (head !== "WEBVTT") throw new Error(`${name} is not WebVTT`)
-          const language = languageOf(caption.language) ?? "und"
-          return { file: `${captionsDirectory}/${name}`, language, label: language }
-        },
-        catch: (error) => new FfmpegFailed({ operation, reason: `cannot read subtitle stream ${caption.stream} as WebVTT: ${String(error)}`, retryable: false })
-      }))
