@@ -80,7 +80,8 @@ const timing = (line: string, pattern: RegExp) => {
   return start === null || end === null ? undefined : { start: secondsOf(start), end: secondsOf(end) }
 }
 
-const stamp = (seconds: number) => {
+/** A WebVTT cue timestamp, `hh:mm:ss.ttt` (WebVTT 4.1 "WebVTT timestamp"). */
+export const webVttTimestamp = (seconds: number) => {
   const millis = Math.round(seconds * 1000)
   const pad = (value: number, width = 2) => String(value).padStart(width, "0")
   return `${pad(Math.floor(millis / 3_600_000))}:${pad(Math.floor(millis / 60_000) % 60)}:${pad(Math.floor(millis / 1000) % 60)}.${pad(millis % 1000, 3)}`
@@ -88,7 +89,7 @@ const stamp = (seconds: number) => {
 
 /** Cues as a WebVTT file. */
 const webVttOf = (cues: ReadonlyArray<Cue>) =>
-  ["WEBVTT", "", ...cues.flatMap((cue) => [`${stamp(cue.start)} --> ${stamp(cue.end)}`, ...cue.text, ""])].join("\n")
+  ["WEBVTT", "", ...cues.flatMap((cue) => [`${webVttTimestamp(cue.start)} --> ${webVttTimestamp(cue.end)}`, ...cue.text, ""])].join("\n")
 
 /** A SubRip file as WebVTT, or the first line that is not SubRip. */
 export const subRipToWebVtt = (file: string, text: string): Result.Result<string, CaptionsInvalid> => {

@@ -8,6 +8,7 @@
  * fragment, `sheet.jpg#xywh=x,y,w,h` (W3C Media Fragments URI 1.0, 4.2.1 "xywh" spatial
  * dimension): the format video.js, Plyr, JW Player and Shaka Player read for thumbnails.
  */
+import { webVttTimestamp } from "./Captions.ts"
 import { frameTime } from "./Chunking.ts"
 import type { PosterSpec, StoryboardLayout, StoryboardPart } from "./Pictures.ts"
 import { storyboardDirectory } from "./Pictures.ts"
@@ -76,15 +77,6 @@ export const thumbnailsOfFrames = (firstFrame: number, frameCount: number, inter
 export const sheetsFor = (count: number, layout: Pick<StoryboardLayout, "columns" | "rows">) =>
   Math.ceil(count / (layout.columns * layout.rows))
 
-const cueTime = (seconds: number) => {
-  const millis = Math.round(seconds * 1000)
-  const hours = Math.floor(millis / 3_600_000)
-  const minutes = Math.floor(millis / 60_000) % 60
-  const secs = Math.floor(millis / 1000) % 60
-  const pad = (value: number, width = 2) => String(value).padStart(width, "0")
-  return `${pad(hours)}:${pad(minutes)}:${pad(secs)}.${pad(millis % 1000, 3)}`
-}
-
 /**
  * The storyboard's WebVTT: one cue per thumbnail, from its time to the next one's (the last to
  * the end of the video), naming its sheet (relative to the WebVTT file) and region. Fails when
@@ -109,7 +101,7 @@ export const buildStoryboardVtt = (parts: ReadonlyArray<StoryboardPart>, duratio
       const x = (cell % part.columns) * part.width
       const y = Math.floor(cell / part.columns) * part.height
       const end = Math.min(durationSeconds, start + intervalSeconds)
-      cues.push(`${cueTime(start)} --> ${cueTime(end)}\n${storyboardDirectory}/${sheet}#xywh=${x},${y},${part.width},${part.height}`)
+      cues.push(`${webVttTimestamp(start)} --> ${webVttTimestamp(end)}\n${storyboardDirectory}/${sheet}#xywh=${x},${y},${part.width},${part.height}`)
     }
     next = part.first + part.count
   }
