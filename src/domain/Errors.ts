@@ -154,3 +154,51 @@ export class JobFailed extends Schema.TaggedError<JobFailed>()("JobFailed", {
     return this.reason
   }
 }
+
+/** The upload service (S3's multipart calls, or the local store's) failed; nothing was changed. */
+export class UploadFailed extends Schema.TaggedError<UploadFailed>()("UploadFailed", backendFailure) {
+  override get message() {
+    return `upload ${this.operation}: ${this.reason}`
+  }
+}
+
+/** The multipart upload is not in progress: completed already, aborted, or never started (S3 NoSuchUpload). */
+export class UploadNotFound extends Schema.TaggedError<UploadNotFound>()("UploadNotFound", {
+  uploadId: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return `no multipart upload in progress with id ${this.uploadId}`
+  }
+}
+
+/**
+ * Storage refused to assemble the parts as listed (S3 InvalidPart, InvalidPartOrder,
+ * EntityTooSmall): `field` names the part at fault; nothing was stored.
+ */
+export class PartsRejected extends Schema.TaggedError<PartsRejected>()("PartsRejected", {
+  field: Schema.String,
+  reason: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return this.reason
+  }
+}
+
+/**
+ * A worker's disk cannot hold what a task needs (its copy of the source, its outputs, the reserve
+ * kept free): the worker refuses the task and hands it back at once, for a worker with room.
+ */
+export class DiskTooSmall extends Schema.TaggedError<DiskTooSmall>()("DiskTooSmall", {
+  /** The folder whose file system is short: the source copies' folder or the work folder. */
+  folder: Schema.String,
+  neededBytes: Schema.Number,
+  freeBytes: Schema.Number
+}) {
+  readonly retryable = true
+  override get message() {
+    const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`
+    return `not enough free disk for this task in ${this.folder}: ${mib(this.neededBytes)} needed, ${mib(this.freeBytes)} free`
+  }
+}

@@ -13,11 +13,13 @@ import type { IdleRegistry } from "../services/IdleRegistry.ts"
 import type { JobQueue } from "../services/JobQueue.ts"
 import type { JobStore } from "../services/JobStore.ts"
 import type { PipelineMetrics } from "../services/PipelineMetrics.ts"
+import type { SourceCopies } from "../services/SourceCopies.ts"
 import type { Storage } from "../services/Storage.ts"
 import { ffmpegCliLayer } from "./ffmpeg/FfmpegCli.ts"
 import type { AreaFolders } from "./local/FolderStorage.ts"
 import { folderStorageLayer } from "./local/FolderStorage.ts"
 import { localFleetControlLayer } from "./local/LocalFleetControl.ts"
+import { localSourceCopiesLayer } from "./local/LocalSourceCopies.ts"
 import { logMetricsLayer } from "./local/LogMetrics.ts"
 import { memoryIdleRegistryLayer } from "./local/MemoryIdleRegistry.ts"
 import { memoryCoordinatorLayer } from "./local/MemoryCoordinator.ts"
@@ -43,7 +45,8 @@ export const servicesLayer = <
   FleetE,
   FleetR,
   M extends Providing<PipelineMetrics>,
-  D extends Providing<CdnCache>
+  D extends Providing<CdnCache>,
+  SC extends Providing<SourceCopies> = Layer.Layer<SourceCopies>
 >(layers: {
   readonly queue: Q
   readonly coordination: C
@@ -52,6 +55,8 @@ export const servicesLayer = <
   readonly fleet: Layer.Layer<Fleet, FleetE, FleetR>
   readonly metrics: M
   readonly cdn: D
+  /** The workers' local source copies; default: in the OS temporary folder, 256 MiB of disk kept free. */
+  readonly sourceCopies?: SC
 }) =>
   Layer.mergeAll(
     layers.queue,
@@ -62,6 +67,7 @@ export const servicesLayer = <
     layers.metrics,
     layers.cdn,
     ffmpegCliLayer(),
+    layers.sourceCopies ?? localSourceCopiesLayer(),
     // The file system programs use for work folders (encodeTask), on this Node process.
     NodeFileSystem.layer
   )

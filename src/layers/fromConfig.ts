@@ -18,6 +18,11 @@
  *   VIDPIPE_CDN          none (default: outputs served straight from storage) | cloudfront://DISTRIBUTION_ID
  *                        (a deleted job's paths are invalidated there)
  *   AWS_EC2_METADATA_SERVICE_ENDPOINT  the SDK's own override of the IMDS address (tests)
+ *   VIDPIPE_WORKER_CACHE_DIR   where a worker keeps its copies of job sources (default: vidpipe-sources
+ *                        in the OS temporary folder, on the disk the encodes write to); shared by the
+ *                        worker processes of one machine
+ *   VIDPIPE_WORKER_DISK_RESERVE_MB  disk a worker leaves free beyond what a task needs (default 256);
+ *                        a task that does not fit is handed back for another worker
  * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables.
  */
 import * as path from "node:path"
@@ -26,6 +31,7 @@ import { defaultPipelineSettings, PipelineSettings } from "../services/PipelineS
 import { memoryCoordinationLayer, servicesLayer } from "./embedded.ts"
 import { areaFoldersUnder, folderStorageLayer } from "./local/FolderStorage.ts"
 import { noCdnCacheLayer } from "./local/NoCdnCache.ts"
+import { defaultDiskReserveBytes, defaultSourceCopiesFolder, localSourceCopiesLayer } from "./local/LocalSourceCopies.ts"
 import { localFleetControlLayer } from "./local/LocalFleetControl.ts"
 import { logMetricsLayer } from "./local/LogMetrics.ts"
 import { memoryJobQueueLayer } from "./local/MemoryJobQueue.ts"
@@ -182,6 +188,19 @@ export const pipelineSettingsFromConfig = Effect.gen(function*() {
   }
 })
 
+/** Where a worker's source copies live and how much disk it leaves free (SourceCopies). */
+export const sourceCopiesConfig = Effect.gen(function*() {
+  const folder = yield* Config.String("VIDPIPE_WORKER_CACHE_DIR").pipe(Config.withDefault(""))
+  const reserveMb = yield* Config.Number("VIDPIPE_WORKER_DISK_RESERVE_MB").pipe(Config.withDefault(defaultDiskReserveBytes / (1024 * 1024)))
+  if (!(reserveMb >= 0)) {
+    return yield* new InvalidConfiguration({ variable: "VIDPIPE_WORKER_DISK_RESERVE_MB", value: String(reserveMb), expected: "a number of megabytes, 0 or more" })
+  }
+  return { folder: folder.trim() === "" ? defaultSourceCopiesFolder : path.resolve(folder.trim()), reserveBytes: Math.round(reserveMb * 1024 * 1024) }
+})
+
+/** This process's source copies, as configured: one per process, shared by its worker fibers. */
+const sourceCopiesLayer = Layer.unwrap(Effect.map(sourceCopiesConfig, localSourceCopiesLayer))
+
 /** Every service, as configured. One Redis connection serves every Redis-backed service. */
 /** AWS client settings: the region, and an endpoint when one is overridden. */
 const awsClientConfig = (region: string, endpoint: string | undefined) => ({
@@ -267,7 +286,8 @@ export const layerFor = (deployment: Deployment, settings: typeof defaultPipelin
     storage: storageLayer(deployment),
     fleet: fleetControlLayer(deployment),
     metrics: metricsLayer(deployment),
-    cdn: cdnCacheLayer(deployment)
+    cdn: cdnCacheLayer(deployment),
+    sourceCopies: sourceCopiesLayer
   }
   const settingsLayer = Layer.succeed(PipelineSettings, settings)
   const redis = [deployment.queue, deployment.coordinator].find((b) => b.kind === "redis")

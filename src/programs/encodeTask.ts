@@ -69,12 +69,15 @@ const outputsOf = (result: TaskResult, workFolder: string): ReadonlyArray<Output
   ]
 }
 
-/** The task's result, and how long ffmpeg ran (the rest of a task's time is orchestration). */
-export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, onProgress: (fraction: number) => Effect.Effect<void>) {
+/**
+ * The task's result, and how long ffmpeg ran (the rest of a task's time is orchestration). `input`
+ * is the source as a file on this machine (sourceCopy.ts), never a URL: ffmpeg may reopen its input
+ * hours into an encode, after a presigned URL's credentials have rotated.
+ */
+export const encodeTask = Effect.fn("encodeTask")(function*(task: Task, input: string, onProgress: (fraction: number) => Effect.Effect<void>) {
   const ffmpeg = yield* Ffmpeg
   const storage = yield* Storage
   const workFolder = yield* temporaryFolder
-  const input = yield* storage.readableUrl("uploads", task.sourceKey)
   const common = { input, outputDir: workFolder, segmentSeconds: task.segmentSeconds, durationSeconds: task.durationSeconds }
   const pictures = task._tag === "audio" || task.pictures === undefined ? undefined : { ...task.pictures, sheetPrefix: sheetPrefixOf(task) }
   const events = task._tag === "video"

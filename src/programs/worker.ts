@@ -16,6 +16,7 @@ import { JobQueue } from "../services/JobQueue.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
 import { PipelineSettings } from "../services/PipelineSettings.ts"
 import { ScaleInProtection } from "../services/ScaleInProtection.ts"
+import { SourceCopies } from "../services/SourceCopies.ts"
 import { handleDelivery } from "./workerDelivery.ts"
 import { handBackOnInterrupt } from "./workerFailures.ts"
 
@@ -54,6 +55,13 @@ export const pollOnceWith = <E, R>(deliver: Deliver<E, R>) =>
     const settings = yield* PipelineSettings
     const idle = yield* IdleRegistry
     const protection = yield* ScaleInProtection
+    // A disk that just refused a task (DiskTooSmall) keeps this process off the queue for a while:
+    // the refused task, visible again at once, goes to another worker instead of straight back here.
+    const pause = yield* (yield* SourceCopies).pauseAfterRefusal
+    if (Duration.isGreaterThan(pause, Duration.zero)) {
+      const drained = yield* Effect.sleep(pause).pipe(Effect.as(false), Effect.raceFirst(drain.requested.pipe(Effect.as(true))))
+      if (drained) return 0
+    }
     const received = yield* queue.receive({ maxMessages: 1, waitSeconds: settings.pollSeconds, visibility: settings.visibility }).pipe(
       Effect.map(Option.some),
       Effect.raceFirst(drain.requested.pipe(Effect.as(Option.none())))
@@ -109,4 +117,17 @@ export const runWorkerWith = <E extends { readonly message: string }, R>(deliver
     }).pipe(Effect.scoped)
 }
 
-export const runWorker = runWorkerWith(handleDelivery)
+const runPipelineWorker = runWorkerWith(handleDelivery)
+
+/**
+ * The pipeline's worker. It first removes what dead workers of this machine left in the source
+ * copies' folder (SourceCopies.sweep; later sweeps come with its tasks), and going away (drained,
+ * interrupted) it removes the copies no task holds.
+ */
+export const runWorker = (workerId: string, options: WorkerOptions = {}) =>
+  Effect.gen(function*() {
+    const copies = yield* SourceCopies
+    const swept = yield* copies.sweep
+    if (swept > 0) yield* Effect.logInfo(`worker ${workerId}: removed ${swept} source copy file(s) left by workers that are gone`)
+    yield* runPipelineWorker(workerId, options).pipe(Effect.ensuring(copies.discardIdle))
+  })

@@ -58,6 +58,28 @@ const recordFailure = Effect.fnUntraced(function*(about: string, jobId: string, 
 })
 
 /**
+ * This worker's disk cannot hold the task (DiskTooSmall, checked before anything was copied): the
+ * task goes back to the queue visible at once, for a worker with room, and the worker's process
+ * takes no task for a while (SourceCopies.pauseAfterRefusal, worker.ts), so the refused task does
+ * not come straight back to it. Not a failure of the task: no TasksFailed, and the task shows
+ * queued, with the refusal as its last error so the job says why it waits.
+ *
+ * The queue still counts the receive (SQS cannot un-count one, short of sending the task again
+ * as a new message). That is kept on purpose: on the last allowed receive the refusal fails the
+ * job like any failure, with the bytes needed and free, because `maxReceiveCount` refusals in a
+ * row say that no worker has had room for this source, and a job that waits for ever on a disk no
+ * worker has is worse than one that fails saying so.
+ */
+const refusedForDisk = Effect.fnUntraced(function*(task: Task, message: ReceivedMessage, error: TaskFailure) {
+  const queue = yield* JobQueue
+  yield* Effect.logWarning(`task ${task.taskId} refused on receive ${message.receiveCount}, handed back for another worker: ${error.message}`)
+  yield* setTask(task.jobId, task.taskId, (state) => state.status === "done" ? state : { ...state, status: "queued", error: errorInfo(error) }).pipe(
+    Effect.catch((storeError) => Effect.logWarning(`task ${task.taskId}: could not record the refusal: ${storeError.message}`))
+  )
+  yield* queue.extendVisibility(message.receipt, 0).pipe(Effect.ignore)
+})
+
+/**
  * An encode task failed: fails the job when retrying cannot help (a permanent error, or the last
  * allowed receive), otherwise leaves the task for redelivery.
  */
@@ -66,6 +88,7 @@ export const taskFailed = Effect.fnUntraced(function*(task: Task, message: Recei
   const metrics = yield* PipelineMetrics
   const queue = yield* JobQueue
   const lastChance = message.receiveCount >= settings.maxReceiveCount
+  if (error._tag === "DiskTooSmall" && !lastChance) return yield* refusedForDisk(task, message, error)
   yield* metrics.record("TasksFailed")
   if (error.retryable && !lastChance) {
     yield* Effect.logWarning(`task ${task.taskId} attempt ${message.receiveCount} failed, will be retried: ${error.message}`)

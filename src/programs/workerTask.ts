@@ -1,8 +1,9 @@
 /**
  * Running one task a worker has taken: keep its delivery invisible (heartbeat), then for an
- * encode task encode within the time budget, store the outputs, record the task done, report
- * the completion and finalize if it won; for a plan task, ingest. Failures are returned to the
- * caller, whose failure policy (workerFailures.ts) decides what they mean.
+ * encode task hold the source on this machine's disk (sourceCopy.ts), encode within the time
+ * budget, store the outputs, record the task done, report the completion and finalize if it won;
+ * for a plan task, ingest. Failures are returned to the caller, whose failure policy
+ * (workerFailures.ts) decides what they mean.
  */
 import { Clock, Duration, Effect, Option, Schedule } from "effect"
 import { TaskTimedOut } from "../domain/Errors.ts"
@@ -17,6 +18,7 @@ import { PipelineSettings } from "../services/PipelineSettings.ts"
 import { encodeTask } from "./encodeTask.ts"
 import { finalize } from "./finalize.ts"
 import { ingest } from "./ingest.ts"
+import { localSource } from "./sourceCopy.ts"
 import { updateTask } from "./jobRecords.ts"
 import { retryTransient } from "../domain/retryTransient.ts"
 
@@ -64,13 +66,20 @@ export const runEncodeTask = Effect.fnUntraced(function*(workerId: string, task:
     })
 
   const started = yield* Clock.currentTimeMillis
-  const { ffmpegMillis, result: track } = yield* encodeTask(task, onProgress).pipe(
-    Effect.timeoutOrElse({
+  const withinBudget = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    effect.pipe(Effect.timeoutOrElse({
       duration: settings.taskTimeout,
       orElse: () => Effect.fail(new TaskTimedOut({ taskId: task.taskId, seconds: Duration.toSeconds(settings.taskTimeout) }))
-    }),
-    Effect.retry(retryTransient(settings.transientRetries))
-  )
+    }))
+  const { ffmpegMillis, result: track } = yield* Effect.gen(function*() {
+    // The source on this machine's disk, held until the encode's outputs are stored. A disk too
+    // small is not retried here: the task goes back to the queue at once for a worker with room
+    // (workerFailures.ts).
+    const input = yield* withinBudget(localSource(task)).pipe(
+      Effect.retry({ schedule: retryTransient(settings.transientRetries), while: (error) => error._tag !== "DiskTooSmall" })
+    )
+    return yield* withinBudget(encodeTask(task, input, onProgress)).pipe(Effect.retry(retryTransient(settings.transientRetries)))
+  }).pipe(Effect.scoped)
   yield* setTask(task.jobId, task.taskId, (state) => {
     const { error: _error, ...rest } = state
     return { ...rest, status: "done", progress: 1, result: track }

@@ -37,11 +37,37 @@ export interface StorageShape {
     options: PutOptions & { readonly contentLength: number }
   ) => Effect.Effect<void, StorageFailed | ObjectExists | E>
   readonly get: (area: StorageArea, key: string) => Effect.Effect<Uint8Array, StorageFailed | ObjectNotFound>
+  /**
+   * Joins `sources`, in order, into a new object at `key` (a multipart upload's parts into its
+   * source), the bytes never passing through the caller; the sources stay. Nothing appears at
+   * `key` unless every source was joined.
+   */
+  readonly compose: (area: StorageArea, key: string, sources: ReadonlyArray<string>, options?: PutOptions) => Effect.Effect<void, StorageFailed | ObjectExists | ObjectNotFound>
+  /** The object's bytes as they are read, never held whole (a source of gigabytes). */
+  readonly getStream: (area: StorageArea, key: string) => Stream.Stream<Uint8Array, StorageFailed | ObjectNotFound>
+  /**
+   * Puts the object's bytes in the local file `path` (replaced if it exists), for a worker that
+   * reads its source from local disk rather than through a URL. Folder storage makes a hard link
+   * when `path` is on the same file system (no bytes copied, and the file outlives the object's
+   * deletion), else a copy; S3 streams a GetObject to the file. `beforeCopy` runs with the
+   * object's size only when bytes are about to be written (not for a link), and its failure stops
+   * the copy: a caller checks its free disk there. Whatever fails, nothing is left at `path`.
+   */
+  readonly copyToFile: <E = never>(
+    area: StorageArea,
+    key: string,
+    path: string,
+    options?: { readonly beforeCopy?: (bytes: number) => Effect.Effect<void, E> }
+  ) => Effect.Effect<void, StorageFailed | ObjectNotFound | E>
   readonly head: (area: StorageArea, key: string) => Effect.Effect<Option.Option<ObjectInfo>, StorageFailed>
   readonly list: (area: StorageArea, prefix: string) => Effect.Effect<ReadonlyArray<ObjectInfo>, StorageFailed>
   readonly delete: (area: StorageArea, key: string) => Effect.Effect<void, StorageFailed>
   readonly deletePrefix: (area: StorageArea, prefix: string) => Effect.Effect<number, StorageFailed>
-  /** A path or URL that ffmpeg can read the object from directly (no copy when the backend allows). */
+  /**
+   * A path or URL that ffmpeg can read the object from directly (no copy when the backend allows).
+   * For short reads (ingest's probe): a presigned URL dies with the credentials that signed it, so
+   * an encode reads a local copy instead (`copyToFile`, SourceCopies).
+   */
   readonly readableUrl: (area: StorageArea, key: string) => Effect.Effect<string, StorageFailed | ObjectNotFound>
 }
 

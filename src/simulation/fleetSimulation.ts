@@ -40,6 +40,7 @@ import type { SimulationOptions } from "./options.ts"
 import { defaultSimulationOptions, minute } from "./options.ts"
 import type { FleetReport, ScaleEvent } from "./report.ts"
 import { percentile, round } from "./report.ts"
+import { localSourceCopiesLayer } from "../layers/local/LocalSourceCopies.ts"
 
 interface Instance {
   readonly id: string
@@ -276,6 +277,7 @@ const simulationLayer = (options: SimulationOptions) =>
     memoryJobQueueLayer({ maxReceiveCount: 1000, defaultVisibility: defaultPipelineSettings.visibility }),
     memoryIdleRegistryLayer,
     Layer.effect(PipelineMetrics, makeLogMetrics),
+    localSourceCopiesLayer(),
     Layer.succeed(PipelineSettings, { ...defaultPipelineSettings, pollSeconds: options.pollSeconds }),
     Layer.succeed(References.MinimumLogLevel, "None")
   )

@@ -1,6 +1,6 @@
 /**
  * The Storage contract: two areas, atomic puts, conditional create, listing by prefix,
- * and a readable location for ffmpeg.
+ * a readable location for ffmpeg, streamed reads, and copies to local files (a worker's source copy).
  */
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -97,6 +97,90 @@ export const storageContract = (name: string, makeLayer: () => Layer.Layer<Stora
         yield* Effect.promise(() => fs.rm(folder, { recursive: true, force: true }))
         const missing = yield* Effect.flip(storage.readableUrl("uploads", `${prefix()}nothing`))
         assert.strictEqual(missing._tag, "ObjectNotFound")
+      })))
+
+    it.live("streams an object's bytes as stored; a missing key fails with ObjectNotFound", () =>
+      run(Effect.gen(function*() {
+        const storage = yield* Storage
+        const key = `${prefix()}streamed.bin`
+        // Several read-sized chunks, so the bytes come in more than one piece.
+        const bytes = new Uint8Array(200 * 1024).map((_, i) => (i * 7) % 251)
+        yield* storage.put("uploads", key, bytes)
+        const chunks = yield* Stream.runCollect(storage.getStream("uploads", key))
+        assert.deepStrictEqual(new Uint8Array(Buffer.concat([...chunks])), bytes)
+        const missing = yield* Effect.flip(Stream.runCollect(storage.getStream("uploads", `${prefix()}nothing.bin`)))
+        assert.strictEqual(missing._tag, "ObjectNotFound")
+      })))
+
+    it.live("composes objects, in order, into a new one; conditionally; a missing source stores nothing", () =>
+      run(Effect.gen(function*() {
+        const storage = yield* Storage
+        const base = prefix()
+        const parts = [new Uint8Array(150 * 1024).fill(1), new Uint8Array(70 * 1024).fill(2), new Uint8Array(5).fill(3)]
+        const keys = parts.map((_, i) => `${base}parts/${i + 1}`)
+        yield* Effect.forEach(parts, (bytes, i) => storage.put("uploads", keys[i]!, bytes))
+        const key = `${base}joined.bin`
+        yield* storage.compose("uploads", key, [keys[0]!, keys[1]!, keys[2]!], { ifNoneMatch: true })
+        assert.deepStrictEqual(yield* storage.get("uploads", key), new Uint8Array(Buffer.concat(parts)))
+        // The sources stay; a second conditional compose finds the object there.
+        assert.strictEqual((yield* storage.list("uploads", `${base}parts/`)).length, 3)
+        assert.strictEqual((yield* Effect.flip(storage.compose("uploads", key, keys, { ifNoneMatch: true })))._tag, "ObjectExists")
+        const other = `${base}other.bin`
+        const missing = yield* Effect.flip(storage.compose("uploads", other, [keys[0]!, `${base}parts/none`]))
+        assert.strictEqual(missing._tag, "ObjectNotFound")
+        assert.isTrue(Option.isNone(yield* storage.head("uploads", other)))
+      })))
+
+    it.live("copies an object to a local file, replacing what is there; the file outlives the object", () =>
+      run(Effect.gen(function*() {
+        const storage = yield* Storage
+        const folder = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-storage-copy-")))
+        const key = `${prefix()}source.bin`
+        const bytes = new Uint8Array(300 * 1024).map((_, i) => (i * 13) % 253)
+        yield* storage.put("uploads", key, bytes)
+        const target = path.join(folder, "copy.bin")
+        yield* Effect.promise(() => fs.writeFile(target, "stale, and longer than nothing"))
+        const announced: Array<number> = []
+        yield* storage.copyToFile("uploads", key, target, { beforeCopy: (size) => Effect.sync(() => void announced.push(size)) })
+        assert.deepStrictEqual(new Uint8Array(yield* Effect.promise(() => fs.readFile(target))), bytes)
+        // A store that really writes bytes says how many first (a hard link writes none).
+        assert.isTrue(announced.every((size) => size === bytes.length), `beforeCopy saw ${announced}`)
+        yield* storage.delete("uploads", key)
+        assert.deepStrictEqual(new Uint8Array(yield* Effect.promise(() => fs.readFile(target))), bytes)
+        const missing = yield* Effect.flip(storage.copyToFile("uploads", key, path.join(folder, "missing.bin")))
+        assert.strictEqual(missing._tag, "ObjectNotFound")
+        assert.deepStrictEqual(yield* Effect.promise(() => fs.readdir(folder)), ["copy.bin"])
+        yield* Effect.promise(() => fs.rm(folder, { recursive: true, force: true }))
+      })))
+
+    it.live("a copy refused before it starts (beforeCopy fails) leaves no file; only a hard link skips beforeCopy", () =>
+      run(Effect.gen(function*() {
+        const storage = yield* Storage
+        // Another file system than a folder store's (/dev/shm is a tmpfs on Linux): a real copy, not a link.
+        const base = yield* Effect.promise(() => fs.access("/dev/shm", fs.constants.W_OK).then(() => "/dev/shm", () => os.tmpdir()))
+        const folder = yield* Effect.promise(() => fs.mkdtemp(path.join(base, "vidpipe-storage-refused-")))
+        const key = `${prefix()}big.bin`
+        yield* storage.put("uploads", key, new Uint8Array(64 * 1024))
+        const target = path.join(folder, "copy.bin")
+        let asked: number | undefined
+        const outcome = yield* Effect.result(storage.copyToFile("uploads", key, target, {
+          beforeCopy: (size) => Effect.suspend(() => {
+            asked = size
+            return Effect.fail("refused" as const)
+          })
+        }))
+        const left = yield* Effect.promise(() => fs.readdir(folder))
+        const links = left.length === 0 ? 0 : (yield* Effect.promise(() => fs.stat(target))).nlink
+        yield* Effect.promise(() => fs.rm(folder, { recursive: true, force: true }))
+        if (asked === undefined) {
+          // No bytes written, so nothing to agree to: the file must be a hard link of the stored object.
+          assert.strictEqual(outcome._tag, "Success")
+          assert.isAtLeast(links, 2, "a copy made without asking beforeCopy")
+        } else {
+          assert.strictEqual(asked, 64 * 1024)
+          assert.strictEqual(outcome._tag === "Failure" ? outcome.failure : outcome._tag, "refused")
+          assert.deepStrictEqual(left, [])
+        }
       })))
 
     it.live("streams exactly the declared number of bytes, and stores nothing on a mismatch", () =>

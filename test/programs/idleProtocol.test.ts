@@ -25,6 +25,7 @@ import { JobStore } from "../../src/services/JobStore.ts"
 import { PipelineMetrics } from "../../src/services/PipelineMetrics.ts"
 import { makeScriptedFfmpeg, submitScriptedJob } from "../support/scriptedFfmpeg.ts"
 import { memoryBackends } from "../support/memoryBackends.ts"
+import { localSourceCopiesLayer } from "../../src/layers/local/LocalSourceCopies.ts"
 
 /** Metrics that matter to the fleet; the counters are left out of the log. */
 const fleetMetrics = new Set(["ScaleIn", "ScaleOut"])
@@ -93,6 +94,7 @@ const recordingEnvironment = (options: { readonly failProtect?: (call: number, p
     metrics,
     folderStorageLayer(areaFoldersUnder(folder)),
     ffmpeg,
+    localSourceCopiesLayer(),
     Layer.succeed(PipelineSettings, { ...defaultPipelineSettings, pollSeconds: 0.2, visibility: Duration.seconds(5) }),
     Layer.succeed(References.MinimumLogLevel, "None")
   )

@@ -31,6 +31,7 @@ import type { ImdsStandIn } from "../support/imdsStandIn.ts"
 import { startImdsStandIn } from "../support/imdsStandIn.ts"
 import { makeScriptedFfmpeg, submitScriptedJob } from "../support/scriptedFfmpeg.ts"
 import { memoryBackends } from "../support/memoryBackends.ts"
+import { localSourceCopiesLayer } from "../../src/layers/local/LocalSourceCopies.ts"
 
 const instanceId = "i-0abc123def4567890"
 const lifecycleState = "autoscaling/target-lifecycle-state"
@@ -61,6 +62,7 @@ const environment = (encodeMillis: number) => {
     logMetricsLayer,
     folderStorageLayer(areaFoldersUnder(folder)),
     ffmpeg.layer,
+    localSourceCopiesLayer(),
     Layer.provideMerge(sharedScaleInProtectionLayer, autoScalingFleetControlLayer({
       autoScalingGroupName: "vidpipe-workers",
       metadata: { baseUrl: imds.url },

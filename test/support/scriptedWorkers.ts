@@ -18,6 +18,7 @@ import { defaultPipelineSettings, PipelineSettings } from "../../src/services/Pi
 import type { Script } from "./scriptedFfmpeg.ts"
 import { makeScriptedFfmpeg } from "./scriptedFfmpeg.ts"
 import { memoryBackends } from "./memoryBackends.ts"
+import { localSourceCopiesLayer } from "../../src/layers/local/LocalSourceCopies.ts"
 
 /**
  * Timings for tests in real time, with margins for a loaded machine: a heartbeat every 300 ms keeps
@@ -56,6 +57,7 @@ export const scriptedWorkers = (options: ScriptedWorkersOptions) => {
     logMetricsLayer,
     folderStorageLayer(areaFoldersUnder(folder)),
     ffmpeg.layer,
+    localSourceCopiesLayer(),
     Layer.succeed(PipelineSettings, options.settings),
     Layer.succeed(References.MinimumLogLevel, options.logLevel ?? "None")
   )

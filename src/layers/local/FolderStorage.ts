@@ -6,7 +6,9 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { randomUUID } from "node:crypto"
-import { createWriteStream } from "node:fs"
+import { createReadStream, createWriteStream } from "node:fs"
+import { pipeline } from "node:stream/promises"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import { finished } from "node:stream"
 import { Effect, Layer, Option, Stream } from "effect"
 import { ObjectExists, ObjectNotFound, StorageFailed } from "../../domain/Errors.ts"
@@ -183,6 +185,21 @@ export const makeFolderStorage = (folders: AreaFolders) => {
         }
         yield* publish(temporary, file, key, options)
       }),
+    compose: Effect.fn("Storage.compose")(function*(area, key, sources, options) {
+      const files = yield* Effect.forEach(sources, (source) =>
+        Effect.flatMap(fileOf("compose", area, source), (file) =>
+          settledPromise({
+            try: () => fs.access(file).then(() => file),
+            catch: (error) => (isErrno(error, "ENOENT") ? new ObjectNotFound({ key: source }) : fail("compose", source)(error))
+          })))
+      yield* write("compose", area, key, options, async (temporary, signal) => {
+        // File to file through Node's pipeline, not through Effect streams: joining a source of
+        // gigabytes then costs a fraction of what receiving it did.
+        for (const [i, file] of files.entries()) {
+          await pipeline(createReadStream(file), createWriteStream(temporary, { flags: i === 0 ? "w" : "a" }), { signal })
+        }
+      })
+    }),
     get: Effect.fn("Storage.get")(function*(area, key) {
       const file = yield* fileOf("get", area, key)
       return yield* settledPromise({
@@ -190,6 +207,46 @@ export const makeFolderStorage = (folders: AreaFolders) => {
         catch: (error) => (isErrno(error, "ENOENT") ? new ObjectNotFound({ key }) : fail("get", key)(error))
       })
     }),
+    getStream: (area, key) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const file = yield* fileOf("getStream", area, key)
+        // Opened here, so a missing object is ObjectNotFound before the first byte is asked for.
+        const handle = yield* settledPromise({
+          try: () => fs.open(file, "r"),
+          catch: (error) => (isErrno(error, "ENOENT") ? new ObjectNotFound({ key }) : fail("getStream", key)(error))
+        })
+        // The handle's own stream closes the handle (a raw fd closed twice could close a file
+        // opened since under the same number).
+        return NodeStream.fromReadable<Uint8Array, StorageFailed>({
+          evaluate: () => handle.createReadStream(),
+          onError: fail("getStream", key)
+        }).pipe(Stream.ensuring(Effect.promise(() => handle.close().catch(() => undefined))))
+      })),
+    copyToFile: <E>(area: StorageArea, key: string, target: string, options?: { readonly beforeCopy?: (bytes: number) => Effect.Effect<void, E> }) =>
+      Effect.gen(function*() {
+        const file = yield* fileOf("copyToFile", area, key)
+        // ENOENT names the object only when the object is what is missing (not the target's folder).
+        const failure = (error: unknown) =>
+          Effect.promise(() => fs.access(file).then(() => false, () => true)).pipe(
+            Effect.map((gone) => (isErrno(error, "ENOENT") && gone ? new ObjectNotFound({ key }) : fail("copyToFile", key)(error)))
+          )
+        const attempt = <A>(run: () => Promise<A>) =>
+          settledPromise({ try: run, catch: (error) => error }).pipe(Effect.catch((error) => Effect.flatMap(failure(error), Effect.fail)))
+        const { size } = yield* attempt(() => fs.stat(file))
+        yield* attempt(async () => {
+          await fs.rm(target, { force: true })
+          await fs.link(file, target)
+        }).pipe(
+          // No link (another file system, or links refused): a real copy, once the caller agreed to its size.
+          Effect.catchTag("StorageFailed", () =>
+            Effect.gen(function*() {
+              if (options?.beforeCopy !== undefined) yield* options.beforeCopy(size)
+              yield* attempt(() => fs.copyFile(file, target, fs.constants.COPYFILE_FICLONE))
+            })
+          ),
+          Effect.onError(() => removeTemporary(target))
+        )
+      }),
     head: Effect.fn("Storage.head")(function*(area, key) {
       const file = yield* fileOf("head", area, key)
       return yield* settledPromise({
