@@ -150,7 +150,12 @@ export const makeFunctions = (make: MakeFunction, specs: ReturnType<typeof funct
   sweeper: make("Sweeper", specs.sweeper)
 })
 
-/** Every object created in the uploads bucket invokes ingest. */
+/**
+ * Every object created in the uploads bucket invokes ingest, a multipart source too (its event is
+ * s3:ObjectCreated:CompleteMultipartUpload): "you can use the s3:ObjectCreated:* event type to
+ * request notification regardless of the API that was used to create an object" (S3 User Guide,
+ * "Event notification types and destinations").
+ */
 export const ingestTrigger = (account: Account, buckets: Buckets, ingest: LambdaHandle) => {
   const permission = new aws.lambda.Permission("IngestInvokedByUploads", {
     action: "lambda:InvokeFunction",

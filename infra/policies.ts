@@ -87,9 +87,17 @@ export const workerFleetGrants = (autoScalingGroupArn: pulumi.Input<string>): Re
  * The API: presigned PUTs to the uploads bucket (signed with this role, so it needs PutObject),
  * retries onto the queue, and deleting a job's source and outputs, then invalidating the job's
  * paths on this distribution's edges (CreateInvalidation takes the distribution's ARN).
+ * Multipart sources (S3 User Guide, "Multipart upload API and permissions"): CreateMultipartUpload,
+ * UploadPart (the presigned part URLs) and CompleteMultipartUpload need s3:PutObject on the
+ * object; "You must be allowed to perform the s3:AbortMultipartUpload action to abort a multipart
+ * upload"; ListParts needs s3:ListMultipartUploadParts.
  */
 export const apiGrants = (r: DataResources): ReadonlyArray<Grant> => [
-  { sid: "Uploads", actions: ["s3:PutObject", "s3:DeleteObject"], resources: [objects(r.uploadsBucketArn)] },
+  {
+    sid: "Uploads",
+    actions: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+    resources: [objects(r.uploadsBucketArn)]
+  },
   { sid: "DeleteOutputs", actions: ["s3:DeleteObject"], resources: [objects(r.outputsBucketArn)] },
   { sid: "OutputListing", actions: ["s3:ListBucket"], resources: [r.outputsBucketArn] },
   { sid: "EnqueueRetries", actions: ["sqs:SendMessage"], resources: [r.queueArn] },

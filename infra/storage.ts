@@ -7,7 +7,12 @@
  * - outputs: the presentations; private, read only by CloudFront through origin access control
  *   (its bucket policy is made in cdn.ts, beside the distribution it names).
  * Both: every public access blocked, ACLs disabled, SSE-S3 encryption, TLS-only, and incomplete
- * multipart uploads cleaned up. Kept on removal of a `production` stage.
+ * multipart uploads cleaned up: a lifecycle rule with AbortIncompleteMultipartUpload "Specifies the
+ * days since the initiation of an incomplete multipart upload that Amazon S3 will wait before
+ * permanently removing all parts of the upload" (S3 API Reference); one day, so the parts of a
+ * source a client gave up on (or whose abort was lost) stop costing storage. Uploads in progress
+ * are invisible to ListObjects, so nothing else would find them. Kept on removal of a `production`
+ * stage.
  */
 import * as aws from "@pulumi/aws"
 import type * as pulumi from "@pulumi/pulumi"
@@ -63,6 +68,12 @@ export const buckets = (settings: DeploySettings) => {
   const uploads = privateBucket("Uploads", settings, [
     { id: "expire-sources", status: "Enabled", filter: {}, expiration: { days: settings.uploads.expireSourcesAfterDays } }
   ])
+  // Browsers PUT sources (one presigned PUT, or one per part of a multipart upload) from these
+  // origins. A multipart upload is completed with each part's ETag, which the page reads from the
+  // part PUT's answer; a cross-origin script sees only the headers the rule exposes. ExposeHeaders:
+  // "One or more headers in the response that you want customers to be able to access from their
+  // applications (for example, from a JavaScript XMLHttpRequest object)." (S3 API Reference,
+  // CORSRule). Without "ETag" there, a browser could upload every part and never complete.
   const uploadsCors = new aws.s3.BucketCorsConfiguration("UploadsCors", {
     bucket: uploads.bucket.id,
     corsRules: [{

@@ -21,11 +21,15 @@
  * runs on one thread: decoding and the graph, measured alone).
  *
  *   npm run bench -- [--runs 3] [--seconds 30] [--clips easy,hard] [--keep DIR] [--rendition] [--scaling]
+ *   npm run bench -- --upload [--runs 3] [--upload-mib 1024] [--keep DIR]
  *
  * `--scaling` instead measures how the chunk strategy scales on this machine: `vidpipe process
  * --strategy chunk --workers W` pinned with `taskset` to W cores (its ffmpeg children inherit the
  * pinning), and the plain command P pinned to as many, for W = 1 and 2, and prints the efficiency
  * T(1) / (W × T(W)) of each.
+ *
+ * `--upload` instead measures a large source's upload to `vidpipe serve`: in parts through the API
+ * with the command line's client, against one `curl -T` PUT of the same file (scripts/bench/upload.ts).
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs/promises"
@@ -58,8 +62,10 @@ const seconds = Number(option("seconds", "30"))
 const clipNames = option("clips", "easy,hard").split(",")
 const keep = option("keep", "")
 const scaling = process.argv.includes("--scaling")
-if (!Number.isInteger(runs) || runs < 1 || !(seconds >= 8) || clipNames.some((c) => c !== "easy" && c !== "hard")) {
-  console.error("bench: --runs N (≥ 1), --seconds S (≥ 8), --clips easy,hard")
+const upload = process.argv.includes("--upload")
+const uploadMib = Number(option("upload-mib", "1024"))
+if (!Number.isInteger(runs) || runs < 1 || !(seconds >= 8) || clipNames.some((c) => c !== "easy" && c !== "hard") || !(Number.isInteger(uploadMib) && uploadMib >= 64)) {
+  console.error("bench: --runs N (≥ 1), --seconds S (≥ 8), --clips easy,hard, --upload-mib M (≥ 64)")
   process.exit(2)
 }
 
@@ -262,6 +268,12 @@ const main = async () => {
   const work = keep !== "" ? path.resolve(keep) : await fs.mkdtemp(path.join(os.tmpdir(), "vidpipe-bench-"))
   await fs.mkdir(work, { recursive: true })
   say(`machine: ${machine()}`)
+  if (upload) {
+    const { uploadBench } = await import("./bench/upload.ts")
+    await uploadBench({ cliEntry, work, runs, megabytes: uploadMib, say, machine: machine() })
+    if (keep === "") await fs.rm(work, { recursive: true, force: true })
+    return
+  }
   if (scaling) {
     await scalingRun(work)
     if (keep === "") await fs.rm(work, { recursive: true, force: true })

@@ -7,6 +7,7 @@ import { captionLabel, CaptionTrack } from "./Captions.ts"
 import { ChunkSpan, PlannedStrategy, stitchChunks, Strategy } from "./Chunking.ts"
 import { masterPlaylistName } from "./Hls.ts"
 import { Rung } from "./Ladder.ts"
+import { MultipartLayout } from "./Multipart.ts"
 import { MediaProbe } from "./Probe.ts"
 import type { ChunkResult, Track } from "./Track.ts"
 import { TaskResult } from "./Track.ts"
@@ -69,6 +70,8 @@ export const Job = Schema.Struct({
    */
   owner: Schema.optional(Schema.String),
   requestedLadder: Schema.optional(Schema.Array(Schema.Int)),
+  /** The source's multipart upload, for a source above the single-PUT threshold (absent: one PUT). */
+  multipartUpload: Schema.optional(Schema.Struct({ uploadId: Schema.String, ...MultipartLayout.fields })),
   /** Whether to cut a storyboard (scrub thumbnails); absent means yes. The poster is always cut. */
   storyboard: Schema.optional(Schema.Boolean),
   /** Sidecar caption files given with the job, stored as WebVTT when it was created. */

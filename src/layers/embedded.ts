@@ -75,12 +75,18 @@ export const servicesLayer = <
 /** In-process coordination: what VIDPIPE_COORDINATOR=memory means. */
 export const memoryCoordinationLayer = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer)
 
-export const embeddedLayer = (options: { readonly folders: AreaFolders; readonly queue?: MemoryQueueOptions }) =>
+export const embeddedLayer = (options: {
+  readonly folders: AreaFolders
+  readonly queue?: MemoryQueueOptions
+  /** Where workers keep their source copies; on the uploads' file system, a copy is a hard link. */
+  readonly sourceCopiesFolder?: string
+}) =>
   servicesLayer({
     queue: memoryJobQueueLayer(options.queue),
     coordination: memoryCoordinationLayer,
     storage: folderStorageLayer(options.folders),
     fleet: localFleetControlLayer(thisProcessId()),
     metrics: logMetricsLayer,
-    cdn: noCdnCacheLayer
+    cdn: noCdnCacheLayer,
+    sourceCopies: localSourceCopiesLayer(options.sourceCopiesFolder === undefined ? {} : { folder: options.sourceCopiesFolder })
   })

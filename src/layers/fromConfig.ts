@@ -25,6 +25,7 @@
  *                        a task that does not fit is handed back for another worker
  * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables.
  */
+import * as os from "node:os"
 import * as path from "node:path"
 import { Config, Duration, Effect, Layer } from "effect"
 import { defaultPipelineSettings, PipelineSettings } from "../services/PipelineSettings.ts"
@@ -188,18 +189,25 @@ export const pipelineSettingsFromConfig = Effect.gen(function*() {
   }
 })
 
-/** Where a worker's source copies live and how much disk it leaves free (SourceCopies). */
-export const sourceCopiesConfig = Effect.gen(function*() {
-  const folder = yield* Config.String("VIDPIPE_WORKER_CACHE_DIR").pipe(Config.withDefault(""))
-  const reserveMb = yield* Config.Number("VIDPIPE_WORKER_DISK_RESERVE_MB").pipe(Config.withDefault(defaultDiskReserveBytes / (1024 * 1024)))
-  if (!(reserveMb >= 0)) {
-    return yield* new InvalidConfiguration({ variable: "VIDPIPE_WORKER_DISK_RESERVE_MB", value: String(reserveMb), expected: "a number of megabytes, 0 or more" })
-  }
-  return { folder: folder.trim() === "" ? defaultSourceCopiesFolder : path.resolve(folder.trim()), reserveBytes: Math.round(reserveMb * 1024 * 1024) }
-})
+/**
+ * Where a worker's source copies live and how much disk it leaves free (SourceCopies). By default,
+ * with folder storage, in the storage's own folder (`worker-sources/<host>`): on the same file
+ * system, so a copy is a hard link and costs nothing, whatever the OS temporary folder is (often a
+ * RAM-backed tmpfs); with S3, in the OS temporary folder.
+ */
+export const sourceCopiesConfig = (storage: Deployment["storage"]) =>
+  Effect.gen(function*() {
+    const folder = (yield* Config.String("VIDPIPE_WORKER_CACHE_DIR").pipe(Config.withDefault(""))).trim()
+    const reserveMb = yield* Config.Number("VIDPIPE_WORKER_DISK_RESERVE_MB").pipe(Config.withDefault(defaultDiskReserveBytes / (1024 * 1024)))
+    if (!(reserveMb >= 0)) {
+      return yield* new InvalidConfiguration({ variable: "VIDPIPE_WORKER_DISK_RESERVE_MB", value: String(reserveMb), expected: "a number of megabytes, 0 or more" })
+    }
+    const fallback = storage.kind === "s3" ? defaultSourceCopiesFolder : path.join(storage.kind === "file" ? storage.dir : path.resolve("data"), "worker-sources", os.hostname())
+    return { folder: folder === "" ? fallback : path.resolve(folder), reserveBytes: Math.round(reserveMb * 1024 * 1024) }
+  })
 
 /** This process's source copies, as configured: one per process, shared by its worker fibers. */
-const sourceCopiesLayer = Layer.unwrap(Effect.map(sourceCopiesConfig, localSourceCopiesLayer))
+const sourceCopiesLayer = (storage: Deployment["storage"]) => Layer.unwrap(Effect.map(sourceCopiesConfig(storage), localSourceCopiesLayer))
 
 /** Every service, as configured. One Redis connection serves every Redis-backed service. */
 /** AWS client settings: the region, and an endpoint when one is overridden. */
@@ -287,7 +295,7 @@ export const layerFor = (deployment: Deployment, settings: typeof defaultPipelin
     fleet: fleetControlLayer(deployment),
     metrics: metricsLayer(deployment),
     cdn: cdnCacheLayer(deployment),
-    sourceCopies: sourceCopiesLayer
+    sourceCopies: sourceCopiesLayer(deployment.storage)
   }
   const settingsLayer = Layer.succeed(PipelineSettings, settings)
   const redis = [deployment.queue, deployment.coordinator].find((b) => b.kind === "redis")

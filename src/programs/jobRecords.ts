@@ -74,6 +74,7 @@ export const newJob = (input: {
   readonly now: number
   readonly status?: JobStatus
   readonly owner?: string | undefined
+  readonly multipartUpload?: Job["multipartUpload"]
 }): Job => ({
   id: input.id,
   status: input.status ?? "queued",
@@ -85,6 +86,7 @@ export const newJob = (input: {
   ...(input.owner === undefined ? {} : { owner: input.owner }),
   segmentSeconds: input.segmentSeconds,
   ...(input.requestedLadder === undefined ? {} : { requestedLadder: input.requestedLadder }),
+  ...(input.multipartUpload === undefined ? {} : { multipartUpload: input.multipartUpload }),
   ...(input.strategy === undefined ? {} : { strategy: input.strategy }),
   ...(input.storyboard === false ? { storyboard: false } : {}),
   ...(input.sidecarCaptions === undefined || input.sidecarCaptions.length === 0 ? {} : { sidecarCaptions: input.sidecarCaptions }),

@@ -20,9 +20,11 @@ import { JobStore } from "../../src/services/JobStore.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../../src/services/PipelineSettings.ts"
 import { UploadSlots } from "../../src/services/UploadSlots.ts"
 import { embeddedServices } from "../support/embeddedServices.ts"
+import { unusedMultipart } from "../support/unusedMultipart.ts"
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "vidpipe-notfound-"))
 const uploadSlotsStandIn = Layer.succeed(UploadSlots, UploadSlots.of({
+  ...unusedMultipart,
   create: ({ jobId }) => Effect.succeed({ url: `https://uploads.test/${jobId}`, method: "PUT" as const, headers: {}, expiresAt: Date.now() + 60_000 })
 }))
 // A segment length other than the default, so a job made with a literal of its own would show.

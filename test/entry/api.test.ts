@@ -25,6 +25,7 @@ import { JobStore } from "../../src/services/JobStore.ts"
 import { Storage } from "../../src/services/Storage.ts"
 import { UploadSlots } from "../../src/services/UploadSlots.ts"
 import { embeddedServices } from "../support/embeddedServices.ts"
+import { unusedMultipart } from "../support/unusedMultipart.ts"
 
 const apiKey = "test-key-1"
 const maxUploadBytes = 10_000_000
@@ -32,6 +33,7 @@ const roots: Array<string> = []
 afterAll(() => roots.forEach((root) => fs.rmSync(root, { recursive: true, force: true })))
 
 const uploadSlotsStandIn = Layer.succeed(UploadSlots, UploadSlots.of({
+  ...unusedMultipart,
   create: ({ contentLength, jobId }) =>
     Effect.succeed({
       url: `http://127.0.0.1/upload/${jobId}`,
@@ -90,7 +92,7 @@ const assertError = (answer: Answer, status: number, tag: string, field?: string
 
 interface Created {
   readonly jobId: string
-  readonly upload: { readonly url: string; readonly method: string; readonly headers: Record<string, string>; readonly expiresAt: string }
+  readonly upload: { readonly kind: string; readonly url: string; readonly method: string; readonly headers: Record<string, string>; readonly expiresAt: string }
 }
 
 const createJob = (body: Record<string, unknown> = { fileName: "clip.mp4", contentLength: 1234 }) =>
@@ -176,6 +178,7 @@ describe("api", () => {
         const created = yield* createJob({ fileName: "My Clip.mp4", contentLength: 1234, contentType: "video/mp4", ladder: [720, 360] })
         assert.isString(created.jobId)
         assert.deepStrictEqual(created.upload, {
+          kind: "single",
           url: `http://127.0.0.1/upload/${created.jobId}`,
           method: "PUT",
           headers: { "Content-Length": "1234" },

@@ -17,6 +17,7 @@ import { serverLayer } from "../../src/entry/http/serve.ts"
 import { makeApiHandler } from "../../src/entry/lambda/apiHandler.ts"
 import { UploadSlots } from "../../src/services/UploadSlots.ts"
 import { embeddedServices } from "../support/embeddedServices.ts"
+import { unusedMultipart } from "../support/unusedMultipart.ts"
 
 const apiKey = "cors-test-key"
 const app = "https://app.example.com"
@@ -160,7 +161,7 @@ describe("the API Lambda", () => {
   it.effect("answers API Gateway's keyless OPTIONS like vidpipe serve", () =>
     Effect.gen(function*() {
       const { layer: backends } = services()
-      const uploadSlots = Layer.succeed(UploadSlots, UploadSlots.of({ create: () => Effect.die("not used") }))
+      const uploadSlots = Layer.succeed(UploadSlots, UploadSlots.of({ ...unusedMultipart, create: () => Effect.die("not used") }))
       const context = yield* Layer.build(Layer.merge(backends, uploadSlots))
       const api = makeApiHandler(Layer.succeedContext(context), { deliveryBase: "https://cdn.test", apiKeys: [apiKey], maxUploadBytes: 1_000, corsOrigins: [app] })
       yield* Effect.addFinalizer(() => Effect.promise(() => api.dispose()))

@@ -35,6 +35,7 @@ import { JobStore } from "../../src/services/JobStore.ts"
 import { Storage } from "../../src/services/Storage.ts"
 import { UploadSlots } from "../../src/services/UploadSlots.ts"
 import { makeScriptedFfmpeg } from "../support/scriptedFfmpeg.ts"
+import { unusedMultipart } from "../support/unusedMultipart.ts"
 
 /** What the deployed Lambdas are configured with for metrics (infra/environment.ts must agree). */
 const lambdaMetrics = "emf"
@@ -159,6 +160,7 @@ const environment = () => ({
 })
 
 const uploadSlotsStandIn = Layer.succeed(UploadSlots, UploadSlots.of({
+  ...unusedMultipart,
   create: ({ contentLength, jobId }) =>
     Effect.succeed({ url: `https://uploads.test/${jobId}`, method: "PUT" as const, headers: { "Content-Length": String(contentLength) }, expiresAt: Date.now() + 60_000 })
 }))

@@ -24,11 +24,13 @@ import { JobStore } from "../../src/services/JobStore.ts"
 import { Storage } from "../../src/services/Storage.ts"
 import { UploadSlots } from "../../src/services/UploadSlots.ts"
 import { embeddedServices } from "../support/embeddedServices.ts"
+import { unusedMultipart } from "../support/unusedMultipart.ts"
 
 const apiKey = "lambda-key"
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "vidpipe-lambda-"))
 
 const uploadSlotsStandIn = Layer.succeed(UploadSlots, UploadSlots.of({
+  ...unusedMultipart,
   create: ({ contentLength, jobId }) =>
     Effect.succeed({ url: `https://uploads.test/${jobId}`, method: "PUT" as const, headers: { "Content-Length": String(contentLength) }, expiresAt: Date.now() + 60_000 })
 }))

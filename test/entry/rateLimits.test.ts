@@ -35,6 +35,7 @@ import { JobStore } from "../../src/services/JobStore.ts"
 import { Storage } from "../../src/services/Storage.ts"
 import { UploadSlots } from "../../src/services/UploadSlots.ts"
 import { embeddedServices } from "../support/embeddedServices.ts"
+import { unusedMultipart } from "../support/unusedMultipart.ts"
 
 const keyA = "limits-key-a"
 const keyB = "limits-key-b"
@@ -313,6 +314,7 @@ describe("limits configuration", () => {
 
 describe("routes built without limits (the API Lambda's)", () => {
   const uploadSlots = Layer.succeed(UploadSlots, UploadSlots.of({
+  ...unusedMultipart,
     create: ({ jobId, contentLength }) =>
       Effect.succeed({ url: `http://127.0.0.1/upload/${jobId}`, method: "PUT" as const, headers: { "Content-Length": String(contentLength) }, expiresAt: Date.now() + 60_000 })
   }))

@@ -149,7 +149,8 @@ describe("sst.config.ts", () => {
     ]
     const expected: Record<string, Array<unknown>> = {
       Api: [
-        allow(["s3:PutObject", "s3:DeleteObject"], [`${arn("Uploads")}/*`]),
+        // Multipart sources: parts and completion are PutObject; abort and ListParts have their own actions.
+        allow(["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], [`${arn("Uploads")}/*`]),
         allow(["s3:DeleteObject"], [`${arn("Outputs")}/*`]),
         allow(["s3:ListBucket"], [arn("Outputs")]),
         allow(["sqs:SendMessage"], [arn("Tasks")]),

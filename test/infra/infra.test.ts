@@ -297,11 +297,16 @@ describe("buckets and CloudFront", () => {
     expect(specs.get("Api")?.environment["VIDPIPE_DELIVERY_URL"]).toBeDefined()
   })
 
-  it("lets browsers PUT uploads, expires sources, and sends new uploads to ingest", () => {
+  it("lets browsers PUT uploads (and read each part's ETag), expires sources, and sends new uploads to ingest", () => {
     const cors = named("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "UploadsCors").inputs["corsRules"]
     expect(cors).toMatchObject([{ allowedMethods: ["PUT"], allowedOrigins: ["*"] }])
+    // A browser completing a multipart upload reads each part PUT's ETag: it must be exposed.
+    expect(cors[0]["exposeHeaders"]).toEqual(["ETag"])
     const rules = named("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "UploadsLifecycle").inputs["rules"]
     expect(rules).toContainEqual(expect.objectContaining({ id: "expire-sources", status: "Enabled", expiration: { days: 14 } }))
+    // Parts of an upload never completed nor aborted are dropped a day after it started.
+    expect(rules).toContainEqual(expect.objectContaining({ status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } }))
+    // ObjectCreated:* includes s3:ObjectCreated:CompleteMultipartUpload: a multipart source reaches ingest too.
     const notification = named("aws:s3/bucketNotification:BucketNotification", "UploadsNotification").inputs
     expect(notification["lambdaFunctions"]).toEqual([{ lambdaFunctionArn: functionArn("Ingest"), events: ["s3:ObjectCreated:*"] }])
     expect(named("aws:lambda/permission:Permission", "IngestInvokedByUploads").inputs).toMatchObject({

@@ -63,7 +63,7 @@ export const processPresentation = Effect.fn("processPresentation")(function*(op
         onUpdate: view.update
       }).pipe(
         Effect.ensuring(view.close),
-        Effect.provide(embeddedLayer({ folders: { uploads, outputs: outDir } })),
+        Effect.provide(embeddedLayer({ folders: { uploads, outputs: outDir }, sourceCopiesFolder: path.join(path.dirname(uploads), "worker-sources") })),
         Effect.withTracer(stages.tracer)
       )
       const manifest = path.join(outDir, job.manifestKey ?? "manifest.mpd")

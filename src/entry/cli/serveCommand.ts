@@ -16,7 +16,7 @@ import { loadDeployment } from "./deployment.ts"
 import { checkedFleetOptions, fleetTimingFlags, parseFleetRange } from "./fleetOptions.ts"
 import { apiKeysConfig } from "../http/api/apiKeysConfig.ts"
 import { playbackConfig } from "../http/playbackConfig.ts"
-import { maxUploadBytesConfig, publicUrlConfig, uploadExpiryConfig, uploadSecretConfig } from "../http/uploadConfig.ts"
+import { maxUploadBytesConfig, multipartThresholdConfig, publicUrlConfig, uploadExpiryConfig, uploadSecretConfig } from "../http/uploadConfig.ts"
 import { rateLimitsConfig } from "../http/api/rateLimitsConfig.ts"
 import type { KeyLimits } from "../http/api/RateLimits.ts"
 import { InvalidOption } from "./InvalidOption.ts"
@@ -33,6 +33,7 @@ const serveSettings = Effect.gen(function*() {
     uploadSecret: Redacted.value(yield* uploadSecretConfig.pipe(Config.withDefault(Redacted.make(randomBytes(32).toString("hex"))))),
     publicUrl: yield* publicUrlConfig,
     maxUploadBytes: yield* maxUploadBytesConfig,
+    multipartThreshold: yield* multipartThresholdConfig,
     uploadExpiry: yield* uploadExpiryConfig,
     limits: yield* rateLimitsConfig
   }

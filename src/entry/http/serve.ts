@@ -9,6 +9,9 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Duration, Effect, Layer } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { signedUploadSlotsLayer } from "../../layers/local/SignedUploadSlots.ts"
+import type { AcceptUploadServices } from "../../programs/acceptUpload.ts"
+import { acceptUpload } from "../../programs/acceptUpload.ts"
+import { runUploadExpiry } from "../../programs/expireUploads.ts"
 import { runSweeper } from "../../programs/sweeper.ts"
 import { runWorker } from "../../programs/worker.ts"
 import type { KeyLimits } from "./api/RateLimits.ts"
@@ -37,6 +40,8 @@ export interface ServeOptions {
   /** Public origin, e.g. https://media.example.com; when empty, links are relative and upload URLs use the bound address. */
   readonly publicUrl: string
   readonly maxUploadBytes: number
+  /** Sources above it upload in parts (VIDPIPE_MULTIPART_THRESHOLD). */
+  readonly multipartThreshold?: number
   readonly uploadExpiry: Duration.Input
   readonly instanceId: string
   /** Origins whose pages may call the API and upload (CORS); read from VIDPIPE_CORS_ORIGINS when absent. */
@@ -57,23 +62,45 @@ const uploadSlots = (options: ServeOptions) =>
     return signedUploadSlotsLayer({ publicBase: base, secret: options.uploadSecret, expiresIn: options.uploadExpiry })
   }))
 
-/** What the S3 bucket's CORS rule allows uploads on AWS (infra/storage.ts), for the API's origins. */
+/**
+ * What the S3 bucket's CORS rule allows uploads on AWS (infra/storage.ts), for the API's origins:
+ * PUT, and the `ETag` of each part exposed (a page completing a multipart upload must read it).
+ */
 const uploadCors = (origins: AllowedOrigins) =>
-  corsUnder("/upload", { origins, methods: ["PUT"], headers: ["content-type"], maxAgeSeconds: 600 })
+  corsUnder("/upload", { origins, methods: ["PUT"], headers: ["content-type"], exposedHeaders: ["etag"], maxAgeSeconds: 600 })
 
 export const serverLayer = (options: ServeOptions) => {
-  const routes = Layer.unwrap(Effect.map(
-    options.corsOrigins === undefined ? corsOriginsConfig : Effect.succeed(options.corsOrigins),
-    (corsOrigins) =>
-      Layer.mergeAll(
-        apiRoutes({ deliveryBase: `${options.publicUrl}${deliveryMount}`, apiKeys: options.apiKeys, ...(options.adminApiKeys === undefined ? {} : { adminApiKeys: options.adminApiKeys }), ...(options.playback === undefined ? {} : { playback: options.playback }), maxUploadBytes: options.maxUploadBytes, corsOrigins, ...(options.limits === undefined ? {} : { limits: options.limits }) }),
+  const routes = Layer.unwrap(Effect.gen(function*() {
+    const corsOrigins = options.corsOrigins === undefined ? yield* corsOriginsConfig : options.corsOrigins
+    const services = yield* Effect.context<AcceptUploadServices>()
+    // Accepted before the complete call answers, so its job view already says `queued`. A plan
+    // that could not be sent is re-sent by the sweeper, as after a single PUT.
+    const acceptCompletedUpload = (jobId: string) =>
+      acceptUpload(jobId).pipe(
+        Effect.catch((error) => Effect.logError(`upload ${jobId}: could not enqueue its plan yet: ${error.message}`)),
+        Effect.provideContext(services)
+      )
+    return Layer.mergeAll(
+        apiRoutes({
+          deliveryBase: `${options.publicUrl}${deliveryMount}`,
+          apiKeys: options.apiKeys,
+          ...(options.adminApiKeys === undefined ? {} : { adminApiKeys: options.adminApiKeys }),
+          ...(options.playback === undefined ? {} : { playback: options.playback }),
+          maxUploadBytes: options.maxUploadBytes,
+          ...(options.multipartThreshold === undefined ? {} : { multipartThreshold: options.multipartThreshold }),
+          acceptCompletedUpload,
+          corsOrigins,
+          ...(options.limits === undefined ? {} : { limits: options.limits })
+        }),
         uploadRoutes(options.uploadSecret, options.limits === undefined ? {} : { uploadsPerKey: options.limits.uploadsPerKey }),
         uploadCors(corsOrigins),
         deliveryRoutes(path.resolve(options.outputsDir), deliveryMount, options.playback),
         playerRoutes,
-        webAppRoutes
+        webAppRoutes,
+        // Jobs whose upload never completed fail after a day, their parts dropped (expireUploads.ts).
+        Layer.effectDiscard(Effect.forkScoped(runUploadExpiry))
       )
-  )).pipe(Layer.provide(uploadSlots(options)))
+  })).pipe(Layer.provide(uploadSlots(options)))
   return Layer.merge(
     // Our own request log (debug level): method, path, status, time; never headers or query strings.
     HttpRouter.serve(routes, { disableListenLog: true, disableLogger: true, middleware: requestLog }),

@@ -1,6 +1,7 @@
 // GET / : the web app of `vidpipe serve`. With the pasted API key (kept in localStorage) it
 // creates a job (POST /v1/jobs), uploads the file to the signed same-origin URL with
-// XMLHttpRequest (real upload progress), polls GET /v1/jobs/{id} every second (overall and
+// XMLHttpRequest (real upload progress; a large file in parts, a few at a time, resumable after a
+// reload by choosing the same file again), polls GET /v1/jobs/{id} every second (overall and
 // per-task progress, the failure reason), plays a ready job with dash.js and a quality
 // selector, and lists earlier jobs (open, delete, retry). No external network.
 //
@@ -41,6 +42,10 @@ export const webAppHtml = (assets: WebAssets): string => `<!doctype html>
   <div class="primary">
     <section class="card" aria-labelledby="upload-heading">
       <h2 id="upload-heading">Upload a video</h2>
+      <div id="resume-notice" class="resume" hidden>
+        <p id="resume-text" role="status" aria-live="polite"></p>
+        <button type="button" id="resume-discard">Discard it</button>
+      </div>
       <form id="upload-form" novalidate>
         <div class="field">
           <label for="file">Video file</label>

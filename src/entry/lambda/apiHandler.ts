@@ -71,7 +71,7 @@ export const handlerConfig = Effect.all([apiOptionsConfig, lambdaLayerConfig, up
  */
 export const handler = async (event: ApiGatewayProxyEvent, context?: unknown): Promise<ApiGatewayProxyResult> => {
   configured ??= Effect.runPromise(apiOptionsConfig).then((options) =>
-    makeApiHandler(Layer.merge(lambdaConfiguredLayer, uploadSlotsLayer), options)
+    makeApiHandler(Layer.provideMerge(uploadSlotsLayer, lambdaConfiguredLayer), options)
   )
   const api = await configured.catch((error: unknown) => {
     console.error("vidpipe api: invalid configuration:", error)

@@ -6,6 +6,7 @@
  *   VIDPIPE_ADMIN_API_KEYS    keys that see every job (entry/http/api/apiKeysConfig.ts)
  *   VIDPIPE_DELIVERY_URL      where outputs are served (CloudFront); default `${VIDPIPE_PUBLIC_URL}/cdn`
  *   VIDPIPE_MAX_UPLOAD_BYTES  default 10 GiB
+ *   VIDPIPE_MULTIPART_THRESHOLD  default 64 MiB: larger sources upload in parts
  *   VIDPIPE_UPLOAD_EXPIRY_SECONDS  default 5
  *   VIDPIPE_CORS_ORIGINS      origins whose pages may call the API (see entry/http/cors.ts); default none
  *   VIDPIPE_PLAYBACK, VIDPIPE_PLAYBACK_SECRET, VIDPIPE_PLAYBACK_TOKEN_SECONDS
@@ -21,7 +22,7 @@ import { thisProcessId } from "../../layers/processIdentity.ts"
 import type { ApiRoutesOptions } from "../http/api/routes.ts"
 import { apiKeysConfig } from "../http/api/apiKeysConfig.ts"
 import { corsOriginsConfig } from "../http/cors.ts"
-import { deliveryUrlConfig, maxUploadBytesConfig, publicUrlConfig, requiredPublicUrlConfig, uploadExpiryConfig, uploadSecretConfig } from "../http/uploadConfig.ts"
+import { deliveryUrlConfig, maxUploadBytesConfig, multipartThresholdConfig, publicUrlConfig, requiredPublicUrlConfig, uploadExpiryConfig, uploadSecretConfig } from "../http/uploadConfig.ts"
 import { playbackConfig } from "../http/playbackConfig.ts"
 
 
@@ -45,6 +46,7 @@ export const apiOptionsConfig = Effect.gen(function*() {
     gatewayKeyIds: true,
     deliveryBase: yield* deliveryUrlConfig(base),
     maxUploadBytes: yield* maxUploadBytesConfig,
+    multipartThreshold: yield* multipartThresholdConfig,
     corsOrigins: yield* corsOriginsConfig,
     playback: yield* playbackConfig
   }

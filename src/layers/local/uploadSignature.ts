@@ -1,7 +1,8 @@
 /**
  * Signatures for local upload URLs, with the rules S3 applies to a presigned PUT: the signature
- * covers the method, the object key, the exact Content-Length and the expiry, so changing any of
- * them (or sending a different number of bytes) voids it.
+ * covers the method, the object key, the exact Content-Length and the expiry (and, for a part of a
+ * multipart upload, the upload id and the part number), so changing any of them (or sending a
+ * different number of bytes) voids it.
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
 
@@ -11,9 +12,18 @@ export interface SignedFields {
   readonly contentLength: number
   /** Epoch milliseconds. */
   readonly expires: number
+  /** Present for a part of a multipart upload. */
+  readonly part?: { readonly uploadId: string; readonly partNumber: number } | undefined
 }
 
-const canonical = (fields: SignedFields) => [fields.method.toUpperCase(), fields.key, String(fields.contentLength), String(fields.expires)].join("\n")
+const canonical = (fields: SignedFields) =>
+  [
+    fields.method.toUpperCase(),
+    fields.key,
+    String(fields.contentLength),
+    String(fields.expires),
+    ...(fields.part === undefined ? [] : [fields.part.uploadId, String(fields.part.partNumber)])
+  ].join("\n")
 
 export const signUpload = (secret: string, fields: SignedFields) => createHmac("sha256", secret).update(canonical(fields)).digest("hex")
 

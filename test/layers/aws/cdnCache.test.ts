@@ -23,6 +23,7 @@ import { CdnCache, CdnCacheFailed } from "../../../src/services/CdnCache.ts"
 import { JobStore } from "../../../src/services/JobStore.ts"
 import { Storage } from "../../../src/services/Storage.ts"
 import { UploadSlots } from "../../../src/services/UploadSlots.ts"
+import { unusedMultipart } from "../../support/unusedMultipart.ts"
 
 const cloudFront = mockClient(CloudFrontClient)
 afterEach(() => cloudFront.reset())
@@ -70,6 +71,7 @@ const lambdaWith = (forget: (prefix: string, storage: Storage["Service"]) => Eff
       memoryJobStoreLayer,
       folderStorageLayer(areaFoldersUnder(root)),
       Layer.succeed(UploadSlots, UploadSlots.of({
+  ...unusedMultipart,
         create: ({ jobId }) => Effect.succeed({ url: `https://uploads.test/${jobId}`, method: "PUT" as const, headers: {}, expiresAt: Date.now() + 60_000 })
       })),
       Layer.succeed(References.MinimumLogLevel, "None")

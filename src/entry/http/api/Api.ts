@@ -46,13 +46,34 @@ export const CreateJobRequest = Schema.Struct({
 })
 export type CreateJobRequest = typeof CreateJobRequest.Type
 
-export const UploadInstructions = Schema.Struct({
+/** One signed PUT: the whole source, or one part of it. */
+const signedPut = {
   url: Schema.String,
   method: Schema.Literal("PUT"),
   /** Send these as they are: the size is part of the upload's signature. */
   headers: Schema.Record(Schema.String, Schema.String),
+  /** The PUT must start by then (VIDPIPE_UPLOAD_EXPIRY_SECONDS after it was signed, 5 s by default). */
   expiresAt: Schema.String
-})
+}
+
+/** A source up to VIDPIPE_MULTIPART_THRESHOLD bytes (64 MiB by default): one PUT of the whole file. */
+export const SingleUpload = Schema.Struct({ kind: Schema.Literal("single"), ...signedPut })
+
+const multipartLayout = {
+  contentLength: Schema.Int,
+  /** Every part but the last is exactly this long; part N covers bytes (N-1)·partSize onwards. */
+  partSize: Schema.Int,
+  partCount: Schema.Int
+}
+
+/**
+ * A larger source: in parts, under S3's rules. Ask `POST /v1/jobs/{jobId}/upload/parts` for the
+ * parts' URLs (each signed for its exact length, and short-lived: ask right before sending), PUT
+ * each part and keep its `ETag` response header, then `POST /v1/jobs/{jobId}/upload/complete`.
+ */
+export const MultipartUpload = Schema.Struct({ kind: Schema.Literal("multipart"), ...multipartLayout })
+
+export const UploadInstructions = Schema.Union([SingleUpload, MultipartUpload])
 
 export const CreatedJob = Schema.Struct({ jobId: Schema.String, upload: UploadInstructions })
 export type CreatedJob = typeof CreatedJob.Type
@@ -65,6 +86,32 @@ export const JobPage = Schema.Struct({
 export type JobPage = typeof JobPage.Type
 
 const jobParams = { jobId: Schema.String.check(Schema.isBetweenLength(1, 128)) }
+
+/** The most part URLs one call hands out: a client asks again as it goes (they expire within seconds). */
+export const maxPartsPerRequest = 100
+
+export const PartUrlsRequest = Schema.Struct({
+  partNumbers: Schema.Array(intBetween(1, 10_000)).check(Schema.isBetweenLength(1, maxPartsPerRequest))
+})
+
+export const PartUrls = Schema.Struct({
+  parts: Schema.Array(Schema.Struct({ partNumber: Schema.Int, ...signedPut }))
+})
+
+/** An upload in progress: what is stored so far, so a client that lost its connection sends only the rest. */
+export const UploadProgress = Schema.Struct({
+  kind: Schema.Literal("multipart"),
+  ...multipartLayout,
+  parts: Schema.Array(Schema.Struct({ partNumber: Schema.Int, size: Schema.Int, etag: Schema.String }))
+})
+
+export const CompleteUploadRequest = Schema.Struct({
+  /** Every part, 1 to partCount in order, with the `ETag` its PUT answered. */
+  parts: Schema.Array(Schema.Struct({
+    partNumber: intBetween(1, 10_000),
+    etag: Schema.String.check(Schema.isBetweenLength(1, 128))
+  })).check(Schema.isBetweenLength(1, 10_000))
+})
 
 export class JobsGroup extends HttpApiGroup.make("jobs").add(
   HttpApiEndpoint.post("create", "/jobs", {
@@ -84,6 +131,23 @@ export class JobsGroup extends HttpApiGroup.make("jobs").add(
     params: jobParams,
     success: JobView,
     error: [JobNotFoundResponse, ServiceUnavailableResponse]
+  }),
+  HttpApiEndpoint.get("uploadProgress", "/jobs/:jobId/upload", {
+    params: jobParams,
+    success: UploadProgress,
+    error: [JobNotFoundResponse, JobConflictResponse, ServiceUnavailableResponse]
+  }),
+  HttpApiEndpoint.post("partUrls", "/jobs/:jobId/upload/parts", {
+    params: jobParams,
+    payload: PartUrlsRequest,
+    success: PartUrls,
+    error: [JobNotFoundResponse, JobConflictResponse, ServiceUnavailableResponse]
+  }),
+  HttpApiEndpoint.post("completeUpload", "/jobs/:jobId/upload/complete", {
+    params: jobParams,
+    payload: CompleteUploadRequest,
+    success: JobView,
+    error: [JobNotFoundResponse, JobConflictResponse, ServiceUnavailableResponse]
   }),
   HttpApiEndpoint.post("retry", "/jobs/:jobId/retry", {
     params: jobParams,

@@ -22,6 +22,8 @@ import { JobStore } from "../../../services/JobStore.ts"
 import { PipelineSettings } from "../../../services/PipelineSettings.ts"
 import { Storage } from "../../../services/Storage.ts"
 import { UploadSlots } from "../../../services/UploadSlots.ts"
+import { multipartLayoutFor, partLengthOf, completionProblem, MiB } from "../../../domain/Multipart.ts"
+import type { MultipartTarget } from "../../../services/UploadSlots.ts"
 import { Api } from "./Api.ts"
 import { BadRequest, JobConflict, ServiceUnavailable } from "./ApiErrors.ts"
 import type { ApiCallerShape } from "./ApiKeys.ts"
@@ -35,6 +37,14 @@ export interface JobsHandlersOptions {
   /** Where the outputs area is served, e.g. "https://cdn.example.com" or "/cdn". */
   readonly deliveryBase: string
   readonly maxUploadBytes: number
+  /** Sources above it upload in parts (default 64 MiB; at most 5 GiB, S3's single-PUT limit). */
+  readonly multipartThreshold?: number
+  /**
+   * What a completed multipart upload sets off where storage does not announce it itself: on
+   * `vidpipe serve`, accepting the upload at once. Absent on AWS, where S3's
+   * `ObjectCreated:CompleteMultipartUpload` event reaches the ingest Lambda, as for a single PUT.
+   */
+  readonly acceptCompletedUpload?: (jobId: string) => Effect.Effect<void>
   /** Public delivery (the default), or signed: views give the owner a short-lived token path. */
   readonly playback?: PlaybackAccess
 }
@@ -72,6 +82,25 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
           return toJobView(job, delivery.base, delivery.expiresAt)
         })
 
+      const threshold = options.multipartThreshold ?? 64 * MiB
+
+      /**
+       * The caller's job with its multipart upload still open: a 409 for a job whose source came
+       * in one PUT, or that has it already.
+       */
+      const findOpenUpload = (jobId: string) =>
+        Effect.gen(function*() {
+          const job = yield* findJob(jobId)
+          const upload = job.multipartUpload
+          if (upload === undefined) return yield* new JobConflict({ message: `job ${jobId} takes its source in one PUT, not in parts` })
+          if (job.status !== "awaiting-upload") return yield* new JobConflict({ message: `job ${jobId} is ${job.status}: its upload is complete` })
+          const target: MultipartTarget = { jobId: job.id, key: job.sourceKey, uploadId: upload.uploadId }
+          return { job, upload, target }
+        })
+
+      /** The upload is gone (completed by a concurrent call, or aborted): the job's state says which. */
+      const uploadGone = (jobId: string) => Effect.fail(new JobConflict({ message: `job ${jobId} has no upload in progress (completed or aborted)` }))
+
       /** The caller's job, or the same 404 whether it does not exist or is another key's. */
       const findJob = (jobId: string) =>
         Effect.gen(function*() {
@@ -100,6 +129,12 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
           const jobId = newJobId()
           const fileName = safeFileName(payload.fileName)
           const sourceKey = `${jobId}/${fileName}`
+          // Started before the record, so a recorded job always names an upload that exists (one
+          // left without a record is dropped by the bucket's lifecycle rule, or the local expiry).
+          const layout = payload.contentLength > threshold ? multipartLayoutFor(payload.contentLength) : undefined
+          const uploadId = layout === undefined
+            ? undefined
+            : yield* uploadSlots.startMultipart({ jobId, key: sourceKey, contentType: payload.contentType }).pipe(Effect.catch(unavailable))
           const sidecarCaptions = yield* storeSidecarCaptions(`${jobId}/`, captions).pipe(
             Effect.provideService(Storage, storage),
             Effect.catch(unavailable)
@@ -116,13 +151,56 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
             sidecarCaptions,
             now: yield* Clock.currentTimeMillis,
             status: "awaiting-upload",
-            owner: caller.keyId
+            owner: caller.keyId,
+            multipartUpload: layout === undefined || uploadId === undefined ? undefined : { uploadId, ...layout }
           })).pipe(Effect.catch(unavailable))
+          if (layout !== undefined) return { jobId, upload: { kind: "multipart" as const, ...layout } }
           const slot = yield* uploadSlots.create({ jobId, key: sourceKey, contentLength: payload.contentLength, contentType: payload.contentType })
           return {
             jobId,
-            upload: { url: slot.url, method: slot.method, headers: slot.headers, expiresAt: new Date(slot.expiresAt).toISOString() }
+            upload: { kind: "single" as const, url: slot.url, method: slot.method, headers: slot.headers, expiresAt: new Date(slot.expiresAt).toISOString() }
           }
+        }),
+
+        uploadProgress: Effect.fnUntraced(function*({ params }) {
+          const { target, upload } = yield* findOpenUpload(params.jobId)
+          const parts = yield* uploadSlots.listParts(target).pipe(
+            Effect.catchTags({ UploadNotFound: () => uploadGone(params.jobId), UploadFailed: unavailable })
+          )
+          return { kind: "multipart" as const, contentLength: upload.contentLength, partSize: upload.partSize, partCount: upload.partCount, parts }
+        }),
+
+        partUrls: Effect.fnUntraced(function*({ params, payload }) {
+          const { target, upload } = yield* findOpenUpload(params.jobId)
+          const parts = yield* Effect.forEach(payload.partNumbers, (partNumber, i) => {
+            const contentLength = partLengthOf(upload, partNumber)
+            return contentLength === undefined
+              ? Effect.fail(new BadRequest({ message: `part ${partNumber} is out of range: the upload has parts 1 to ${upload.partCount}`, field: `partNumbers[${i}]` }))
+              : Effect.succeed({ partNumber, contentLength })
+          })
+          const slots = yield* uploadSlots.signParts(target, parts).pipe(Effect.catch(unavailable))
+          return {
+            parts: slots.map((slot) => ({ partNumber: slot.partNumber, url: slot.url, method: slot.method, headers: slot.headers, expiresAt: new Date(slot.expiresAt).toISOString() }))
+          }
+        }),
+
+        completeUpload: Effect.fnUntraced(function*({ params, payload }) {
+          const { target, upload } = yield* findOpenUpload(params.jobId)
+          const stored = yield* uploadSlots.listParts(target).pipe(
+            Effect.catchTags({ UploadNotFound: () => uploadGone(params.jobId), UploadFailed: unavailable })
+          )
+          // Checked here first, so a missing or stale part is a 400 naming it, whatever storage would say.
+          const problem = completionProblem(upload, payload.parts, stored)
+          if (problem !== undefined) return yield* new BadRequest(problem)
+          yield* uploadSlots.completeMultipart(target, payload.parts).pipe(
+            Effect.catchTags({
+              PartsRejected: (rejected) => Effect.fail(new BadRequest({ message: rejected.reason, field: rejected.field })),
+              UploadNotFound: () => uploadGone(params.jobId),
+              UploadFailed: unavailable
+            })
+          )
+          if (options.acceptCompletedUpload !== undefined) yield* options.acceptCompletedUpload(params.jobId)
+          return yield* Effect.flatMap(findJob(params.jobId), viewOf)
         }),
 
         list: Effect.fnUntraced(function*({ query }) {
@@ -176,6 +254,10 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
         delete: Effect.fnUntraced(function*({ params }) {
           const job = yield* findJob(params.jobId)
           yield* Effect.gen(function*() {
+            // An upload still open: its parts go too (on S3 they would otherwise wait for the lifecycle rule).
+            if (job.multipartUpload !== undefined && job.status === "awaiting-upload") {
+              yield* uploadSlots.abortMultipart({ jobId: job.id, key: job.sourceKey, uploadId: job.multipartUpload.uploadId })
+            }
             yield* storage.deletePrefix("outputs", job.outputPrefix)
             // After the origin lost them, so an edge that refetches finds nothing. A refused
             // invalidation (CloudFront allows 15 wildcard paths in progress) fails the delete:

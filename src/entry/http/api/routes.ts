@@ -30,6 +30,10 @@ export interface ApiRoutesOptions {
   readonly playback?: PlaybackAccess
   /** Largest upload a job may announce (`contentLength`). */
   readonly maxUploadBytes: number
+  /** Sources above it upload in parts (VIDPIPE_MULTIPART_THRESHOLD; default 64 MiB). */
+  readonly multipartThreshold?: number
+  /** Where storage does not announce a completed upload itself (serve): what accepts it. */
+  readonly acceptCompletedUpload?: (jobId: string) => Effect.Effect<void>
   /**
    * Origins whose pages may call the API (CORS; VIDPIPE_CORS_ORIGINS, `corsOriginsConfig`). Absent:
    * none. Not read here: configuration is read by each entry point, before its routes are built.

@@ -3,6 +3,12 @@
 // talks to the same-origin /v1 API with the pasted key, uploads with XMLHttpRequest (for upload
 // progress), polls the job, and plays a ready job with the shared player (player.js, dash.js).
 //
+// A large file (the create answer says `multipart`) goes in parts, PARTS_IN_FLIGHT at a time, each
+// part's URL asked for just before it is sent (they expire within seconds), a failed part tried
+// again a few times; then the upload is completed. The job of an upload in progress is remembered
+// in localStorage: after a reload the page says so, and choosing the same file again (a page
+// cannot keep a File across reloads) sends only the parts the server does not have.
+//
 // Every value from the server or the user reaches the DOM through textContent or attributes,
 // never as markup.
 //
@@ -14,6 +20,11 @@ import { createPlayer } from "./player.js"
 /**
  * @typedef {import("./types.ts").CreatedJob} CreatedJob
  * @typedef {import("./types.ts").JobListPage} JobListPage
+ * @typedef {import("./types.ts").MultipartLayout} MultipartLayout
+ * @typedef {import("./types.ts").PartUrlList} PartUrlList
+ * @typedef {import("./types.ts").PendingUpload} PendingUpload
+ * @typedef {import("./types.ts").SignedPut} SignedPut
+ * @typedef {import("./types.ts").StoredUpload} StoredUpload
  * @typedef {import("./types.ts").JobStatus} JobStatus
  * @typedef {import("./types.ts").JobSummary} JobSummary
  * @typedef {import("./types.ts").TaskSummary} TaskSummary
@@ -28,6 +39,8 @@ import { createPlayer } from "./player.js"
  * @property {string} message
  * @property {string | null} field
  * @property {"api" | "upload"} during
+ * @property {number} [retryAfter] seconds, from a 429's Retry-After
+ * @property {number} [part] the part of a multipart upload it is about
  */
 
 /**
@@ -42,6 +55,14 @@ import { createPlayer } from "./player.js"
  */
 
 const KEY_STORAGE = "vidpipe.apiKey"
+/** The upload in progress (PendingUpload), kept across reloads. */
+const PENDING_STORAGE = "vidpipe.pendingUpload"
+/** Part PUTs at once. */
+const PARTS_IN_FLIGHT = 4
+/** Tries of one request (a part, an API call) before the upload stops. */
+const PART_ATTEMPTS = 6
+/** A part URL is used only this long before its expiry: the PUT must reach the server by then. */
+const EXPIRY_MARGIN_MS = 1000
 const POLL_MS = 1000
 /** @type {Record<string, string>} */
 const STATUS_TEXT = {
@@ -67,6 +88,9 @@ const el = {
   keyForm: element("key-form", HTMLFormElement),
   keyMessage: element("key-message", HTMLElement),
   uploadForm: element("upload-form", HTMLFormElement),
+  resumeNotice: element("resume-notice", HTMLElement),
+  resumeText: element("resume-text", HTMLElement),
+  resumeDiscard: element("resume-discard", HTMLButtonElement),
   file: element("file", HTMLInputElement),
   ladder: element("ladder", HTMLInputElement),
   upload: element("upload", HTMLButtonElement),
@@ -126,6 +150,8 @@ const state = Object.assign(player.state, {
   progress: 0,
   job: /** @type {JobSummary | null} */ (null),
   uploadProgress: 0,
+  upload: /** @type {import("./types.ts").UploadState | null} */ (null),
+  pendingUpload: /** @type {PendingUpload | null} */ (null),
   errors
 })
 Object.assign(window, { __vidpipe: state })
@@ -239,9 +265,10 @@ function keyAccepted() {
  * @param {number} status
  * @param {string} text the response body
  * @param {Failure["during"]} during
+ * @param {string | null} [retryAfter] the Retry-After header
  * @returns {Failure}
  */
-function failure(status, text, during) {
+function failure(status, text, during, retryAfter) {
   let body = null
   try { body = text ? JSON.parse(text) : null } catch { body = null }
   const error = body && body.error ? body.error : null
@@ -250,7 +277,8 @@ function failure(status, text, during) {
     tag: error && error._tag ? String(error._tag) : "HttpError",
     message: error && error.message ? String(error.message) : (text && text.length < 300 ? text.trim() : ""),
     field: error && error.field ? String(error.field) : null,
-    during
+    during,
+    ...(retryAfter && Number(retryAfter) >= 0 ? { retryAfter: Math.min(60, Number(retryAfter)) } : {})
   }
 }
 /** @param {Failure} err */
@@ -269,6 +297,7 @@ function explain(err) {
     case 404: return "Not found (404)" + detail + "."
     case 409: return "Not possible right now (409)" + detail + "."
     case 413: return "The file is too large (413)" + detail + "."
+    case 429: return "Too many requests for this API key (429)" + detail + ". Wait a moment and try again."
     default:
       return (err.status >= 500 ? "Server error (" : "Request failed (") + err.status + ")" + detail + field + "."
   }
@@ -296,7 +325,7 @@ function api(method, path, body) {
   }
   return fetch(path, init).then((response) =>
     response.text().then((text) => {
-      if (!response.ok) throw failure(response.status, text, "api")
+      if (!response.ok) throw failure(response.status, text, "api", response.headers.get("retry-after"))
       keyAccepted()
       if (!text) return null
       try {
@@ -354,6 +383,11 @@ el.uploadForm.addEventListener("submit", (e) => {
     el.file.focus()
     return
   }
+  const pending = state.pendingUpload
+  if (pending !== null && sameFile(pending, file)) {
+    runUpload(file, () => resumeUpload(pending, file))
+    return
+  }
   const ladder = parseLadder(el.ladder.value)
   if (ladder === null) {
     say(el.uploadMessage, "The ladder is a list of short sides such as 1080,720,480,360.", "error")
@@ -362,76 +396,543 @@ el.uploadForm.addEventListener("submit", (e) => {
     return
   }
   el.ladder.removeAttribute("aria-invalid")
-  upload(file, ladder)
+  runUpload(file, () => newUpload(file, ladder))
+})
+
+// Choosing the file of an unfinished upload again resumes it at once.
+el.file.addEventListener("change", () => {
+  const pending = state.pendingUpload
+  const file = el.file.files && el.file.files[0]
+  if (uploading || pending === null || !file) return
+  if (sameFile(pending, file)) {
+    if (!currentKey()) {
+      say(el.uploadMessage, "Paste your API key first (at the top of the page), then choose Upload to resume.", "error")
+      return
+    }
+    say(el.uploadMessage, "")
+    runUpload(file, () => resumeUpload(pending, file))
+  } else if (file.name === pending.fileName && file.size === pending.size) {
+    say(el.uploadMessage, file.name + " has changed since its upload began, so its stored parts cannot be used. Upload starts a new upload of it.", "error")
+  } else {
+    say(el.uploadMessage, "This is not " + pending.fileName + ": Upload starts a new upload (the unfinished one stays in the list of jobs).", "info")
+  }
 })
 
 /**
+ * Runs an upload, then shows how it went.
  * @param {File} file
- * @param {Array<number> | undefined} ladder
+ * @param {() => Promise<string>} work resolves with the job id once the upload is in
  */
-function upload(file, ladder) {
+function runUpload(file, work) {
   uploading = true
   el.upload.disabled = true
-  setUploadProgress(0, "creating the job…")
-  /** @type {{ fileName: string, contentLength: number, contentType?: string, ladder?: Array<number> }} */
-  const request = { fileName: file.name, contentLength: file.size }
-  if (file.type) request.contentType = file.type
-  if (ladder) request.ladder = ladder
-  /** @type {string | null} */
-  let jobId = null
-  api("POST", "/v1/jobs", request).then(/** @param {CreatedJob} created */ (created) => {
-    const id = created.jobId
-    jobId = id
-    showJob(id, { jobId: id, status: "awaiting-upload", fileName: file.name, progress: 0, tasks: [] })
-    refreshJobs(false)
-    setUploadProgress(0, "0% of " + bytes(file.size))
-    return put(created.upload, file)
-  }).then(() => {
+  showPending()
+  work().then((jobId) => {
     setUploadProgress(1, "uploaded " + bytes(file.size))
     say(el.uploadMessage, "Uploaded " + file.name + ".", "info")
     el.file.value = ""
-    if (jobId !== null && jobId === state.jobId) watch(jobId)
+    if (jobId === state.jobId) watch(jobId)
     refreshJobs(false)
   }).catch(/** @param {Failure} err */ (err) => {
-    const message = explain(err)
+    const resumable = state.pendingUpload !== null && state.upload !== null && state.pendingUpload.jobId === state.upload.jobId
+    const message = (err.part !== undefined ? "Part " + err.part + ": " : "") + explain(err) +
+      (resumable ? " The parts sent so far are kept: choose Upload (or, after a reload, the same file) to send the rest." : "")
     report((err.during === "upload" ? "upload: " : "create job: ") + message)
     say(el.uploadMessage, message, "error")
     if (isKeyProblem(err)) keyRejected(err)
     el.uploadText.textContent = "upload failed"
     el.uploadBar.className = "failed"
+    const jobId = state.upload ? state.upload.jobId : null
     if (jobId !== null && jobId === state.jobId) watch(jobId)
   }).then(() => {
     uploading = false
     el.upload.disabled = false
+    showPending()
   })
 }
 
 /**
- * @param {CreatedJob["upload"]} target
+ * @param {File} file
+ * @param {Array<number> | undefined} ladder
+ * @returns {Promise<string>}
+ */
+async function newUpload(file, ladder) {
+  setUploadProgress(0, "creating the job…")
+  /** @type {{ fileName: string, contentLength: number, contentType?: string, ladder?: Array<number> }} */
+  const request = { fileName: file.name, contentLength: file.size }
+  if (file.type) request.contentType = file.type
+  if (ladder) request.ladder = ladder
+  /** @type {CreatedJob} */
+  const created = await apiRetrying("POST", "/v1/jobs", request)
+  const jobId = created.jobId
+  showJob(jobId, { jobId, status: "awaiting-upload", fileName: file.name, progress: 0, tasks: [] })
+  refreshJobs(false)
+  const target = created.upload
+  if (target.kind !== "multipart") {
+    state.upload = { jobId, kind: "single", partCount: 1, resumed: false, storedAtStart: [], partsSent: [], done: false }
+    setUploadProgress(0, "0% of " + bytes(file.size))
+    await put(target, file)
+    state.upload.done = true
+    return jobId
+  }
+  checkLayout(target, file)
+  rememberPending({ jobId, fileName: file.name, size: file.size, lastModified: file.lastModified, partCount: target.partCount })
+  state.upload = { jobId, kind: "multipart", partCount: target.partCount, resumed: false, storedAtStart: [], partsSent: [], done: false }
+  const parts = await sendParts(jobId, target, file, [])
+  await completeUpload(jobId, parts)
+  return jobId
+}
+
+/**
+ * Sends what the server does not have yet of an unfinished upload, then completes it.
+ * @param {PendingUpload} pending
+ * @param {File} file
+ * @returns {Promise<string>}
+ */
+async function resumeUpload(pending, file) {
+  const jobId = pending.jobId
+  showJob(jobId)
+  watch(jobId)
+  setUploadProgress(0, "checking what is stored…")
+  /** @type {StoredUpload} */
+  let stored
+  try {
+    stored = await apiRetrying("GET", jobPath(jobId) + "/upload")
+  } catch (cause) {
+    const err = /** @type {Failure} */ (cause)
+    if (err.status === 404) {
+      forgetPending(jobId)
+      throw { ...err, message: "the job of the unfinished upload of " + pending.fileName + " no longer exists (deleted, or made with another API key); choose Upload to start again" }
+    }
+    if (err.status === 409) {
+      // Nothing left to send: the upload was completed (before the reload, or from another tab).
+      /** @type {JobSummary} */
+      const job = await apiRetrying("GET", jobPath(jobId))
+      if (job.status !== "awaiting-upload") {
+        forgetPending(jobId)
+        state.upload = { jobId, kind: "multipart", partCount: pending.partCount, resumed: true, storedAtStart: [], partsSent: [], done: true }
+        return jobId
+      }
+    }
+    throw err
+  }
+  checkLayout(stored, file)
+  state.upload = {
+    jobId, kind: "multipart", partCount: stored.partCount, resumed: true,
+    storedAtStart: stored.parts.map((p) => p.partNumber), partsSent: [], done: false
+  }
+  const parts = await sendParts(jobId, stored, file, stored.parts)
+  await completeUpload(jobId, parts)
+  return jobId
+}
+
+/** @param {string} jobId */
+const jobPath = (jobId) => "/v1/jobs/" + encodeURIComponent(jobId)
+
+/**
+ * @param {MultipartLayout} layout
+ * @param {File} file
+ */
+function checkLayout(layout, file) {
+  if (layout.contentLength !== file.size || !(layout.partSize > 0) || layout.partCount !== Math.ceil(file.size / layout.partSize)) {
+    throw /** @type {Failure} */ ({ status: 0, tag: "BadLayout", message: "The server's parts (" + layout.partCount + " of " + bytes(layout.partSize) + ") do not fit this file of " + bytes(file.size) + ".", field: null, during: "upload" })
+  }
+}
+
+/**
+ * The exact length of part `n` (1-based): every part but the last is `partSize` bytes.
+ * @param {MultipartLayout} layout
+ * @param {number} n
+ */
+const partLength = (layout, n) => n < layout.partCount ? layout.partSize : layout.contentLength - layout.partSize * (layout.partCount - 1)
+
+/** @param {number} ms */
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** @param {number} failures */
+const backoff = (failures) => Math.min(8000, 500 * 2 ** Math.max(0, failures - 1)) * (0.75 + Math.random() * 0.5)
+
+/**
+ * Worth trying again: no answer, a server failure, too many requests, a body cut short.
+ * @param {Failure} err
+ */
+const isTransient = (err) =>
+  (err.status === 0 && err.tag === "NetworkError") || err.status >= 500 || err.status === 429 || err.status === 408 ||
+  (err.status === 400 && err.tag === "IncompleteBody")
+
+/**
+ * An API call, tried again (a few times, backing off; after Retry-After for a 429) when that may help.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
+async function apiRetrying(method, path, body) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api(method, path, body)
+    } catch (cause) {
+      const err = /** @type {Failure} */ (cause)
+      if (!isTransient(err) || attempt >= PART_ATTEMPTS) throw err
+      await sleep(err.retryAfter !== undefined ? err.retryAfter * 1000 : backoff(attempt))
+    }
+  }
+}
+
+/**
+ * Part URLs, asked for just before use: the part about to go, and the next few not started yet
+ * when they are likely to start before the URLs expire (all of them at first, when every slot is
+ * about to start; later as many as the parts' pace allows).
+ * @param {string} jobId
+ * @param {ReadonlyArray<number>} todo
+ */
+function partSigner(jobId, todo) {
+  /** @type {Map<number, { target: SignedPut, usableUntil: number }>} */
+  const cache = new Map()
+  /** @type {Set<number>} */
+  const started = new Set()
+  /** @type {number | undefined} */
+  let partSeconds
+  let lifetimeMs = 5000
+  /** @type {Promise<unknown>} */
+  let queue = Promise.resolve()
+
+  /**
+   * @param {number} n
+   * @param {number} now
+   */
+  const batchFor = (n, now) => {
+    const perStartMs = partSeconds === undefined ? 0 : partSeconds * 1000 / PARTS_IN_FLIGHT
+    const batch = [n]
+    for (const next of todo) {
+      if (batch.length >= PARTS_IN_FLIGHT) break
+      if (next <= n || started.has(next)) continue
+      const cached = cache.get(next)
+      if (cached && cached.usableUntil > now) continue
+      if (perStartMs * batch.length > (lifetimeMs - EXPIRY_MARGIN_MS) / 2) break
+      batch.push(next)
+    }
+    return batch
+  }
+
+  /**
+   * @param {number} n
+   * @param {boolean} fresh
+   * @returns {Promise<SignedPut>}
+   */
+  const fetchFor = async (n, fresh) => {
+    started.add(n)
+    const now = Date.now()
+    const cached = cache.get(n)
+    cache.delete(n)
+    if (!fresh && cached && cached.usableUntil > now) return cached.target
+    const partNumbers = batchFor(n, now)
+    /** @type {PartUrlList} */
+    const answer = await apiRetrying("POST", jobPath(jobId) + "/upload/parts", { partNumbers })
+    /** @type {SignedPut | null} */
+    let own = null
+    for (const part of answer.parts || []) {
+      const expiresAt = Date.parse(part.expiresAt)
+      if (isFinite(expiresAt)) lifetimeMs = Math.max(EXPIRY_MARGIN_MS, expiresAt - now)
+      if (part.partNumber === n) own = part
+      else if (partNumbers.includes(part.partNumber)) cache.set(part.partNumber, { target: part, usableUntil: isFinite(expiresAt) ? expiresAt - EXPIRY_MARGIN_MS : 0 })
+    }
+    // Used at once whatever the clocks say (this computer's may differ from the server's).
+    if (own === null) throw /** @type {Failure} */ ({ status: 0, tag: "NoPartUrl", message: "the server sent no URL for part " + n + ".", field: null, during: "api" })
+    return own
+  }
+
+  return {
+    /**
+     * One request at a time, so that parts starting together share one.
+     * @param {number} n
+     * @param {boolean} fresh
+     */
+    urlFor: (n, fresh) => {
+      const run = queue.then(() => fetchFor(n, fresh))
+      queue = run.catch(() => undefined)
+      return run
+    },
+    /** @param {number} seconds */
+    partTook: (seconds) => {
+      partSeconds = partSeconds === undefined ? seconds : partSeconds * 0.7 + seconds * 0.3
+    }
+  }
+}
+
+/**
+ * Sends the parts of `layout` the server does not have (`stored`), PARTS_IN_FLIGHT at a time,
+ * each retried a few times; resolves with every part's ETag, in order. The progress bar counts the
+ * stored parts and what the parts in flight have sent.
+ * @param {string} jobId
+ * @param {MultipartLayout} layout
+ * @param {File} file
+ * @param {StoredUpload["parts"]} stored
+ * @returns {Promise<Array<{ partNumber: number, etag: string }>>}
+ */
+function sendParts(jobId, layout, file, stored) {
+  return new Promise((resolve, reject) => {
+    /** @type {Map<number, string>} */
+    const etags = new Map()
+    let storedBytes = 0
+    for (const part of stored) {
+      if (part.partNumber >= 1 && part.partNumber <= layout.partCount && part.size === partLength(layout, part.partNumber)) {
+        etags.set(part.partNumber, part.etag)
+        storedBytes += part.size
+      }
+    }
+    /** @type {Array<number>} */
+    const todo = []
+    for (let n = 1; n <= layout.partCount; n++) if (!etags.has(n)) todo.push(n)
+    /** @type {Map<number, number>} bytes sent by the attempt in flight of each part */
+    const loaded = new Map()
+    /** @type {Set<XMLHttpRequest>} */
+    const active = new Set()
+    const signer = partSigner(jobId, todo)
+    let next = 0
+    let failed = false
+    let lastShown = 0
+
+    /** @param {boolean} [now] */
+    const show = (now) => {
+      const t = Date.now()
+      if (!now && t - lastShown < 100) return
+      lastShown = t
+      let sent = storedBytes
+      for (const bytesSent of loaded.values()) sent += bytesSent
+      const fraction = Math.min(1, sent / layout.contentLength)
+      setUploadProgress(fraction, percent(fraction) + " of " + bytes(layout.contentLength) + " · parts " + etags.size + "/" + layout.partCount)
+    }
+    const done = () => {
+      /** @type {Array<{ partNumber: number, etag: string }>} */
+      const parts = []
+      for (let n = 1; n <= layout.partCount; n++) parts.push({ partNumber: n, etag: etags.get(n) || "" })
+      resolve(parts)
+    }
+    /** @param {Failure} err */
+    const fail = (err) => {
+      if (failed) return
+      failed = true
+      for (const xhr of active) xhr.abort()
+      reject(err)
+    }
+
+    /**
+     * @param {number} n
+     * @returns {Promise<string>}
+     */
+    const sendPart = async (n) => {
+      const start = (n - 1) * layout.partSize
+      const blob = file.slice(start, start + partLength(layout, n))
+      const began = Date.now()
+      let failures = 0
+      let expiries = 0
+      let limited = 0
+      let fresh = false
+      for (;;) {
+        const target = await signer.urlFor(n, fresh)
+        if (failed) throw aborted
+        try {
+          const xhr = await send(target, blob, (sent) => {
+            loaded.set(n, sent)
+            show()
+          }, active)
+          const etag = xhr.getResponseHeader("ETag")
+          if (!etag) throw /** @type {Failure} */ ({ status: xhr.status, tag: "NoEtag", message: "the server stored the part but its ETag header cannot be read (a proxy, or CORS not exposing ETag)", field: null, during: "upload" })
+          signer.partTook((Date.now() - began) / 1000)
+          return etag
+        } catch (cause) {
+          const err = /** @type {Failure} */ (cause)
+          loaded.delete(n)
+          show(true)
+          if (failed) throw err
+          // The URL expired before the PUT reached the server: a fresh one at once.
+          if (err.status === 403 && err.tag === "RequestExpired") {
+            if (++expiries >= PART_ATTEMPTS) throw { ...err, part: n }
+            fresh = true
+            continue
+          }
+          // Too many uploads of this key at once (another tab?): wait as told, for longer.
+          if (err.status === 429 && ++limited < PART_ATTEMPTS * 4) {
+            await sleep(err.retryAfter !== undefined ? err.retryAfter * 1000 : backoff(limited))
+            fresh = true
+            continue
+          }
+          if (!isTransient(err) || ++failures >= PART_ATTEMPTS) throw { ...err, part: n }
+          report("part " + n + ": " + explain(err) + " (trying again)")
+          await sleep(backoff(failures))
+          fresh = true
+        }
+      }
+    }
+
+    let running = 0
+    const launch = () => {
+      while (!failed && running < PARTS_IN_FLIGHT && next < todo.length) {
+        const n = todo[next++]
+        if (n === undefined) break
+        running++
+        sendPart(n).then((etag) => {
+          running--
+          etags.set(n, etag)
+          storedBytes += partLength(layout, n)
+          loaded.delete(n)
+          if (state.upload) state.upload.partsSent.push(n)
+          show(true)
+          if (etags.size === layout.partCount) done()
+          else launch()
+        }, (err) => {
+          running--
+          fail(err)
+        })
+      }
+    }
+    show(true)
+    if (todo.length === 0) done()
+    else launch()
+  })
+}
+
+/** @type {Failure} */
+const aborted = { status: 0, tag: "Aborted", message: "The upload was cancelled.", field: null, during: "upload" }
+
+/**
+ * Joins the parts into the source; the job goes on as after a single upload. A retry that finds
+ * the job past its upload (the first try's answer lost) counts as done.
+ * @param {string} jobId
+ * @param {Array<{ partNumber: number, etag: string }>} parts
+ */
+async function completeUpload(jobId, parts) {
+  setUploadProgress(1, "all parts sent; completing…")
+  for (let attempt = 1; ; attempt++) {
+    try {
+      /** @type {JobSummary} */
+      const job = await api("POST", jobPath(jobId) + "/upload/complete", { parts })
+      forgetPending(jobId)
+      if (state.upload) state.upload.done = true
+      if (state.jobId === jobId) renderJob(job)
+      return
+    } catch (cause) {
+      const err = /** @type {Failure} */ (cause)
+      if (err.status === 409 && attempt > 1) {
+        /** @type {JobSummary} */
+        const job = await apiRetrying("GET", jobPath(jobId))
+        if (job.status !== "awaiting-upload") {
+          forgetPending(jobId)
+          if (state.upload) state.upload.done = true
+          return
+        }
+      }
+      if (!isTransient(err) || attempt >= PART_ATTEMPTS) throw { ...err, during: "upload" }
+      await sleep(err.retryAfter !== undefined ? err.retryAfter * 1000 : backoff(attempt))
+    }
+  }
+}
+
+/**
+ * The single PUT of a whole file.
+ * @param {SignedPut} target
  * @param {File} file
  * @returns {Promise<void>}
  */
 function put(target, file) {
+  return send(target, file, (sent) => {
+    if (file.size > 0 && sent < file.size) setUploadProgress(sent / file.size, percent(sent / file.size) + " of " + bytes(file.size))
+  }, new Set()).then(() => undefined)
+}
+
+/**
+ * One PUT to a signed URL with XMLHttpRequest (upload progress); resolves with the finished
+ * request on 2xx, rejects with a Failure otherwise.
+ * @param {SignedPut} target
+ * @param {Blob} body
+ * @param {(sent: number) => void} onProgress bytes of `body` sent so far
+ * @param {Set<XMLHttpRequest>} active holds the request while it runs (to abort it)
+ * @returns {Promise<XMLHttpRequest>}
+ */
+function send(target, body, onProgress, active) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
+    active.add(xhr)
     xhr.open(target.method || "PUT", target.url)
     const headers = target.headers || {}
     for (const name of Object.keys(headers)) {
       if (!FORBIDDEN.test(name)) xhr.setRequestHeader(name, String(headers[name]))
     }
-    xhr.upload.onprogress = (e) => {
-      const total = e.lengthComputable ? e.total : file.size
-      if (total > 0 && e.loaded < total) setUploadProgress(e.loaded / total, percent(e.loaded / total) + " of " + bytes(total))
-    }
+    xhr.upload.onprogress = (e) => onProgress(Math.min(body.size, e.loaded))
     xhr.onload = () => {
-      if (xhr.status >= 200 && xhr.status < 300) resolve()
-      else reject(failure(xhr.status, xhr.responseText, "upload"))
+      active.delete(xhr)
+      if (xhr.status >= 200 && xhr.status < 300) resolve(xhr)
+      else reject(failure(xhr.status, xhr.responseText, "upload", xhr.getResponseHeader("Retry-After")))
     }
-    xhr.onerror = () => reject(/** @type {Failure} */ ({ status: 0, tag: "NetworkError", message: "The upload was cut off (network error).", field: null, during: "upload" }))
-    xhr.onabort = () => reject(/** @type {Failure} */ ({ status: 0, tag: "Aborted", message: "The upload was cancelled.", field: null, during: "upload" }))
-    xhr.send(file)
+    xhr.onerror = () => {
+      active.delete(xhr)
+      reject(/** @type {Failure} */ ({ status: 0, tag: "NetworkError", message: "The upload was cut off (network error).", field: null, during: "upload" }))
+    }
+    xhr.onabort = () => {
+      active.delete(xhr)
+      reject(aborted)
+    }
+    xhr.send(body)
   })
 }
+
+// ---------------------------------------------------------------- an unfinished upload, across reloads
+/** @returns {PendingUpload | null} */
+function readPending() {
+  try {
+    const text = localStorage.getItem(PENDING_STORAGE)
+    const v = text ? JSON.parse(text) : null
+    if (v && typeof v.jobId === "string" && typeof v.fileName === "string" && typeof v.size === "number" &&
+      typeof v.lastModified === "number" && typeof v.partCount === "number") {
+      return { jobId: v.jobId, fileName: v.fileName, size: v.size, lastModified: v.lastModified, partCount: v.partCount }
+    }
+  } catch { /* storage disabled, or not ours */ }
+  return null
+}
+/** @param {PendingUpload} pending */
+function rememberPending(pending) {
+  state.pendingUpload = pending
+  try { localStorage.setItem(PENDING_STORAGE, JSON.stringify(pending)) } catch { /* storage disabled: no resume after a reload */ }
+  showPending()
+}
+/** @param {string} [jobId] only if it is this job's */
+function forgetPending(jobId) {
+  if (state.pendingUpload === null || (jobId !== undefined && state.pendingUpload.jobId !== jobId)) return
+  state.pendingUpload = null
+  try { localStorage.removeItem(PENDING_STORAGE) } catch { /* ignore */ }
+  showPending()
+}
+function showPending() {
+  const pending = state.pendingUpload
+  el.resumeNotice.hidden = pending === null || uploading
+  el.resumeText.textContent = pending === null ? "" :
+    "An upload of " + pending.fileName + " (" + bytes(pending.size) + ") is unfinished. Choose the same file again to send the rest."
+}
+/**
+ * The same file as the unfinished upload's: name, size and modification time.
+ * @param {PendingUpload} pending
+ * @param {File} file
+ */
+const sameFile = (pending, file) => file.name === pending.fileName && file.size === pending.size && file.lastModified === pending.lastModified
+
+el.resumeDiscard.addEventListener("click", () => {
+  const pending = state.pendingUpload
+  if (pending === null || uploading) return
+  forgetPending()
+  say(el.uploadMessage, "Discarded the unfinished upload of " + pending.fileName + ".", "info")
+  if (!currentKey()) return
+  // Its job would wait for an upload that never comes: delete it (and its stored parts).
+  api("DELETE", jobPath(pending.jobId)).then(() => {
+    if (state.jobId === pending.jobId) closeJob()
+    refreshJobs(false)
+  }, /** @param {Failure} err */ (err) => {
+    if (err.status === 404) return
+    const message = "Could not delete the job of " + pending.fileName + ": " + explain(err)
+    say(el.uploadMessage, message, "error")
+    report("discard " + pending.jobId + ": " + message)
+  })
+})
 
 // ---------------------------------------------------------------- the shown job
 /** @type {number | undefined} */
@@ -820,6 +1321,8 @@ setInterval(() => {
 
 // ---------------------------------------------------------------- start
 const linked = /^#job=(.+)$/.exec(location.hash)
+state.pendingUpload = readPending()
+showPending()
 keyChanged()
 if (linked && linked[1] && currentKey()) {
   const id = decodeURIComponent(linked[1])

@@ -70,6 +70,10 @@ export interface WebAppState extends PlayerState {
   job: JobSummary | null
   /** Fraction of the file the last upload from this page has sent, 0..1. */
   uploadProgress: number
+  /** The upload this page is sending or last sent, or null. */
+  upload: UploadState | null
+  /** The unfinished upload remembered across reloads, or null. */
+  pendingUpload: PendingUpload | null
   /** Everything that went wrong since the page loaded (API, upload, job failures, player, page errors). */
   errors: Array<string>
 }
@@ -135,7 +139,59 @@ export interface JobListPage {
   readonly nextCursor?: string | undefined
 }
 
+/** One signed PUT: the whole source, or one part of it (the PUT must start by `expiresAt`). */
+export interface SignedPut {
+  readonly url: string
+  readonly method: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly expiresAt: string
+}
+
+/** How a large source is cut: every part but the last is `partSize` bytes. */
+export interface MultipartLayout {
+  readonly contentLength: number
+  readonly partSize: number
+  readonly partCount: number
+}
+
 export interface CreatedJob {
   readonly jobId: string
-  readonly upload: { readonly url: string; readonly method: string; readonly headers: Readonly<Record<string, string>> }
+  readonly upload:
+    | ({ readonly kind: "single" } & SignedPut)
+    | ({ readonly kind: "multipart" } & MultipartLayout)
+}
+
+/** POST /v1/jobs/{id}/upload/parts */
+export interface PartUrlList {
+  readonly parts: ReadonlyArray<SignedPut & { readonly partNumber: number }>
+}
+
+/** GET /v1/jobs/{id}/upload: what is stored so far of a multipart upload. */
+export interface StoredUpload extends MultipartLayout {
+  readonly kind: "multipart"
+  readonly parts: ReadonlyArray<{ readonly partNumber: number; readonly size: number; readonly etag: string }>
+}
+
+/** The upload this page is sending or last sent (`window.__vidpipe.upload`). */
+export interface UploadState {
+  readonly jobId: string
+  readonly kind: "single" | "multipart"
+  readonly partCount: number
+  /** Resumed after a reload (or a failure): only the parts not stored were to be sent. */
+  readonly resumed: boolean
+  /** The parts the server had when this page started sending (a resumed upload's). */
+  readonly storedAtStart: Array<number>
+  /** Part numbers this page PUT, in order of completion (a part sent twice is listed twice). */
+  readonly partsSent: Array<number>
+  /** Completed (multipart) or the single PUT answered. */
+  done: boolean
+}
+
+/** An upload in progress as the page remembers it across reloads (localStorage). */
+export interface PendingUpload {
+  readonly jobId: string
+  readonly fileName: string
+  readonly size: number
+  readonly lastModified: number
+  readonly partCount: number
 }
