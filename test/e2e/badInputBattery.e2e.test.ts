@@ -237,8 +237,17 @@ interface Snapshot {
   readonly work: Listing
 }
 
+/** Workers keep source copies beside folder storage (`worker-sources/<host>`): empty once no task holds one. */
+const copiesFolder = "worker-sources"
+
+/** The files left under the copies folder (its own, empty, subfolders do not count). */
+const copiesLeft = async () =>
+  (await fs.readdir(path.join(storage, copiesFolder), { recursive: true, withFileTypes: true }).catch(() => []))
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+
 const snapshot = async (): Promise<Snapshot> => ({
-  storage: await listing(storage),
+  storage: ((listed) => (listed === "absent" ? listed : listed.filter((name) => name !== copiesFolder)))(await listing(storage)),
   uploads: await listing(path.join(storage, "uploads")),
   outputs: await listing(path.join(storage, "outputs")),
   work: await listing(serverTmp)
@@ -250,14 +259,17 @@ const grown = (before: Listing, gained: ReadonlyArray<string>): Listing =>
 
 /**
  * Waits until the work folder is as it was before the job (a task removes its work folder after
- * it reports the job ready), then expects every listed folder to be exactly what it was plus the
- * job's own folders: `uploads/<jobId>`, and `outputs/<jobId>` when the job is ready.
+ * it reports the job ready) and no source copy is left, then expects every listed folder to be
+ * exactly what it was plus the job's own folders: `uploads/<jobId>`, and `outputs/<jobId>` when
+ * the job is ready.
  */
 const expectOnlyTheJobsFolders = async (before: Snapshot, jobId: string, status: string) => {
   const deadline = Date.now() + 15_000
-  while (JSON.stringify(await listing(serverTmp)) !== JSON.stringify(before.work) && Date.now() < deadline) {
+  const settled = async () => JSON.stringify(await listing(serverTmp)) === JSON.stringify(before.work) && (await copiesLeft()).length === 0
+  while (!(await settled()) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
+  expect(await copiesLeft(), `job ${jobId} (${status}): source copies left`).toEqual([])
   const uploads = grown(before.uploads, [jobId])
   const outputs = grown(before.outputs, status === "ready" ? [jobId] : [])
   const areas = [["outputs", outputs], ["uploads", uploads]].flatMap(([name, area]) => (area === "absent" ? [] : [name as string]))
