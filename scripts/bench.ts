@@ -295,7 +295,11 @@ const main = async () => {
     const graphSeconds: Array<number> = []
     const quality: Array<RungQuality | undefined> = configurations.map(() => undefined)
     for (let round = 1; round <= runs; round++) {
-      for (const [i, configuration] of configurations.entries()) {
+      // Each round starts one configuration later: a machine that slows down (or speeds up) during a
+      // round then weighs on every configuration alike over the rounds, not on the last ones.
+      const order = configurations.map((_, k) => (k + round - 1) % configurations.length)
+      for (const i of order) {
+        const configuration = configurations[i]!
         const label = `${kind} round ${round}/${runs}: ${configuration.name}${configuration.strategy === "raw" || configuration.strategy === "plain" ? "" : `, ${configuration.workers} worker(s)`}`
         const { sample, manifest } = await runOnce(configuration, clip, media, path.join(work, `${kind}-${i}`, "out"))
         samples[i]!.push(sample)
