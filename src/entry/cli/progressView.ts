@@ -4,31 +4,45 @@
  * clean for results.
  */
 import { Effect } from "effect"
-import type { Job, TaskState } from "../../domain/Job.ts"
+import type { JobStatus, TaskStatus } from "../../domain/Job.ts"
 import { isTerminal } from "../../domain/Job.ts"
 
 const barWidth = 24
 
-const bar = (fraction: number) => {
+export const bar = (fraction: number) => {
   const filled = Math.round(Math.max(0, Math.min(1, fraction)) * barWidth)
   return `${"█".repeat(filled)}${"░".repeat(barWidth - filled)}`
 }
 
-const percent = (fraction: number) => `${Math.floor(fraction * 100)}%`.padStart(4)
+export const percent = (fraction: number) => `${Math.floor(Math.max(0, Math.min(1, fraction)) * 100)}%`.padStart(4)
+
+/** What is shown of a task: the job record's, or the API's view of it (the same fields). */
+interface ShownTask {
+  readonly taskId: string
+  readonly label: string
+  readonly status: TaskStatus
+  readonly progress: number
+  readonly error?: { readonly message: string } | undefined
+}
+
+/** What is shown of a job: a record (`process`, `submit`) or an API job view (`submit --api`, by `jobId`). */
+export type ShownJob = { readonly status: JobStatus; readonly tasks: ReadonlyArray<ShownTask> } & ({ readonly id: string } | { readonly jobId: string })
+
+const idOf = (job: ShownJob) => ("id" in job ? job.id : job.jobId)
 
 export interface ProgressView {
-  readonly update: (job: Job) => Effect.Effect<void>
+  readonly update: (job: ShownJob) => Effect.Effect<void>
   /** Leaves the terminal tidy (final state drawn, cursor after it). */
   readonly close: Effect.Effect<void>
 }
 
 const terminalView = (stream: NodeJS.WriteStream): ProgressView => {
   let drawnLines = 0
-  let last: Job | undefined
-  const draw = (job: Job) => {
+  let last: ShownJob | undefined
+  const draw = (job: ShownJob) => {
     const labelWidth = Math.max(8, ...job.tasks.map((t) => t.label.length))
     const lines = [
-      `job ${job.id}: ${job.status}`,
+      `job ${idOf(job)}: ${job.status}`,
       ...job.tasks.map((t) => `  ${t.label.padEnd(labelWidth)}  ${bar(t.progress)} ${percent(t.progress)}  ${t.status}${t.error ? ` (${t.error.message})` : ""}`)
     ]
     const up = drawnLines > 0 ? `\x1b[${drawnLines}A` : ""
@@ -49,13 +63,13 @@ const terminalView = (stream: NodeJS.WriteStream): ProgressView => {
 const lineView = (stream: NodeJS.WriteStream): ProgressView => {
   const reported = new Map<string, string>()
   let jobStatus = ""
-  const milestone = (task: TaskState) => `${task.status}:${Math.floor(task.progress * 4)}`
+  const milestone = (task: ShownTask) => `${task.status}:${Math.floor(task.progress * 4)}`
   return {
     update: (job) => Effect.sync(() => {
       const jobLine = () => {
         if (job.status === jobStatus) return
         jobStatus = job.status
-        stream.write(`job ${job.id}: ${job.status}\n`)
+        stream.write(`job ${idOf(job)}: ${job.status}\n`)
       }
       // A job's start is said before its tasks' news, its end after them.
       if (!isTerminal(job.status)) jobLine()

@@ -9,7 +9,8 @@ import { Clock, Config, Console, Effect, Option, Redacted } from "effect"
 import type { Strategy } from "../../domain/Chunking.ts"
 import { JobFailed } from "../../domain/Errors.ts"
 import type { JobView } from "../../domain/JobView.ts"
-import { makeJobProgressView, makeUploadView } from "./apiProgressView.ts"
+import { makeUploadView } from "./apiProgressView.ts"
+import { makeProgressView } from "./progressView.ts"
 import type { ApiSession } from "./apiUpload.ts"
 import { absoluteUrl, apiOrigin, ApiUploadFailed, followJob, hasAudio, makeApiSession, uploadThroughApi } from "./apiUpload.ts"
 import { InvalidOption } from "./InvalidOption.ts"
@@ -90,7 +91,7 @@ export const submitThroughApi = Effect.fn("submitThroughApi")(function*(options:
       yield* Console.log(options.json ? JSON.stringify({ jobId: uploaded, status: "queued" }) : uploaded)
       return
     }
-    const jobView = makeJobProgressView()
+    const jobView = makeProgressView()
     const job = yield* followJob(session, uploaded, jobView.update).pipe(Effect.ensuring(jobView.close))
     if (job.status === "failed") {
       return yield* new JobFailed({ jobId: uploaded, errorTag: job.error?._tag ?? "Unknown", reason: job.error?.message ?? "the job failed" })
