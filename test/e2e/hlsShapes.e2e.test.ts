@@ -30,7 +30,9 @@ const RootLive = Layer.effect(
       const root = join(tmp, "root")
       await mkdir(root, { recursive: true })
       for (const shape of shapes) {
-        const clip = await makeClip({ output: join(tmp, `${shape.name}.mp4`), durationSeconds: 6, width: shape.width, height: shape.height, frameRate: shape.frameRate, audioChannels: shape.audioChannels })
+        // 12 s: room left to show the switch down even when the top rung reaches the screen late
+        // (a 6 s clip once ended, on a busy machine, before the lower rung could appear).
+        const clip = await makeClip({ output: join(tmp, `${shape.name}.mp4`), durationSeconds: 12, width: shape.width, height: shape.height, frameRate: shape.frameRate, audioChannels: shape.audioChannels })
         const result = await runVidpipe(["process", clip, "--out", join(root, shape.name), "--ladder", "480,360", "--no-storyboard"], {
           env: { VIDPIPE_DATA_DIR: join(tmp, "data") }
         })
