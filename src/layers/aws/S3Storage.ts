@@ -192,6 +192,19 @@ export const makeS3Storage = Effect.fnUntraced(function*(options: S3StorageOptio
     })
   })
 
+  /**
+   * A GetObject whose request (up to its headers) is bounded like every call; its body is left to
+   * the caller to read as it flows.
+   */
+  const requestObject = (operation: string, area: StorageArea, key: string) =>
+    Effect.flatMap(checkKey(operation, key), () =>
+      call(
+        operation,
+        key,
+        (abortSignal) => client.send(new GetObjectCommand({ Bucket: bucketOf(area), Key: key }), { abortSignal }),
+        (error) => (isNotFound(error) ? new ObjectNotFound({ key }) : undefined)
+      ))
+
   const storage: StorageShape = Storage.of({
     put: Effect.fn("Storage.put")(function*(area, key, body, options) {
       yield* checkKey("put", key)
@@ -254,14 +267,7 @@ export const makeS3Storage = Effect.fnUntraced(function*(options: S3StorageOptio
     }),
     getStream: (area, key) =>
       Stream.unwrap(Effect.gen(function*() {
-        yield* checkKey("getStream", key)
-        // The request (up to its headers) is bounded like every call; the body then flows as read.
-        const found = yield* call(
-          "getStream",
-          key,
-          (abortSignal) => client.send(new GetObjectCommand({ Bucket: bucketOf(area), Key: key }), { abortSignal }),
-          (error) => (isNotFound(error) ? new ObjectNotFound({ key }) : undefined)
-        )
+        const found = yield* requestObject("getStream", area, key)
         const body = found.Body
         return body === undefined
           ? Stream.empty
@@ -269,15 +275,8 @@ export const makeS3Storage = Effect.fnUntraced(function*(options: S3StorageOptio
       })),
     copyToFile: <E>(area: StorageArea, key: string, target: string, options?: { readonly beforeCopy?: (bytes: number) => Effect.Effect<void, E> }) =>
       Effect.gen(function*() {
-        yield* checkKey("copyToFile", key)
-        // As getStream: the request (up to its headers) is bounded like every call, then the body
-        // flows to the file as it is read (a source of gigabytes is never held in memory).
-        const found = yield* call(
-          "copyToFile",
-          key,
-          (abortSignal) => client.send(new GetObjectCommand({ Bucket: bucketOf(area), Key: key }), { abortSignal }),
-          (error) => (isNotFound(error) ? new ObjectNotFound({ key }) : undefined)
-        )
+        // The body flows to the file as it is read (a source of gigabytes is never held in memory).
+        const found = yield* requestObject("copyToFile", area, key)
         const body = found.Body
         const web = body?.transformToWebStream()
         if (options?.beforeCopy !== undefined) {
