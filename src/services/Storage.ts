@@ -69,6 +69,36 @@ export interface StorageShape {
    * an encode reads a local copy instead (`copyToFile`, SourceCopies).
    */
   readonly readableUrl: (area: StorageArea, key: string) => Effect.Effect<string, StorageFailed | ObjectNotFound>
+  /**
+   * Writes into an object in place, where the backend can (folder storage; absent on S3, whose
+   * objects are written whole). A multipart upload on `vidpipe serve` then writes each part at its
+   * offset in one file and publishes that file when the upload completes: no copy of the source.
+   */
+  readonly inPlace?: InPlaceWrites
+}
+
+export interface InPlaceWrites {
+  /** Creates an empty object at `key`, or empties the one there. */
+  readonly create: (area: StorageArea, key: string) => Effect.Effect<void, StorageFailed>
+  /**
+   * Writes a stream of exactly `contentLength` bytes into the object at `key` from byte `offset`,
+   * leaving the rest of the object as it is. Not atomic, unlike every other write: only for an
+   * object nobody reads until it is published. ObjectNotFound when the object does not exist
+   * (it was published or removed meanwhile); a stream that ends short or runs long fails with
+   * `StorageFailed` (not retryable).
+   */
+  readonly writeAt: <E>(
+    area: StorageArea,
+    key: string,
+    offset: number,
+    body: Stream.Stream<Uint8Array, E>,
+    options: { readonly contentLength: number }
+  ) => Effect.Effect<void, StorageFailed | ObjectNotFound | E>
+  /**
+   * Moves the object at `from` to `key`, atomically, the bytes not copied; with `ifNoneMatch`
+   * it fails with ObjectExists (and `from` stays) when `key` exists.
+   */
+  readonly publish: (area: StorageArea, from: string, key: string, options?: PutOptions) => Effect.Effect<void, StorageFailed | ObjectExists | ObjectNotFound>
 }
 
 export class Storage extends Context.Service<Storage, StorageShape>()("vidpipe/Storage") {}

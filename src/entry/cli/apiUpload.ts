@@ -261,8 +261,12 @@ const expiryMarginMs = 1_000
 
 /**
  * URLs for the parts of an upload. Asked for the part about to be sent, it signs that one and
- * the next few not yet started, as many as are likely to start before the URLs expire (from how
- * long the parts take so far; the whole batch at first, when every worker is about to start).
+ * the next ones not yet started, as many as are likely to start within half the URLs' lifetime
+ * (from how long the parts take so far), up to the API's 100 a request; one per part in flight
+ * at first, before any part has been timed. On a fast link parts start many times a second, and
+ * asking for a few at a time would run into the API's rate limit (10 requests a second by default
+ * on `serve`): measured on loopback, 2 parts in flight sent 306 MiB/s asking 2 at a time, 685
+ * MiB/s without the limit.
  */
 const makePartSigner = (session: ApiSession, jobId: string, todo: ReadonlyArray<number>, concurrency: number) => {
   const cache = new Map<number, PartUrl>()
@@ -276,7 +280,7 @@ const makePartSigner = (session: ApiSession, jobId: string, todo: ReadonlyArray<
     const perStartMs = partSeconds === undefined ? 0 : (partSeconds * 1000) / concurrency
     const batch = [partNumber]
     for (const next of todo) {
-      if (batch.length >= Math.min(concurrency, maxPartsPerRequest)) break
+      if (batch.length >= (partSeconds === undefined ? concurrency : maxPartsPerRequest)) break
       if (next <= partNumber || started.has(next)) continue
       const cached = cache.get(next)
       if (cached !== undefined && cached.usableUntil > now) continue

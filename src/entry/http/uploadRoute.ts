@@ -160,7 +160,8 @@ export const uploadRoutes = (secret: string, options: UploadRouteOptions = {}) =
       }
       const multipart = makeLocalMultipart(yield* Storage)
       const target = { jobId, key: job.sourceKey, uploadId }
-      const stored = yield* holdingSlot(job.owner, Effect.result(multipart.storePart(target, partNumber, contentLength, request.stream)))
+      const offset = (partNumber - 1) * job.multipartUpload.partSize
+      const stored = yield* holdingSlot(job.owner, Effect.result(multipart.storePart(target, { partNumber, offset, contentLength }, request.stream)))
       if (stored === undefined) return yield* tooMany
       if (stored._tag === "Failure") return yield* storeRefusal(jobId, stored.failure)
       return HttpServerResponse.empty({ status: 200, headers: { etag: stored.success } })

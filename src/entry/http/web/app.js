@@ -59,6 +59,8 @@ const KEY_STORAGE = "vidpipe.apiKey"
 const PENDING_STORAGE = "vidpipe.pendingUpload"
 /** Part PUTs at once. */
 const PARTS_IN_FLIGHT = 4
+/** The most part URLs the API hands out in one call (maxPartsPerRequest in Api.ts). */
+const MAX_PARTS_PER_REQUEST = 100
 /** Tries of one request (a part, an API call) before the upload stops. */
 const PART_ATTEMPTS = 6
 /** A part URL is used only this long before its expiry: the PUT must reach the server by then. */
@@ -605,7 +607,9 @@ function partSigner(jobId, todo) {
     const perStartMs = partSeconds === undefined ? 0 : partSeconds * 1000 / PARTS_IN_FLIGHT
     const batch = [n]
     for (const next of todo) {
-      if (batch.length >= PARTS_IN_FLIGHT) break
+      // One per part in flight until a part was timed; then as many as start within half the
+      // URLs' lifetime (a fast link would otherwise run into the API's rate limit).
+      if (batch.length >= (partSeconds === undefined ? PARTS_IN_FLIGHT : MAX_PARTS_PER_REQUEST)) break
       if (next <= n || started.has(next)) continue
       const cached = cache.get(next)
       if (cached && cached.usableUntil > now) continue
