@@ -389,9 +389,18 @@ export const makeFolderStorage = (folders: AreaFolders) => {
           try: async () => {
             await fs.mkdir(path.dirname(file), { recursive: true })
             if (options?.ifNoneMatch) {
-              // link() fails if the target exists: an atomic create-if-absent; `from` goes after.
-              await fs.link(source, file)
-              await fs.rm(source, { force: true })
+              // First moved aside, so that nothing can open `from` and write into the published
+              // object, even if this process stops before the end; then link() fails if the
+              // target exists: an atomic create-if-absent.
+              const aside = `${source}.${randomUUID()}.moving`
+              await fs.rename(source, aside)
+              try {
+                await fs.link(aside, file)
+              } catch (error) {
+                await fs.rename(aside, source).catch(() => undefined)
+                throw error
+              }
+              await fs.rm(aside, { force: true })
             } else {
               await fs.rename(source, file)
             }
