@@ -63,7 +63,7 @@ const writeAllAt = async (handle: fs.FileHandle, chunks: ReadonlyArray<Uint8Arra
   let pending = chunks
   let at = position
   while (pending.length > 0) {
-    const { bytesWritten } = await handle.writev(pending as Array<Uint8Array>, at)
+    const { bytesWritten } = await handle.writev(pending, at)
     at += bytesWritten
     let skipped = bytesWritten
     const rest: Array<Uint8Array> = []

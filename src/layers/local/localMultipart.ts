@@ -45,8 +45,8 @@ const PartRecord = Schema.fromJsonString(Schema.Struct({ etag: Schema.String, si
 /**
  * Parts being written in place, per upload, in this process, and the uploads being published. A
  * part's bytes written into the file after it was moved into place would change a published
- * source: completing waits for no part (it refuses while one is being received, and a part
- * refuses once completing has begun). Checked and set in one synchronous step each.
+ * source, so the two never overlap: completing refuses while a part is being received, and a
+ * part refuses once completing has begun. Each is checked and set in one synchronous step.
  * Several `serve` processes sharing one folder do not see each other's; see the README.
  */
 const partsInFlight = new Map<string, number>()
