@@ -187,6 +187,21 @@ export class PartsRejected extends Schema.TaggedError<PartsRejected>()("PartsRej
 }
 
 /**
+ * A completion came while parts of the same upload were still being received (`vidpipe serve`
+ * assembling in place): completing now could publish a source those parts then change. Nothing
+ * was published; complete again once every part has been answered.
+ */
+export class PartsInFlight extends Schema.TaggedError<PartsInFlight>()("PartsInFlight", {
+  uploadId: Schema.String,
+  count: Schema.Number
+}) {
+  readonly retryable = true
+  override get message() {
+    return `${this.count} part(s) of this upload are still being received; complete it once every part has been answered`
+  }
+}
+
+/**
  * A worker's disk cannot hold what a task needs (its copy of the source, its outputs, the reserve
  * kept free): the worker refuses the task and hands it back at once, for a worker with room.
  */

@@ -7,7 +7,7 @@
  */
 import type { Effect } from "effect"
 import { Context } from "effect"
-import type { PartsRejected, UploadFailed, UploadNotFound } from "../domain/Errors.ts"
+import type { PartsInFlight, PartsRejected, UploadFailed, UploadNotFound } from "../domain/Errors.ts"
 import type { PartReceipt, StoredPart } from "../domain/Multipart.ts"
 
 export interface UploadSlot {
@@ -52,8 +52,11 @@ export interface UploadSlotsShape {
   ) => Effect.Effect<ReadonlyArray<PartSlot>, UploadFailed>
   /** The parts stored so far, by part number (what a resuming client need not send again). */
   readonly listParts: (target: MultipartTarget) => Effect.Effect<ReadonlyArray<StoredPart>, UploadFailed | UploadNotFound>
-  /** Joins the parts, in order, into the source object; nothing appears at `key` unless this succeeds. */
-  readonly completeMultipart: (target: MultipartTarget, parts: ReadonlyArray<PartReceipt>) => Effect.Effect<void, UploadFailed | UploadNotFound | PartsRejected>
+  /**
+   * Joins the parts, in order, into the source object; nothing appears at `key` unless this
+   * succeeds. PartsInFlight: a part of this upload is still being received (serve only).
+   */
+  readonly completeMultipart: (target: MultipartTarget, parts: ReadonlyArray<PartReceipt>) => Effect.Effect<void, UploadFailed | UploadNotFound | PartsRejected | PartsInFlight>
   /** Drops the upload and its parts; one already gone is no error. */
   readonly abortMultipart: (target: MultipartTarget) => Effect.Effect<void, UploadFailed>
 }

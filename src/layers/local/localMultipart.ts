@@ -25,7 +25,7 @@
 import { randomBytes } from "node:crypto"
 import { Clock, Effect, Option, Schema, Stream } from "effect"
 import type { ObjectExists, ObjectNotFound, StorageFailed } from "../../domain/Errors.ts"
-import { PartsRejected, UploadFailed, UploadNotFound } from "../../domain/Errors.ts"
+import { PartsInFlight, PartsRejected, UploadFailed, UploadNotFound } from "../../domain/Errors.ts"
 import type { PartReceipt, StoredPart } from "../../domain/Multipart.ts"
 import { minPartBytes, sameEtag } from "../../domain/Multipart.ts"
 import type { StorageShape } from "../../services/Storage.ts"
@@ -66,12 +66,10 @@ const leavePart = (uploadId: string) =>
     else partsInFlight.delete(uploadId)
   })
 
-const beginPublishing = (uploadId: string): Effect.Effect<void, UploadFailed | UploadNotFound> =>
-  Effect.suspend((): Effect.Effect<void, UploadFailed | UploadNotFound> => {
+const beginPublishing = (uploadId: string): Effect.Effect<void, PartsInFlight | UploadNotFound> =>
+  Effect.suspend((): Effect.Effect<void, PartsInFlight | UploadNotFound> => {
     const receiving = partsInFlight.get(uploadId) ?? 0
-    if (receiving > 0) {
-      return Effect.fail(new UploadFailed({ operation: "completeMultipart", reason: `${receiving} part(s) of this upload are still being received; complete it once every part has been answered`, retryable: true }))
-    }
+    if (receiving > 0) return Effect.fail(new PartsInFlight({ uploadId, count: receiving }))
     if (publishing.has(uploadId)) return Effect.fail(new UploadNotFound({ uploadId }))
     publishing.add(uploadId)
     return Effect.void
@@ -175,7 +173,7 @@ export const makeLocalMultipart = (storage: StorageShape) => {
     }
     const prefix = partsPrefixOf(target.jobId, target.uploadId)
     const inPlace = storage.inPlace
-    const publish: Effect.Effect<void, StorageFailed | ObjectExists | ObjectNotFound | UploadFailed | UploadNotFound> = inPlace === undefined
+    const publish: Effect.Effect<void, StorageFailed | ObjectExists | ObjectNotFound | PartsInFlight | UploadNotFound> = inPlace === undefined
       ? storage.compose("uploads", target.key, receipts.map((receipt) => partKeyOf(prefix, receipt.partNumber)), { ifNoneMatch: true })
       : Effect.acquireUseRelease(
         beginPublishing(target.uploadId),

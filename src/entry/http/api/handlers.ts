@@ -195,6 +195,7 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
           yield* uploadSlots.completeMultipart(target, payload.parts).pipe(
             Effect.catchTags({
               PartsRejected: (rejected) => Effect.fail(new BadRequest({ message: rejected.reason, field: rejected.field })),
+              PartsInFlight: (busy) => Effect.fail(new JobConflict({ message: `job ${params.jobId}: ${busy.message}` })),
               UploadNotFound: () => uploadGone(params.jobId),
               UploadFailed: unavailable
             })
