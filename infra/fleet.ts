@@ -137,7 +137,9 @@ export const workerFleet = (settings: DeploySettings, inputs: FleetInputs) => {
     Buffer.from(workerUserData({
       region,
       // The instance protects itself from scale-in while it holds a task (SetInstanceProtection).
-      environment: { ...environment, VIDPIPE_FLEET: "autoscaling", VIDPIPE_LOG_LEVEL: "Info" },
+      // Webhooks go out from the dispatcher Lambda (lambdas.ts): this group lets out only 443 and
+      // Redis, receivers listen on any port, and the fleet may be at zero while retries are due.
+      environment: { ...environment, VIDPIPE_FLEET: "autoscaling", VIDPIPE_WEBHOOK_DISPATCH: "off", VIDPIPE_LOG_LEVEL: "Info" },
       redisUrlParameter: parameter,
       lifecycleHookName
     })).toString("base64")

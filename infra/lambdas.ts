@@ -1,5 +1,5 @@
 /**
- * The four Lambdas and what invokes them.
+ * The five Lambdas and what invokes them.
  *
  * - api: `src/entry/lambda/apiHandler.handler`, invoked by API Gateway (api.ts).
  * - ingest: `src/entry/lambda/ingestHandler.handler`, on S3 ObjectCreated in the uploads bucket;
@@ -8,6 +8,9 @@
  * - protector: `src/entry/lambda/protectorHandler.handler`, by Auto Scaling (the group's custom
  *   termination policy) through its `live` alias, and by EventBridge every 4 minutes to stay warm.
  * - sweeper: `src/entry/lambda/sweeperHandler.handler`, by EventBridge every 5 minutes.
+ * - webhooks: `src/entry/lambda/webhooksHandler.handler`, by EventBridge every minute; relays the
+ *   events jobs recorded in Redis and delivers the webhook POSTs that are due (docs/deploy.md,
+ *   "Webhooks", says why here and not on the workers).
  *
  * The functions themselves are `sst.aws.Function`s (SST bundles the TypeScript handlers): they are
  * made through a `MakeFunction` so the rest (specs, triggers, permissions) is plain Pulumi that
@@ -46,7 +49,12 @@ export interface LambdaHandle {
 
 export type MakeFunction = (name: string, spec: FunctionSpec) => LambdaHandle
 
-/** `sst.aws.Function`s in the VPC's private subnets (they reach Redis), Node 22 like the workers. */
+/**
+ * `sst.aws.Function`s in the VPC's private subnets (they reach Redis), Node 22 like the workers.
+ * Given the `Vpc` component, SST attaches its `securityGroups`: the VPC's default group, which SST
+ * manages with all egress allowed and ingress only from the VPC. So the webhooks function reaches
+ * receivers on any port through the NAT (the workers' own group is narrower, fleet.ts).
+ */
 export const sstFunctions = (vpc: sst.aws.Vpc): MakeFunction => (name, spec) => {
   const fn = new sst.aws.Function(name, {
     handler: spec.handler,
@@ -73,6 +81,26 @@ export interface FunctionInputs {
   readonly distributionId: pulumi.Input<string>
 }
 
+/**
+ * A webhooks run relays and delivers for at most its window (`defaultWindowMillis`, 50 s) and
+ * keeps 15 s back for the last attempt (10 s at most) and the reply: 70 s leaves 5 s of margin.
+ */
+export const webhooksTimeoutSeconds = 70
+
+/**
+ * Where job views link playback: the API's answers and the webhooks' events show the same view, so
+ * both get the delivery URL and, when playback is signed, the one secret the distribution's
+ * check verifies (cdn.ts).
+ */
+const playbackLinks = (settings: DeploySettings, deliveryUrl: pulumi.Input<string>): Environment => ({
+  VIDPIPE_DELIVERY_URL: deliveryUrl,
+  ...(settings.playback.mode === "public" ? {} : {
+    VIDPIPE_PLAYBACK: "signed",
+    VIDPIPE_PLAYBACK_SECRET: settings.playback.secret,
+    VIDPIPE_PLAYBACK_TOKEN_SECONDS: String(settings.playback.tokenSeconds)
+  })
+})
+
 export const functionSpecs = (settings: DeploySettings, inputs: FunctionInputs) => {
   // Metrics as Embedded Metric Format lines on stdout, which CloudWatch Logs turns into the same
   // metrics: "Lambda freezes the execution environment" once a handler returns, so PutMetricData
@@ -87,18 +115,12 @@ export const functionSpecs = (settings: DeploySettings, inputs: FunctionInputs) 
       // API Gateway checks the key first; the routes check it again (a direct invoke has none).
       // Only its digest: the function's configuration holds no usable key.
       VIDPIPE_API_KEYS: pulumi.output(inputs.apiKeyValue).apply((key) => `sha256:${createHash("sha256").update(key).digest("hex")}`),
-      VIDPIPE_DELIVERY_URL: inputs.deliveryUrl,
+      ...playbackLinks(settings, inputs.deliveryUrl),
       VIDPIPE_MAX_UPLOAD_BYTES: String(settings.uploads.maxUploadBytes),
       VIDPIPE_UPLOAD_EXPIRY_SECONDS: "5",
       VIDPIPE_CDN: pulumi.interpolate`cloudfront://${inputs.distributionId}`,
       // Absent: no browser on another origin may call the API (src/entry/http/cors.ts).
-      ...(settings.api.corsOrigins.length === 0 ? {} : { VIDPIPE_CORS_ORIGINS: settings.api.corsOrigins.join(",") }),
-      // The API signs what the distribution's playback check verifies (cdn.ts), with one secret.
-      ...(settings.playback.mode === "public" ? {} : {
-        VIDPIPE_PLAYBACK: "signed",
-        VIDPIPE_PLAYBACK_SECRET: settings.playback.secret,
-        VIDPIPE_PLAYBACK_TOKEN_SECONDS: String(settings.playback.tokenSeconds)
-      })
+      ...(settings.api.corsOrigins.length === 0 ? {} : { VIDPIPE_CORS_ORIGINS: settings.api.corsOrigins.join(",") })
     },
     grants: apiGrants(inputs.data),
     // API Gateway's integration limit is 29 s.
@@ -138,7 +160,19 @@ export const functionSpecs = (settings: DeploySettings, inputs: FunctionInputs) 
     memoryMb: 512,
     publish: false
   }
-  return { api, ingest, protector, sweeper }
+  const webhooks: FunctionSpec = {
+    handler: "src/entry/lambda/webhooksHandler.handler",
+    description: "vidpipe webhooks: relay job events and deliver signed webhooks",
+    // The sweeper's backends (the outbox, endpoints and deliveries are in Redis); events carry the
+    // job view the API would show.
+    environment: { ...backends, ...playbackLinks(settings, inputs.deliveryUrl) },
+    // Redis only, over the VPC; receivers are reached through the NAT, which needs no grant.
+    grants: [],
+    timeoutSeconds: webhooksTimeoutSeconds,
+    memoryMb: 512,
+    publish: false
+  }
+  return { api, ingest, protector, sweeper, webhooks }
 }
 
 export type Functions = Record<keyof ReturnType<typeof functionSpecs>, LambdaHandle>
@@ -147,7 +181,8 @@ export const makeFunctions = (make: MakeFunction, specs: ReturnType<typeof funct
   api: make("Api", specs.api),
   ingest: make("Ingest", specs.ingest),
   protector: make("Protector", specs.protector),
-  sweeper: make("Sweeper", specs.sweeper)
+  sweeper: make("Sweeper", specs.sweeper),
+  webhooks: make("Webhooks", specs.webhooks)
 })
 
 /**
@@ -236,3 +271,11 @@ const schedule = (
 /** The sweeper every 5 minutes (each worker also sweeps every 30 s; this one runs with no workers). */
 export const sweeperSchedule = (sweeper: LambdaHandle) =>
   schedule("SweeperSchedule", "Runs the vidpipe sweeper", "rate(5 minutes)", { functionName: sweeper.name, arn: sweeper.arn })
+
+/**
+ * The webhook dispatcher every minute, the shortest rate EventBridge schedules: an event's first
+ * attempt waits for the next run. Runs may overlap (one can last past the minute); the store's
+ * claims keep two from sending the same delivery.
+ */
+export const webhooksSchedule = (webhooks: LambdaHandle) =>
+  schedule("WebhooksSchedule", "Runs the vidpipe webhook dispatcher", "rate(1 minute)", { functionName: webhooks.name, arn: webhooks.arn })

@@ -10,7 +10,7 @@ import { delivery } from "./cdn.ts"
 import { backendEnvironment } from "./environment.ts"
 import { workerFleet } from "./fleet.ts"
 import type { MakeFunction } from "./lambdas.ts"
-import { functionSpecs, ingestTrigger, makeFunctions, protectorWiring, sweeperSchedule } from "./lambdas.ts"
+import { functionSpecs, ingestTrigger, makeFunctions, protectorWiring, sweeperSchedule, webhooksSchedule } from "./lambdas.ts"
 import type { Network } from "./network.ts"
 import type { DataResources } from "./policies.ts"
 import { taskQueue } from "./queue.ts"
@@ -49,6 +49,7 @@ export const vidpipeStack = (settings: DeploySettings, platform: Platform) => {
   const ingest = ingestTrigger(account, storage, functions.ingest)
   const protector = protectorWiring(settings, account, functions.protector)
   const sweeper = sweeperSchedule(functions.sweeper)
+  const webhooks = webhooksSchedule(functions.webhooks)
 
   const fleet = workerFleet(settings, {
     account,
@@ -70,7 +71,7 @@ export const vidpipeStack = (settings: DeploySettings, platform: Platform) => {
     deadLetterQueue: queue.deadLetterQueue.url,
     workers: fleet.group.name
   }
-  return { account, storage, queue, cdn, key, specs, functions, api, ingest, protector, sweeper, fleet, alarms, outputs }
+  return { account, storage, queue, cdn, key, specs, functions, api, ingest, protector, sweeper, webhooks, fleet, alarms, outputs }
 }
 
 export type VidpipeStack = ReturnType<typeof vidpipeStack>

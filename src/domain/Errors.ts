@@ -217,3 +217,30 @@ export class DiskTooSmall extends Schema.TaggedError<DiskTooSmall>()("DiskTooSma
     return `not enough free disk for this task in ${this.folder}: ${mib(this.neededBytes)} needed, ${mib(this.freeBytes)} free`
   }
 }
+
+export class WebhookStoreFailed extends Schema.TaggedError<WebhookStoreFailed>()("WebhookStoreFailed", backendFailure) {
+  override get message() {
+    return `webhook store ${this.operation}: ${this.reason}`
+  }
+}
+
+export class WebhookNotFound extends Schema.TaggedError<WebhookNotFound>()("WebhookNotFound", {
+  /** The endpoint's id, or a delivery's. */
+  id: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return `no webhook ${this.id}`
+  }
+}
+
+/** An endpoint URL vidpipe will not call: not http(s), or its host is (or resolves to) a private address. */
+export class WebhookUrlRefused extends Schema.TaggedError<WebhookUrlRefused>()("WebhookUrlRefused", {
+  url: Schema.String,
+  reason: Schema.String
+}) {
+  readonly retryable = false
+  override get message() {
+    return `webhook URL refused: ${this.reason}`
+  }
+}

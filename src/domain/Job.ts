@@ -55,7 +55,8 @@ export const JobPlan = Schema.Struct({
 })
 export type JobPlan = typeof JobPlan.Type
 
-export const Job = Schema.Struct({
+/** Every field of a job record but its outbox: also what an event keeps of the job at its moment. */
+const jobFields = {
   id: Schema.String,
   status: JobStatus,
   createdAt: Schema.Number,
@@ -96,6 +97,33 @@ export const Job = Schema.Struct({
   /** How many finalizers ran to the end for this job: 1 unless leases failed to exclude each other. */
   finalizeRuns: Schema.optional(Schema.Int),
   finishedAt: Schema.optional(Schema.Number)
+}
+
+/** The job as it was when an event happened (a job record without its outbox). */
+export const JobSnapshot = Schema.Struct(jobFields)
+export type JobSnapshot = typeof JobSnapshot.Type
+
+export const JobEventType = Schema.Literals(["job.created", "upload.completed", "job.ready", "job.failed"])
+export type JobEventType = typeof JobEventType.Type
+
+/**
+ * Something that happened to a job, recorded in the job record by the same write as the change
+ * it reports (the transactional outbox), until the webhook relay has handed it to every endpoint.
+ */
+export const JobEvent = Schema.Struct({
+  /** `evt_` + 128 random bits: what receivers deduplicate by. */
+  id: Schema.String,
+  type: JobEventType,
+  /** Epoch ms. */
+  at: Schema.Number,
+  job: JobSnapshot
+})
+export type JobEvent = typeof JobEvent.Type
+
+export const Job = Schema.Struct({
+  ...jobFields,
+  /** Events not yet relayed to webhook endpoints (absent or empty: none). */
+  outbox: Schema.optional(Schema.Array(JobEvent))
 })
 export type Job = typeof Job.Type
 

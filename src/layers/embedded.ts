@@ -26,6 +26,8 @@ import { memoryCoordinatorLayer } from "./local/MemoryCoordinator.ts"
 import type { MemoryQueueOptions } from "./local/MemoryJobQueue.ts"
 import { memoryJobQueueLayer } from "./local/MemoryJobQueue.ts"
 import { memoryJobStoreLayer } from "./local/MemoryJobStore.ts"
+import { memoryWebhookStoreLayer } from "./local/MemoryWebhookStore.ts"
+import { configuredWebhookSenderLayer } from "./webhooks/HttpWebhookSender.ts"
 import { noCdnCacheLayer } from "./local/NoCdnCache.ts"
 import { sharedScaleInProtectionLayer } from "./SharedScaleInProtection.ts"
 import { thisProcessId } from "./processIdentity.ts"
@@ -69,11 +71,13 @@ export const servicesLayer = <
     ffmpegCliLayer(),
     layers.sourceCopies ?? localSourceCopiesLayer(),
     // The file system programs use for work folders (encodeTask), on this Node process.
-    NodeFileSystem.layer
+    NodeFileSystem.layer,
+    // Webhooks go out over HTTP from wherever they are dispatched (VIDPIPE_WEBHOOK_*).
+    configuredWebhookSenderLayer
   )
 
 /** In-process coordination: what VIDPIPE_COORDINATOR=memory means. */
-export const memoryCoordinationLayer = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer)
+export const memoryCoordinationLayer = Layer.mergeAll(memoryCoordinatorLayer, memoryJobStoreLayer, memoryIdleRegistryLayer, memoryWebhookStoreLayer)
 
 export const embeddedLayer = (options: {
   readonly folders: AreaFolders

@@ -43,6 +43,7 @@ import { redisCoordinatorLayer } from "./redis/RedisCoordinator.ts"
 import { redisIdleRegistryLayer } from "./redis/RedisIdleRegistry.ts"
 import { redisJobQueueLayer } from "./redis/RedisJobQueue.ts"
 import { redisJobStoreLayer } from "./redis/RedisJobStore.ts"
+import { redisWebhookStoreLayer } from "./redis/RedisWebhookStore.ts"
 
 
 export type Backend =
@@ -302,7 +303,7 @@ export const layerFor = (deployment: Deployment, settings: typeof defaultPipelin
   if (redis?.kind !== "redis") return Layer.merge(servicesLayer({ queue: nonRedisQueue, coordination: memoryCoordinationLayer, ...common }), settingsLayer)
   const queue = deployment.queue.kind === "redis" ? redisJobQueueLayer(queueOptions) : nonRedisQueue
   const coordination = deployment.coordinator.kind === "redis"
-    ? Layer.mergeAll(redisCoordinatorLayer, redisJobStoreLayer, redisIdleRegistryLayer)
+    ? Layer.mergeAll(redisCoordinatorLayer, redisJobStoreLayer, redisIdleRegistryLayer, redisWebhookStoreLayer)
     : memoryCoordinationLayer
   return Layer.merge(servicesLayer({ queue, coordination, ...common }), settingsLayer).pipe(
     Layer.provide(redisConnectionLayer(redis.url, deployment.redisPrefix))

@@ -9,6 +9,7 @@
  * deduplication, and a second ingest keeps the first plan.
  */
 import { Clock, Effect } from "effect"
+import { recordEvent } from "../domain/jobEvents.ts"
 import { planTaskId } from "../domain/Task.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
@@ -21,7 +22,8 @@ const acceptOnce = Effect.fnUntraced(function*(jobId: string) {
   const store = yield* JobStore
   const metrics = yield* PipelineMetrics
   const now = yield* Clock.currentTimeMillis
-  const job = yield* store.update(jobId, (current) => (current.status === "awaiting-upload" ? { ...current, status: "queued", updatedAt: now } : current))
+  const job = yield* store.update(jobId, (current) =>
+    current.status === "awaiting-upload" ? recordEvent({ ...current, status: "queued", updatedAt: now }, "upload.completed", now) : current)
   yield* enqueueTask({ _tag: "plan", jobId, taskId: planTaskId(jobId), attempt: 1, sourceKey: job.sourceKey })
   yield* metrics.record("TasksEnqueued")
   // The scale-out signal: an upload with no worker running still brings one up to plan it.

@@ -12,6 +12,7 @@ import { JobStoreFailed, ManifestInvalid } from "../domain/Errors.ts"
 import type { Job } from "../domain/Job.ts"
 import { audioTrackOf, captionTracksOf, hlsKeyOf, manifestKeyOf, videoTracksOf } from "../domain/Job.ts"
 import { buildHls, hlsContentType } from "../domain/Hls.ts"
+import { recordEvent } from "../domain/jobEvents.ts"
 import { buildMpd } from "../domain/Mpd.ts"
 import type { Pictures, StoryboardPart } from "../domain/Pictures.ts"
 import { storyboardDirectory, storyboardName } from "../domain/Pictures.ts"
@@ -21,6 +22,7 @@ import type { Track } from "../domain/Track.ts"
 import { trackDurationSeconds } from "../domain/Track.ts"
 import type { FinalizeLease } from "../services/Coordinator.ts"
 import { Coordinator } from "../services/Coordinator.ts"
+import { FaultInjection } from "../services/FaultInjection.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
 import { PipelineSettings } from "../services/PipelineSettings.ts"
@@ -119,7 +121,8 @@ export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: Fi
     if (Option.isSome(renewed)) stillHolder = yield* coordinator.markFinalized(renewed.value)
   }
   const now = yield* Clock.currentTimeMillis
-  yield* store.update(jobId, (current) => ({
+  const marked = yield* store.update(jobId, (current) => {
+    const next: Job = {
     ...current,
     ...(stillHolder ? {
       status: "ready" as const,
@@ -133,7 +136,11 @@ export const finalize = Effect.fn("finalize")(function*(jobId: string, lease: Fi
     updatedAt: now,
     // Create-if-absent: a manifest found in place was written once, maybe by a finalizer that died before recording it.
     manifestWrites: wrote ? (current.manifestWrites ?? 0) + 1 : Math.max(current.manifestWrites ?? 0, 1)
-  }))
+    }
+    // `job.ready` goes in the same write as the status: only the write that makes the job ready records it.
+    return stillHolder && current.status !== "ready" ? recordEvent(next, "job.ready", now) : next
+  })
+  if (stillHolder && marked.status === "ready") yield* (yield* FaultInjection).afterMarkedReady
   yield* Effect.logInfo(`job ${jobId}: ${stillHolder ? "ready" : "published by the finalizer that took the lease over"} (${manifestKey}${wrote ? "" : ", manifest was already published"})`)
   return { manifestKey, wrote }
 })

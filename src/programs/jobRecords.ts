@@ -6,6 +6,7 @@ import type { CaptionTrack } from "../domain/Captions.ts"
 import type { Strategy } from "../domain/Chunking.ts"
 import { chunkLabel } from "../domain/Chunking.ts"
 import type { ErrorInfo, Job, JobStatus, TaskState } from "../domain/Job.ts"
+import { recordEvent } from "../domain/jobEvents.ts"
 import type { Task } from "../domain/Task.ts"
 
 /** Where job ids get their randomness (the test checks it is the cryptographic source). */
@@ -119,8 +120,8 @@ export const updateTask = (job: Job, taskId: string, change: (task: TaskState) =
   tasks: job.tasks.map((task) => (task.taskId === taskId ? change(task) : task))
 })
 
-/** Marks a job failed with its first error; later errors do not overwrite the first. */
+/** Marks a job failed with its first error (recording `job.failed`); later errors do not overwrite the first. */
 export const failJob = (job: Job, error: ErrorInfo, now: number): Job =>
   job.status === "failed" || job.status === "ready"
     ? job
-    : { ...job, status: "failed", error, updatedAt: now, finishedAt: now }
+    : recordEvent({ ...job, status: "failed", error, updatedAt: now, finishedAt: now }, "job.failed", now)

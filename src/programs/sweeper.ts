@@ -20,6 +20,7 @@
 import { Clock, Duration, Effect, Option, Schedule } from "effect"
 import type { ErrorInfo, Job } from "../domain/Job.ts"
 import { isTerminal, manifestKeyOf } from "../domain/Job.ts"
+import { recordEvent } from "../domain/jobEvents.ts"
 import { planTaskId } from "../domain/Task.ts"
 import { Coordinator } from "../services/Coordinator.ts"
 import { JobQueue } from "../services/JobQueue.ts"
@@ -58,7 +59,7 @@ const recordFinalized = Effect.fnUntraced(function*(job: Job, now: number) {
     return yield* Effect.logError(`sweeper: job ${job.id} is finalized but its manifest ${manifestKey} is missing`)
   }
   yield* store.update(job.id, (current) =>
-    current.status === "ready" ? current : {
+    current.status === "ready" ? current : recordEvent({
       ...current,
       status: "ready",
       manifestKey,
@@ -66,7 +67,7 @@ const recordFinalized = Effect.fnUntraced(function*(job: Job, now: number) {
       finishedAt: current.finishedAt ?? now,
       manifestWrites: Math.max(current.manifestWrites ?? 0, 1),
       finalizeRuns: (current.finalizeRuns ?? 0) + 1
-    })
+    }, "job.ready", now))
   yield* Effect.logWarning(`sweeper: job ${job.id} was finalized by a worker that died before recording it; recorded ready`)
 })
 

@@ -16,10 +16,12 @@ export interface JobStoreShape {
    * Newest first. `activeOnly` keeps jobs not yet ready or failed (what the sweeper looks at);
    * `createdBefore` (epoch ms, exclusive) pages through older jobs; `owner` keeps only the jobs of
    * that API key id (an index, not a filter over everyone's jobs, so a page is a page).
+   * `withEvents` keeps jobs with events in their outbox (what the webhook relay looks at).
    */
   readonly list: (options?: {
     readonly limit?: number
     readonly activeOnly?: boolean
+    readonly withEvents?: boolean
     readonly createdBefore?: number
     readonly owner?: string
   }) => Effect.Effect<ReadonlyArray<Job>, JobStoreFailed>

@@ -3,6 +3,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { recordEvent, withoutEvents } from "../../src/domain/jobEvents.ts"
 import { newJob } from "../../src/programs/jobRecords.ts"
 import { JobStore } from "../../src/services/JobStore.ts"
 
@@ -74,5 +75,24 @@ export const jobStoreContract = (name: string, makeLayer: () => Layer.Layer<JobS
         yield* store.delete(`a3-${tag}`)
         assert.deepStrictEqual((yield* store.list({ owner: mine, limit: 10 })).map((j) => j.id), [`a4-${tag}`, `a2-${tag}`, `a1-${tag}`])
         assert.deepStrictEqual((yield* store.list({ owner: theirs, limit: 10 })).map((j) => j.owner), [theirs, theirs, theirs, theirs])
+      })))
+    it.live("lists the jobs with events in their outbox, kept in step by every write", () =>
+      run(Effect.gen(function*() {
+        const store = yield* JobStore
+        const tag = Math.random().toString(36).slice(2)
+        const pending = () => store.list({ withEvents: true, limit: 1000 }).pipe(Effect.map((jobs) => jobs.map((j) => j.id).filter((id) => id.endsWith(tag))))
+        const owned = { ...job(`e1-${tag}`, 1000), owner: "k" }
+        yield* store.create(recordEvent(owned, "job.created", 1000))
+        yield* store.create({ ...job(`e2-${tag}`, 2000), owner: "k" })
+        assert.deepStrictEqual(yield* pending(), [`e1-${tag}`])
+        const events = (yield* store.get(`e1-${tag}`)).outbox ?? []
+        assert.deepStrictEqual(events.map((e) => [e.type, e.job.id]), [["job.created", `e1-${tag}`]])
+        yield* store.update(`e2-${tag}`, (j) => recordEvent({ ...j, status: "ready" }, "job.ready", 3000))
+        assert.deepStrictEqual((yield* pending()).sort(), [`e1-${tag}`, `e2-${tag}`].sort())
+        yield* store.update(`e1-${tag}`, (j) => withoutEvents(j, new Set(events.map((e) => e.id))))
+        assert.deepStrictEqual(yield* pending(), [`e2-${tag}`])
+        assert.strictEqual((yield* store.get(`e1-${tag}`)).outbox, undefined)
+        yield* store.delete(`e2-${tag}`)
+        assert.deepStrictEqual(yield* pending(), [])
       })))
   })

@@ -14,6 +14,8 @@ import { coordinatorContract } from "../contracts/coordinatorContract.ts"
 import { jobQueueContract } from "../contracts/jobQueueContract.ts"
 import { jobStoreContract } from "../contracts/jobStoreContract.ts"
 import { storageContract } from "../contracts/storageContract.ts"
+import { webhookStoreContract } from "../contracts/webhookStoreContract.ts"
+import { memoryWebhookStoreLayer } from "../../src/layers/local/MemoryWebhookStore.ts"
 
 jobQueueContract("in-process", (options) =>
   memoryJobQueueLayer({
@@ -25,3 +27,4 @@ coordinatorContract("in-process", () => memoryCoordinatorLayer)
 jobStoreContract("in-process", () => memoryJobStoreLayer)
 storageContract("folder", () => folderStorageLayer(areaFoldersUnder(path.join(os.tmpdir(), "vidpipe-storage-contract"))))
 idleRegistryContract("in-process", () => memoryIdleRegistryLayer)
+webhookStoreContract("in-process", () => memoryWebhookStoreLayer)

@@ -9,8 +9,11 @@ import { redisJobStoreLayer } from "../../src/layers/redis/RedisJobStore.ts"
 import { coordinatorContract } from "../contracts/coordinatorContract.ts"
 import { idleRegistryContract } from "../contracts/idleRegistryContract.ts"
 import { jobStoreContract } from "../contracts/jobStoreContract.ts"
+import { webhookStoreContract } from "../contracts/webhookStoreContract.ts"
+import { redisWebhookStoreLayer } from "../../src/layers/redis/RedisWebhookStore.ts"
 import { testRedisConnection } from "../support/redis.ts"
 
 coordinatorContract("redis (Lua)", () => redisCoordinatorLayer.pipe(Layer.provideMerge(testRedisConnection())))
 jobStoreContract("redis", () => redisJobStoreLayer.pipe(Layer.provideMerge(testRedisConnection())))
 idleRegistryContract("redis (KillMe)", () => redisIdleRegistryLayer.pipe(Layer.provideMerge(testRedisConnection())))
+webhookStoreContract("redis", () => redisWebhookStoreLayer.pipe(Layer.provideMerge(testRedisConnection())))

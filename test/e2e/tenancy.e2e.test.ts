@@ -11,7 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { RunningServer } from "../support/server.ts"
-import { startServer } from "../support/server.ts"
+import { callAs, startServer } from "../support/server.ts"
 
 const keyA = `key-a-${randomBytes(8).toString("hex")}`
 const keyB = `key-b-${randomBytes(8).toString("hex")}`
@@ -38,15 +38,7 @@ afterAll(async () => {
   await fs.rm(workdir, { recursive: true, force: true })
 })
 
-const as = async (key: string, method: string, url: string, body?: unknown) => {
-  const response = await fetch(`${server.base}${url}`, {
-    method,
-    headers: { "x-api-key": key, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-  const text = await response.text()
-  return { status: response.status, text, json: text.length > 0 ? JSON.parse(text) : undefined }
-}
+const as = (key: string, method: string, url: string, body?: unknown) => callAs(server.base, key, method, url, body)
 
 const create = async (key: string, fileName: string) => {
   const created = await as(key, "POST", "/v1/jobs", { fileName, contentLength: 5 })

@@ -34,7 +34,7 @@ import { newJob } from "../../src/programs/jobRecords.ts"
 import { JobStore } from "../../src/services/JobStore.ts"
 import { Storage } from "../../src/services/Storage.ts"
 import { UploadSlots } from "../../src/services/UploadSlots.ts"
-import { embeddedServices } from "../support/embeddedServices.ts"
+import { embeddedServices, webhookServices } from "../support/embeddedServices.ts"
 import { unusedMultipart } from "../support/unusedMultipart.ts"
 
 const keyA = "limits-key-a"
@@ -322,7 +322,7 @@ describe("routes built without limits (the API Lambda's)", () => {
   roots.push(root)
   const server = HttpRouter.serve(apiRoutes({ deliveryBase: "http://cdn.test", apiKeys: [keyA], maxUploadBytes: 1_000_000 }), { disableLogger: true, disableListenLog: true }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-    Layer.provideMerge(Layer.mergeAll(memoryJobQueueLayer(), memoryCoordinatorLayer, memoryJobStoreLayer, folderStorageLayer(areaFoldersUnder(root)), uploadSlots, noCdnCacheLayer, Layer.succeed(References.MinimumLogLevel, "None")))
+    Layer.provideMerge(Layer.mergeAll(memoryJobQueueLayer(), memoryCoordinatorLayer, memoryJobStoreLayer, webhookServices, folderStorageLayer(areaFoldersUnder(root)), uploadSlots, noCdnCacheLayer, Layer.succeed(References.MinimumLogLevel, "None")))
   )
   layer(server, { excludeTestServices: true })("", (it) => {
     it.effect("answers a burst well above the default limits without a 429", () =>

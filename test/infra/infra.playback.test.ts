@@ -52,12 +52,19 @@ describe("signed playback on CloudFront (infra/cdn.ts)", () => {
     }
   })
 
-  it("gives the API Lambda the same secret and lifetime, and refuses a signed setting without a secret", async () => {
+  it("gives the API and webhooks Lambdas the same secret and lifetime, and refuses a signed setting without a secret", async () => {
     const { deploySettings } = await import("../../infra/settings.ts")
     const { functionSpecs } = await import("../../infra/lambdas.ts")
     const settings = deploySettings({ VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0", VIDPIPE_DEPLOY_PLAYBACK: "signed", VIDPIPE_DEPLOY_PLAYBACK_SECRET: secret, VIDPIPE_DEPLOY_PLAYBACK_TOKEN_SECONDS: "600" }, { name: "vidpipe", stage: "test" })
     const specs = functionSpecs(settings, { backends: {}, network: { vpcId: "v", privateSubnetIds: [], cidrBlock: "10.0.0.0/16", redisUrl: pulumi.output("rediss://x") }, data: {} as never, apiKeyValue: "k", deliveryUrl: "https://d.cloudfront.net", distributionId: "E2" })
     expect(specs.api.environment).toMatchObject({ VIDPIPE_PLAYBACK: "signed", VIDPIPE_PLAYBACK_SECRET: secret, VIDPIPE_PLAYBACK_TOKEN_SECONDS: "600" })
+    // Webhook events carry the same job view, so their playback links are signed alike.
+    expect(specs.webhooks.environment).toMatchObject({
+      VIDPIPE_DELIVERY_URL: "https://d.cloudfront.net",
+      VIDPIPE_PLAYBACK: "signed",
+      VIDPIPE_PLAYBACK_SECRET: secret,
+      VIDPIPE_PLAYBACK_TOKEN_SECONDS: "600"
+    })
     expect(() => deploySettings({ VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0", VIDPIPE_DEPLOY_PLAYBACK: "signed" }, { name: "vidpipe", stage: "x" })).toThrow(/VIDPIPE_DEPLOY_PLAYBACK_SECRET: required/)
     expect(() => deploySettings({ VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0", VIDPIPE_DEPLOY_PLAYBACK: "private" }, { name: "vidpipe", stage: "x" })).toThrow(/VIDPIPE_DEPLOY_PLAYBACK/)
   })

@@ -122,9 +122,9 @@ describe("sst.config.ts", () => {
     expect(redis).toMatchObject({ engine: "redis", cluster: false, instance: "t4g.micro", parameters: { "maxmemory-policy": "noeviction" } })
   })
 
-  it("makes the four Lambdas as SST Functions in the VPC, with the grants and settings of their specs", async () => {
+  it("makes the five Lambdas as SST Functions in the VPC, with the grants and settings of their specs", async () => {
     const functions = [...componentArgs.entries()].filter(([, c]) => c.kind === "Function")
-    expect(functions.map(([name]) => name).sort()).toEqual(["Api", "Ingest", "Protector", "Sweeper"])
+    expect(functions.map(([name]) => name).sort()).toEqual(["Api", "Ingest", "Protector", "Sweeper", "Webhooks"])
     for (const [name, { args }] of functions) {
       expect(args.runtime, name).toBe("nodejs22.x")
       expect(args.vpc, name).toBeInstanceOf(Vpc)
@@ -133,6 +133,7 @@ describe("sst.config.ts", () => {
       expect(args.versioning, name).toBe(name === "Protector")
     }
     expect(componentArgs.get("Protector")?.args.timeout).toBe("2 seconds")
+    expect(componentArgs.get("Webhooks")?.args.timeout).toBe("70 seconds")
     const api = componentArgs.get("Api")?.args
     expect(await resolve(api.environment["VIDPIPE_COORDINATOR"])).toBe("rediss://default:p%40ss%2Fword@master.vidpipe.cache.amazonaws.com:6379/0")
     // Workers probe uploads: no Lambda carries a layer (no ffprobe build to deploy first).
@@ -166,7 +167,9 @@ describe("sst.config.ts", () => {
         ...writeOutputs,
         allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:SendMessage"], [arn("Tasks")]),
         allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [arn("TasksDeadLetter")])
-      ]
+      ],
+      // Redis only, like the protector; receivers are reached through the NAT.
+      Webhooks: []
     }
     const granted: Record<string, Array<unknown>> = {}
     for (const [name, { kind, args }] of componentArgs) {

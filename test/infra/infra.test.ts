@@ -4,8 +4,8 @@
  * Lambda functions, recorded as specs). The assertions read the inputs each resource was
  * registered with: the FIFO queue and its redrive, API keys on every method but the keyless CORS
  * preflight, the protector as the group's first termination policy and who may invoke it, a
- * private outputs bucket behind CloudFront, IMDSv2, and a worker role granted exactly its actions
- * on exactly its resources.
+ * private outputs bucket behind CloudFront, IMDSv2, a worker role granted exactly its actions
+ * on exactly its resources, and the webhook dispatcher Lambda on its one-minute schedule.
  */
 import { createHash } from "node:crypto"
 import * as path from "node:path"
@@ -14,6 +14,7 @@ import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwat
 import { mockClient } from "aws-sdk-client-mock"
 import { ConfigProvider, Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
+import { defaultWindowMillis } from "../../src/entry/lambda/webhooksHandler.ts"
 import { makeCloudWatchMetrics } from "../../src/layers/aws/CloudWatchMetrics.ts"
 import { defaultPipelineSettings } from "../../src/services/PipelineSettings.ts"
 
@@ -53,6 +54,9 @@ const computed = (type: string, name: string, inputs: Record<string, any>): Reco
       return { domainName: "d111111abcdef8.cloudfront.net", arn: `arn:aws:cloudfront::${account}:distribution/E2MOCK` }
     case "aws:ec2/launchTemplate:LaunchTemplate":
       return { latestVersion: 1 }
+    case "aws:cloudwatch/eventRule:EventRule":
+      // Unnamed rules get a generated name; the logical name stands in for it.
+      return { name, arn: `arn:aws:events:${region}:${account}:rule/${name}` }
     case "aws:iam/instanceProfile:InstanceProfile":
     case "aws:iam/role:Role":
       return { arn: `arn:aws:iam::${account}:${type.endsWith("Role") ? "role" : "instance-profile"}/${name}`, name }
@@ -382,6 +386,8 @@ describe("worker instances", () => {
     expect(script).toContain("VIDPIPE_OUTPUTS_BUCKET=vidpipe-test-outputs-mock\n")
     // Scale-in safety and the scaling alarms' inputs: self-protection and CloudWatch metrics for this group.
     expect(script).toContain("VIDPIPE_FLEET=autoscaling\n")
+    // Webhooks go out from the dispatcher Lambda, not through the workers' narrow security group.
+    expect(script).toContain("VIDPIPE_WEBHOOK_DISPATCH=off\n")
     expect(script).toContain("VIDPIPE_METRICS=cloudwatch\n")
     expect(script).toContain("VIDPIPE_AUTOSCALING_GROUP=vidpipe-test-workers\n")
     expect(script).toContain("--name '/vidpipe/test/redis-url' --with-decryption")
@@ -412,7 +418,7 @@ const recordingProvider = (environment: Record<string, string>) => {
 
 describe("Lambda functions", () => {
   it("point at handlers that exist, with only environment variables their own configuration reads", async () => {
-    expect([...specs.keys()].sort()).toEqual(["Api", "Ingest", "Protector", "Sweeper"])
+    expect([...specs.keys()].sort()).toEqual(["Api", "Ingest", "Protector", "Sweeper", "Webhooks"])
     for (const [name, spec] of specs) {
       const [file, exported] = [spec.handler.slice(0, spec.handler.lastIndexOf(".")), spec.handler.slice(spec.handler.lastIndexOf(".") + 1)]
       const module = await import(path.resolve(`${file}.ts`))
@@ -439,6 +445,50 @@ describe("Lambda functions", () => {
   it("run the sweeper on a schedule", () => {
     expect(named("aws:cloudwatch/eventRule:EventRule", "SweeperSchedule").inputs["scheduleExpression"]).toBe("rate(5 minutes)")
     expect(named("aws:cloudwatch/eventTarget:EventTarget", "SweeperScheduleTarget").inputs["arn"]).toBe(functionArn("Sweeper"))
+  })
+})
+
+describe("webhook dispatcher Lambda", () => {
+  it("runs the webhooks handler for longer than its window plus the reserve its last attempt needs, with no AWS grants", () => {
+    const webhooks = specs.get("Webhooks")
+    expect(webhooks?.handler).toBe("src/entry/lambda/webhooksHandler.handler")
+    // The handler keeps 15 s back (an attempt takes at most 10 s): a shorter timeout cuts an attempt off mid-way.
+    const reserveMillis = 15_000
+    expect(webhooks?.timeoutSeconds).toBe(70)
+    expect((webhooks?.timeoutSeconds ?? 0) * 1000).toBeGreaterThanOrEqual(defaultWindowMillis + reserveMillis)
+    expect(webhooks?.memoryMb).toBe(512)
+    expect(webhooks?.publish).toBe(false)
+    // Redis only, over the VPC; receivers through the NAT.
+    expect(webhooks?.grants).toEqual([])
+  })
+
+  it("reads the sweeper's backends and links playback as the API does", async () => {
+    const environment = await resolve(pulumi.output(specs.get("Webhooks")!.environment))
+    const sweeper = await resolve(pulumi.output(specs.get("Sweeper")!.environment))
+    const api = await resolve(pulumi.output(specs.get("Api")!.environment))
+    expect(environment).toMatchObject(sweeper)
+    expect(environment["VIDPIPE_COORDINATOR"]).toBe("rediss://default:token@master.redis.cache.amazonaws.com:6379/0")
+    expect(environment["VIDPIPE_QUEUE"]).toBe(`sqs://sqs.${region}.amazonaws.com/${account}/vidpipe-test-tasks.fifo`)
+    expect(environment["VIDPIPE_METRICS"]).toBe("emf")
+    expect(environment["VIDPIPE_DELIVERY_URL"]).toBe("https://d111111abcdef8.cloudfront.net")
+    expect(environment["VIDPIPE_DELIVERY_URL"]).toBe(api["VIDPIPE_DELIVERY_URL"])
+    // The SSRF guard stays on: the VPC's own addresses (Redis among them) are private.
+    expect(environment["VIDPIPE_WEBHOOK_ALLOW_PRIVATE"]).toBeUndefined()
+  })
+
+  it("is invoked by EventBridge every minute", () => {
+    const rule = named("aws:cloudwatch/eventRule:EventRule", "WebhooksSchedule").inputs
+    expect(rule["scheduleExpression"]).toBe("rate(1 minute)")
+    expect(named("aws:cloudwatch/eventTarget:EventTarget", "WebhooksScheduleTarget").inputs).toMatchObject({
+      rule: "WebhooksSchedule",
+      arn: functionArn("Webhooks")
+    })
+    expect(named("aws:lambda/permission:Permission", "WebhooksScheduleInvoke").inputs).toMatchObject({
+      action: "lambda:InvokeFunction",
+      function: "vidpipe-test-Webhooks",
+      principal: "events.amazonaws.com",
+      sourceArn: `arn:aws:events:${region}:${account}:rule/WebhooksSchedule`
+    })
   })
 })
 

@@ -41,7 +41,7 @@ const environment = (root: string, afterLeaseWon: Effect.Effect<void>) =>
     embeddedLayer({ folders: areaFoldersUnder(root) }),
     makeScriptedFfmpeg({ encodeMillis: 20 }).layer,
     Layer.succeed(PipelineSettings, { ...defaultPipelineSettings, pollSeconds: 1, finalizeLease: leaseLength }),
-    Layer.succeed(FaultInjection, { afterLeaseWon }),
+    Layer.succeed(FaultInjection, { afterLeaseWon, afterMarkedReady: Effect.void }),
     Layer.succeed(References.MinimumLogLevel, "Error")
   )
 

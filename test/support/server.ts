@@ -54,3 +54,14 @@ export const startServer = (args: ReadonlyArray<string>, env: Record<string, str
       })
     })
   })
+
+/** One API call as `key`, JSON both ways: the status, the text, and the parsed body when there is one. */
+export const callAs = async (base: string, key: string, method: string, url: string, body?: unknown) => {
+  const response = await fetch(`${base}${url}`, {
+    method,
+    headers: { "x-api-key": key, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  const text = await response.text()
+  return { status: response.status, text, json: text.length > 0 ? JSON.parse(text) : undefined }
+}

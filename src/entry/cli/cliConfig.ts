@@ -2,7 +2,7 @@
  * What the command line reads from the environment beside the deployment (layers/fromConfig.ts):
  *   VIDPIPE_LOG_LEVEL   Debug, Info, Warn (default; Info for the daemons `worker` and `fleet`), Error…
  *   VIDPIPE_DATA_DIR    `process`'s working folder (default ./data)
- *   VIDPIPE_FAULT       test-only fault injection (die-after-winning-lease)
+ *   VIDPIPE_FAULT       test-only fault injection (die-after-winning-lease, die-after-marking-ready)
  */
 import * as path from "node:path"
 import { Config, Console, Effect, Layer, Option, References } from "effect"
@@ -18,11 +18,16 @@ export const logLevelLayer = (fallback: "Warn" | "Info") =>
 
 export const dataDirectoryConfig = Config.String("VIDPIPE_DATA_DIR").pipe(Config.withDefault("data"), Config.map((dir) => path.resolve(dir)))
 
+const faults = ["die-after-winning-lease", "die-after-marking-ready"] as const
+export type Fault = typeof faults[number]
+
+const isFault = (value: string): value is Fault => faults.some((fault) => fault === value)
+
 export const faultConfig = Effect.gen(function*() {
   const fault = yield* Config.option(Config.String("VIDPIPE_FAULT"))
-  if (Option.isNone(fault)) return Option.none<"die-after-winning-lease">()
-  if (fault.value !== "die-after-winning-lease") {
-    return yield* new InvalidConfiguration({ variable: "VIDPIPE_FAULT", value: fault.value, expected: "die-after-winning-lease (tests only)" })
+  if (Option.isNone(fault)) return Option.none<Fault>()
+  if (!isFault(fault.value)) {
+    return yield* new InvalidConfiguration({ variable: "VIDPIPE_FAULT", value: fault.value, expected: `${faults.join(" or ")} (tests only)` })
   }
   return Option.some(fault.value)
 })

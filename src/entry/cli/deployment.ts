@@ -11,10 +11,14 @@ import { InvalidOption } from "./InvalidOption.ts"
 const describe = (deployment: Deployment) =>
   `queue ${describeBackend(deployment.queue)}, coordinator ${describeBackend(deployment.coordinator)}, storage ${describeBackend(deployment.storage)}`
 
+/** This process killed as the OOM killer would: no cleanup, no goodbye. */
+const dieNow = Effect.sync(() => process.kill(process.pid, "SIGKILL")).pipe(Effect.andThen(Effect.never))
+
 /** Test-only fault injection, named by VIDPIPE_FAULT (see services/FaultInjection.ts). */
 const faultLayer = Layer.unwrap(Effect.map(faultConfig, (fault) =>
   Option.isNone(fault) ? Layer.empty : Layer.succeed(FaultInjection, {
-    afterLeaseWon: Effect.sync(() => process.kill(process.pid, "SIGKILL")).pipe(Effect.andThen(Effect.never))
+    afterLeaseWon: fault.value === "die-after-winning-lease" ? dieNow : Effect.void,
+    afterMarkedReady: fault.value === "die-after-marking-ready" ? dieNow : Effect.void
   })))
 
 /** Loads the configuration; `needsShared` refuses in-process backends a separate process cannot see. */

@@ -17,6 +17,10 @@ import { logLevelLayer } from "./cliConfig.ts"
 import { loadDeployment } from "./deployment.ts"
 import { reportingFailures } from "./runCommand.ts"
 import { awaitDrainRequest } from "./signals.ts"
+import { runWebhookDispatcher } from "../../programs/webhookDelivery.ts"
+import { WebhookSettings } from "../../services/WebhookSettings.ts"
+import { deliveryUrlConfig, publicUrlConfig } from "../http/uploadConfig.ts"
+import { webhookDispatchConfig, webhookSettingsConfig } from "../http/webhookConfig.ts"
 
 export const workerCommand = Command.make(
   "worker",
@@ -43,6 +47,12 @@ export const workerCommand = Command.make(
         yield* reap
         yield* Effect.forkScoped(reap.pipe(Effect.repeat(Schedule.spaced("5 seconds"))))
         yield* Effect.forkScoped(runSweeper(workerId))
+        // Webhooks go out from every worker (claims share the work), unless a dispatcher runs
+        // elsewhere: on AWS a scheduled Lambda does it (VIDPIPE_WEBHOOK_DISPATCH=off, docs/deploy.md).
+        if (yield* webhookDispatchConfig) {
+          const webhookSettings = yield* webhookSettingsConfig(yield* deliveryUrlConfig(yield* publicUrlConfig))
+          yield* Effect.forkScoped(runWebhookDispatcher.pipe(Effect.provideService(WebhookSettings, webhookSettings)))
+        }
         const options = { drain: awaitDrainRequest, drainTimeout: Duration.seconds(flags.drainTimeout) }
         yield* Option.isSome(lifecycleHook) && lifecycleHook.value.trim() !== ""
           ? runWorkerInFleet(workerId, { ...options, lifecycleHookName: lifecycleHook.value.trim() })

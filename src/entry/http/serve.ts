@@ -13,7 +13,9 @@ import type { AcceptUploadServices } from "../../programs/acceptUpload.ts"
 import { acceptUpload } from "../../programs/acceptUpload.ts"
 import { runUploadExpiry } from "../../programs/expireUploads.ts"
 import { runSweeper } from "../../programs/sweeper.ts"
+import { runWebhookDispatcher } from "../../programs/webhookDelivery.ts"
 import { runWorker } from "../../programs/worker.ts"
+import { WebhookSettings } from "../../services/WebhookSettings.ts"
 import type { KeyLimits } from "./api/RateLimits.ts"
 import { apiRoutes } from "./api/routes.ts"
 import type { PlaybackAccess } from "./playbackToken.ts"
@@ -23,6 +25,7 @@ import { corsOriginsConfig, corsUnder } from "./cors.ts"
 import { deliveryRoutes, playerRoutes } from "./presentationServer.ts"
 import { uploadRoutes } from "./uploadRoute.ts"
 import { webAppRoutes } from "./webApp.ts"
+import { webhookSettingsConfig } from "./webhookConfig.ts"
 
 export interface ServeOptions {
   readonly port: number
@@ -98,7 +101,8 @@ export const serverLayer = (options: ServeOptions) => {
         playerRoutes,
         webAppRoutes,
         // Jobs whose upload never completed fail after a day, their parts dropped (expireUploads.ts).
-        Layer.effectDiscard(Effect.forkScoped(runUploadExpiry))
+        Layer.effectDiscard(Effect.forkScoped(runUploadExpiry)),
+        webhookDispatcher(options)
       )
   })).pipe(Layer.provide(uploadSlots(options)))
   return Layer.merge(
@@ -107,6 +111,18 @@ export const serverLayer = (options: ServeOptions) => {
     Layer.effect(HttpServer.HttpServer, HttpServer.HttpServer)
   ).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host })))
 }
+
+/**
+ * The webhook dispatcher, for as long as the server runs (whatever its worker count: the events of
+ * jobs finished by separate workers are relayed here too). Event views link playback on the public
+ * URL, or on the address bound when none is set.
+ */
+export const webhookDispatcher = (options: Pick<ServeOptions, "publicUrl">) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const base = options.publicUrl || (yield* HttpServer.addressFormattedWith(Effect.succeed))
+    const settings = yield* webhookSettingsConfig(`${base}${deliveryMount}`)
+    yield* Effect.forkScoped(runWebhookDispatcher.pipe(Effect.provideService(WebhookSettings, settings)))
+  }))
 
 /** Worker fibers and their sweeper, as a layer that runs for as long as the server does. */
 export const embeddedWorkers = (options: Pick<ServeOptions, "workers" | "instanceId">) =>

@@ -16,6 +16,8 @@ import type { JobQueue } from "../../services/JobQueue.ts"
 import type { JobStore } from "../../services/JobStore.ts"
 import type { Storage } from "../../services/Storage.ts"
 import type { UploadSlots } from "../../services/UploadSlots.ts"
+import type { WebhookSender } from "../../services/WebhookSender.ts"
+import type { WebhookStore } from "../../services/WebhookStore.ts"
 import type { ApiRoutesOptions } from "../http/api/routes.ts"
 import { apiRoutes } from "../http/api/routes.ts"
 import type { ApiGatewayProxyEvent, ApiGatewayProxyResult } from "./apiGatewayProxy.ts"
@@ -23,7 +25,7 @@ import { fromResponse, toRequest } from "./apiGatewayProxy.ts"
 import { apiOptionsConfig, uploadSlotsConfig, uploadSlotsLayer } from "./lambdaConfig.ts"
 
 /** What the API's handlers use; the HTTP platform services are added here. */
-export type ApiServices = JobStore | Storage | JobQueue | Coordinator | UploadSlots | CdnCache
+export type ApiServices = JobStore | Storage | JobQueue | Coordinator | UploadSlots | CdnCache | WebhookStore | WebhookSender
 
 /** The Lambda context is not needed: each request is self-contained. */
 export type ApiHandler = ((event: ApiGatewayProxyEvent, context?: unknown) => Promise<ApiGatewayProxyResult>) & {

@@ -29,6 +29,7 @@ export const makeMemoryJobStore = Effect.sync(() => {
       Effect.sync(() =>
         [...jobs.values()]
           .filter((job) => !options?.activeOnly || !isTerminal(job.status))
+          .filter((job) => !options?.withEvents || (job.outbox?.length ?? 0) > 0)
           .filter((job) => options?.owner === undefined || job.owner === options.owner)
           .filter((job) => options?.createdBefore === undefined || job.createdAt < options.createdBefore)
           .sort((a, b) => b.createdAt - a.createdAt)

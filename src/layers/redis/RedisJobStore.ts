@@ -2,7 +2,8 @@
  * JobStore on Redis: each job is a hash {data (JSON), version}; updates are optimistic
  * (read, change, then a Lua compare-and-set on the version, retried on contention), so no
  * connection-bound WATCH is needed. A sorted set orders jobs by creation, and one per owner (API
- * key id) its own jobs; a set holds the unfinished ones for the sweeper.
+ * key id) its own jobs; a set holds the unfinished ones for the sweeper, another those with events
+ * in their outbox for the webhook relay (kept by the same script as the job, so never out of step).
  */
 import { randomUUID } from "node:crypto"
 import { Effect, Layer, Schema } from "effect"
@@ -22,8 +23,8 @@ const decodeJob = Schema.decodeUnknownEffect(JobJson)
 
 /**
  * KEYS: job hash, by-creation zset, active set, the owner's by-creation zset (the all-jobs zset again
- * for a job without owner). ARGV: expected version (0 = create), json, createdAt, id, active (1/0),
- * write id (unique per call).
+ * for a job without owner), the with-events set. ARGV: expected version (0 = create), json, createdAt,
+ * id, active (1/0), write id (unique per call), has events (1/0).
  * The hash remembers the ids of its last writes: when Redis ran a write but the connection died
  * before the reply arrived, ioredis sends the same call again after reconnecting, which finds
  * the version moved on. Without the ids that looked like contention, so the caller re-read and
@@ -44,6 +45,7 @@ redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', current + 1, 'writes', '
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
 if ARGV[5] == '1' then redis.call('SADD', KEYS[3], ARGV[4]) else redis.call('SREM', KEYS[3], ARGV[4]) end
+if ARGV[7] == '1' then redis.call('SADD', KEYS[5], ARGV[4]) else redis.call('SREM', KEYS[5], ARGV[4]) end
 return 1
 `
 
@@ -51,16 +53,20 @@ const maxAttempts = 50
 
 export const makeRedisJobStore = Effect.gen(function*() {
   const { client, prefix } = yield* RedisConnection
-  const redis = defineScripts(client, 4, { vidpipeJobPut: putScript })
+  const redis = defineScripts(client, 5, { vidpipeJobPut: putScript })
   const jobKey = (id: string) => `${prefix}:job:${id}`
   const byCreation = `${prefix}:jobs`
   const active = `${prefix}:jobs:active`
+  const withEvents = `${prefix}:jobs:outbox`
   const byOwner = (owner: string | undefined) => owner === undefined ? byCreation : `${prefix}:jobs:owner:${owner}`
   const call = <A>(operation: string, run: () => Promise<A>) =>
     redisCall(run, (reason) => new JobStoreFailed({ operation, reason, retryable: true }))
   const put = (operation: string, job: Job, expectedVersion: number) =>
     call(operation, () =>
-      redis.vidpipeJobPut(jobKey(job.id), byCreation, active, byOwner(job.owner), expectedVersion, encodeJob(job), job.createdAt, job.id, isTerminal(job.status) ? 0 : 1, randomUUID())
+      redis.vidpipeJobPut(
+        jobKey(job.id), byCreation, active, byOwner(job.owner), withEvents,
+        expectedVersion, encodeJob(job), job.createdAt, job.id, isTerminal(job.status) ? 0 : 1, randomUUID(), (job.outbox?.length ?? 0) > 0 ? 1 : 0
+      )
     ).pipe(Effect.map((stored) => Number(stored) === 1))
 
   const read = Effect.fnUntraced(function*(jobId: string) {
@@ -96,8 +102,8 @@ export const makeRedisJobStore = Effect.gen(function*() {
     }),
     list: Effect.fn("JobStore.list")(function*(options) {
       const limit = options?.limit ?? 100
-      if (options?.activeOnly) {
-        const ids = yield* call("list", () => client.smembers(active))
+      if (options?.activeOnly || options?.withEvents) {
+        const ids = yield* call("list", () => options.withEvents ? client.srandmember(withEvents, limit) : client.smembers(active))
         const jobs = yield* readMany(ids)
         return jobs.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit)
       }
@@ -114,7 +120,7 @@ export const makeRedisJobStore = Effect.gen(function*() {
         Effect.map(({ job }) => job.owner),
         Effect.catchTag("JobNotFound", () => Effect.succeed(undefined))
       )
-      yield* call("delete", () => client.multi().del(jobKey(jobId)).zrem(byCreation, jobId).zrem(byOwner(owner), jobId).srem(active, jobId).exec())
+      yield* call("delete", () => client.multi().del(jobKey(jobId)).zrem(byCreation, jobId).zrem(byOwner(owner), jobId).srem(active, jobId).srem(withEvents, jobId).exec())
     })
   })
 })

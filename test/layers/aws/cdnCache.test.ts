@@ -24,6 +24,7 @@ import { JobStore } from "../../../src/services/JobStore.ts"
 import { Storage } from "../../../src/services/Storage.ts"
 import { UploadSlots } from "../../../src/services/UploadSlots.ts"
 import { unusedMultipart } from "../../support/unusedMultipart.ts"
+import { webhookServices } from "../../support/embeddedServices.ts"
 
 const cloudFront = mockClient(CloudFrontClient)
 afterEach(() => cloudFront.reset())
@@ -69,6 +70,7 @@ const lambdaWith = (forget: (prefix: string, storage: Storage["Service"]) => Eff
       memoryJobQueueLayer(),
       memoryCoordinatorLayer,
       memoryJobStoreLayer,
+      webhookServices,
       folderStorageLayer(areaFoldersUnder(root)),
       Layer.succeed(UploadSlots, UploadSlots.of({
   ...unusedMultipart,

@@ -15,6 +15,7 @@ import {
 import { ApiKeys } from "./ApiKeys.ts"
 import { RateLimits } from "./RateLimits.ts"
 import { RequestGuard } from "./RequestGuard.ts"
+import { WebhooksGroup } from "./WebhooksGroup.ts"
 
 const intBetween = (minimum: number, maximum: number) => Schema.Int.check(Schema.isBetween({ minimum, maximum }))
 
@@ -166,6 +167,7 @@ export class JobsGroup extends HttpApiGroup.make("jobs").add(
 // before RequestGuard and the handler read anything.
 export class Api extends HttpApi.make("vidpipe")
   .add(JobsGroup)
+  .add(WebhooksGroup)
   .middleware(RequestGuard)
   .middleware(RateLimits)
   .middleware(ApiKeys)

@@ -3,9 +3,9 @@
  * `{ "error": { "_tag", "message", "field"? } }` with its own HTTP status, so clients read one
  * shape whatever failed; the `…Response` schemas are what endpoints and middleware declare.
  */
-import { Schema, SchemaTransformation } from "effect"
+import { Effect, Schema, SchemaTransformation } from "effect"
 import { HttpApiSchema } from "effect/http-api"
-import { JobNotFound } from "../../../domain/Errors.ts"
+import { JobNotFound, WebhookNotFound } from "../../../domain/Errors.ts"
 
 const fields = {
   message: Schema.String,
@@ -56,21 +56,40 @@ export const PayloadTooLargeResponse = asResponse("PayloadTooLarge", 413, Payloa
 export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", fields) {}
 export const UnsupportedMediaTypeResponse = asResponse("UnsupportedMediaType", 415, UnsupportedMediaType)
 
-const noJob = "no job "
-
 /**
- * The job store's own `JobNotFound` (domain/Errors.ts), answered as a 404 about the `jobId`
- * parameter: the message names the id, so a client decodes the same error back.
+ * A store's own not-found error, answered as a 404 whose message is `prefix` + the id (so a client
+ * decodes the same error back) and whose field names the request parameter that held it.
  */
-export const JobNotFoundResponse = envelope("JobNotFound").pipe(
-  Schema.decodeTo(
-    Schema.toType(JobNotFound),
-    SchemaTransformation.transform({
-      decode: ({ error }) => new JobNotFound({ jobId: error.message.startsWith(noJob) ? error.message.slice(noJob.length) : error.message }),
-      encode: (e) => ({ error: { _tag: "JobNotFound" as const, message: `${noJob}${e.jobId}`, field: "jobId" } })
-    })
-  ),
-  HttpApiSchema.status(404)
+const notFoundResponse = <const Tag extends string, E extends { readonly _tag: Tag }>(
+  tag: Tag,
+  self: Schema.Codec<E, unknown, never, never>,
+  prefix: string,
+  idOf: (e: E) => string,
+  make: (id: string) => E,
+  fieldOf: (id: string) => string
+) =>
+  envelope(tag).pipe(
+    Schema.decodeTo(
+      Schema.toType(self),
+      SchemaTransformation.transform<E, { readonly error: { readonly _tag: Tag; readonly message: string; readonly field?: string } }>({
+        decode: ({ error }) => make(error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message),
+        encode: (e: E) => ({ error: { _tag: tag, message: `${prefix}${idOf(e)}`, field: fieldOf(idOf(e)) } })
+      })
+    ),
+    HttpApiSchema.status(404)
+  )
+
+/** The job store's own `JobNotFound` (domain/Errors.ts), answered as a 404 about the `jobId` parameter. */
+export const JobNotFoundResponse = notFoundResponse("JobNotFound", JobNotFound, "no job ", (e) => e.jobId, (jobId) => new JobNotFound({ jobId }), () => "jobId")
+
+/** The webhook store's `WebhookNotFound` (an endpoint or one of its deliveries), answered as a 404 naming the id. */
+export const WebhookNotFoundResponse = notFoundResponse(
+  "WebhookNotFound",
+  WebhookNotFound,
+  "no webhook ",
+  (e) => e.id,
+  (id) => new WebhookNotFound({ id }),
+  (id) => id.startsWith("dlv_") ? "deliveryId" : "webhookId"
 )
 
 /** The job is not in a state the request applies to (e.g. retrying a job that has not failed). */
@@ -80,6 +99,12 @@ export const JobConflictResponse = asResponse("JobConflict", 409, JobConflict)
 /** A backend (job store, queue, storage, coordinator) failed; the request may be retried. */
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields) {}
 export const ServiceUnavailableResponse = asResponse("ServiceUnavailable", 503, ServiceUnavailable)
+
+/** A backend failure, logged here and answered with a generic 503: its details stay out of responses. */
+export const unavailable = (error: { readonly _tag: string; readonly message: string }) =>
+  Effect.logError(`api: ${error._tag}: ${error.message}`).pipe(
+    Effect.andThen(Effect.fail(new ServiceUnavailable({ message: "a backend is unavailable; try again" })))
+  )
 
 /**
  * A key's limit is reached (`vidpipe serve`'s per-key rate or daily job quota, RateLimits.ts):

@@ -12,6 +12,7 @@ import { storeSidecarCaptions } from "../../../programs/sidecarCaptions.ts"
 import { HttpApiBuilder } from "effect/http-api"
 import { JobNotFound } from "../../../domain/Errors.ts"
 import type { Job } from "../../../domain/Job.ts"
+import { recordEvent } from "../../../domain/jobEvents.ts"
 import { toJobView } from "../../../domain/JobView.ts"
 import { newJob, newJobId, safeFileName } from "../../../programs/jobRecords.ts"
 import { enqueueTask } from "../../../programs/taskMessages.ts"
@@ -25,7 +26,7 @@ import { UploadSlots } from "../../../services/UploadSlots.ts"
 import { multipartLayoutFor, partLengthOf, completionProblem, MiB } from "../../../domain/Multipart.ts"
 import type { MultipartTarget } from "../../../services/UploadSlots.ts"
 import { Api } from "./Api.ts"
-import { BadRequest, JobConflict, ServiceUnavailable } from "./ApiErrors.ts"
+import { BadRequest, JobConflict, unavailable } from "./ApiErrors.ts"
 import type { ApiCallerShape } from "./ApiKeys.ts"
 import { ApiCaller } from "./ApiKeys.ts"
 import type { PlaybackAccess } from "../playbackToken.ts"
@@ -49,11 +50,6 @@ export interface JobsHandlersOptions {
   readonly playback?: PlaybackAccess
 }
 
-/** A backend failure, logged here and answered with a generic 503. */
-const unavailable = (error: { readonly _tag: string; readonly message: string }) =>
-  Effect.logError(`api: ${error._tag}: ${error.message}`).pipe(
-    Effect.andThen(Effect.fail(new ServiceUnavailable({ message: "a backend is unavailable; try again" })))
-  )
 
 /** The store's own answer for a job that does not exist (ApiErrors.ts answers it with a 404). */
 const notFound = (jobId: string) => Effect.fail(new JobNotFound({ jobId }))
@@ -139,7 +135,8 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
             Effect.provideService(Storage, storage),
             Effect.catch(unavailable)
           )
-          yield* store.create(newJob({
+          const now = yield* Clock.currentTimeMillis
+          yield* store.create(recordEvent(newJob({
             id: jobId,
             fileName,
             sourceKey,
@@ -149,11 +146,11 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
             strategy: payload.strategy ?? "auto",
             storyboard: payload.storyboard,
             sidecarCaptions,
-            now: yield* Clock.currentTimeMillis,
+            now,
             status: "awaiting-upload",
             owner: caller.keyId,
             multipartUpload: layout === undefined || uploadId === undefined ? undefined : { uploadId, ...layout }
-          })).pipe(Effect.catch(unavailable))
+          }), "job.created", now)).pipe(Effect.catch(unavailable))
           if (layout !== undefined) return { jobId, upload: { kind: "multipart" as const, ...layout } }
           const slot = yield* uploadSlots.create({ jobId, key: sourceKey, contentLength: payload.contentLength, contentType: payload.contentType })
           return {

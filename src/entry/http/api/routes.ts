@@ -13,6 +13,7 @@ import { jobsHandlers } from "./handlers.ts"
 import type { ApiLimits } from "./RateLimits.ts"
 import { noRateLimitsLayer, rateLimitsLayer } from "./RateLimits.ts"
 import { requestGuardLayer } from "./RequestGuard.ts"
+import { webhooksHandlers } from "./webhookHandlers.ts"
 
 export interface ApiRoutesOptions {
   /** Where the outputs area is served; job views link manifests under it. */
@@ -58,7 +59,9 @@ export const apiRoutes = (options: ApiRoutesOptions) => {
   ))
   return Layer.mergeAll(
     HttpApiBuilder.layer(Api, { openapiPath: openApiPath }).pipe(
-      Layer.provide(jobsHandlers(options).pipe(Layer.provide([keys, requestGuardLayer, options.limits === undefined ? noRateLimitsLayer : rateLimitsLayer(options.limits)])))
+      Layer.provide(Layer.mergeAll(jobsHandlers(options), webhooksHandlers).pipe(
+        Layer.provide([keys, requestGuardLayer, options.limits === undefined ? noRateLimitsLayer : rateLimitsLayer(options.limits)])
+      ))
     ),
     HttpApiScalar.layer(Api, { path: docsPath }),
     // Preflights are answered before the key check (they carry no key).
