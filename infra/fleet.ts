@@ -13,6 +13,10 @@
  *   new instances protected from scale-in (a worker drops its protection only when idle), a
  *   termination lifecycle hook whose heartbeat outlasts the worker's drain, and group metrics
  *   for the scaling alarms (scaling.ts).
+ * - Capacity (settings.ts, `worker.capacity`): Spot across several instance types (a mixed
+ *   instances policy over the same launch template; the workers watch IMDS for the two-minute
+ *   interruption notice and drain), or On-Demand, optionally with a warm pool of stopped
+ *   instances. Never both: Auto Scaling keeps no Spot Instances in a warm pool.
  */
 import * as aws from "@pulumi/aws"
 import * as pulumi from "@pulumi/pulumi"
@@ -32,6 +36,12 @@ export const stopTimeoutSeconds = 660
 /** The termination hook waits this long at most for the drain (the instance completes it sooner). */
 export const lifecycleHeartbeatSeconds = 900
 export const lifecycleHookName = "drain"
+/** The launch hook of a group with a warm pool: held until the boot script has configured the instance. */
+export const prepareHookName = "prepare"
+/** The boot script takes well under this (the Redis URL's retries stop at 150 s). */
+export const prepareHeartbeatSeconds = 300
+/** AWS marks it "(recommended)": the Spot pools least likely to be interrupted, then the cheapest of those. */
+export const spotAllocationStrategy = "price-capacity-optimized"
 
 export interface UserDataInput {
   readonly region: string
@@ -41,6 +51,8 @@ export interface UserDataInput {
   readonly redisUrlParameter: string
   /** The termination hook the worker completes after its drain (VIDPIPE_LIFECYCLE_HOOK). */
   readonly lifecycleHookName: string
+  /** With a warm pool: the group and its launch hook, which the boot script completes. */
+  readonly warmPool?: { readonly autoScalingGroupName: string; readonly prepareHookName: string }
 }
 
 const plain = /^[A-Za-z0-9_.,:/@%+=-]*$/
@@ -69,17 +81,80 @@ for attempt in $(seq 30); do
 done
 
 umask 027
-cat > /etc/vidpipe/worker.env <<'VIDPIPE_ENV'
+cat > /etc/vidpipe/worker.env.new <<'VIDPIPE_ENV'
 ${envLines({ AWS_REGION: input.region, ...input.environment, VIDPIPE_LIFECYCLE_HOOK: input.lifecycleHookName })}
 VIDPIPE_ENV
-printf 'VIDPIPE_INSTANCE_ID=%s\\nVIDPIPE_COORDINATOR=%s\\n' "$instance_id" "$redis_url" >> /etc/vidpipe/worker.env
+printf 'VIDPIPE_INSTANCE_ID=%s\\nVIDPIPE_COORDINATOR=%s\\n' "$instance_id" "$redis_url" >> /etc/vidpipe/worker.env.new
 
-chown root:vidpipe /etc/vidpipe/worker.env
-chmod 0640 /etc/vidpipe/worker.env
+chown root:vidpipe /etc/vidpipe/worker.env.new
+chmod 0640 /etc/vidpipe/worker.env.new
+# Replaced whole: a worker (re)starting meanwhile never reads half a file.
+mv -f /etc/vidpipe/worker.env.new /etc/vidpipe/worker.env
 # The worker completes the termination lifecycle hook itself after its drain (VIDPIPE_LIFECYCLE_HOOK).
-systemctl enable --now vidpipe-worker.service
-`
+${input.warmPool === undefined ? "systemctl enable --now vidpipe-worker.service\n" : warmPoolStart(aws, input.warmPool)}`
 }
+
+/**
+ * The end of the boot script with a warm pool, which runs it at every boot (`everyBoot`). Auto
+ * Scaling says where the instance is going: `Warmed:Stopped` while it is prepared for the pool
+ * (configured and enabled, not started: it is stopped next), `InService` on a cold launch or a
+ * warm start. A resumed instance re-registers by itself: systemd starts the enabled unit at boot,
+ * the worker keeps its instance id, and its idle-set entry from before the stop is dropped as
+ * stale (not seen within the protector's freshness window) until its first empty poll adds it again.
+ */
+const warmPoolStart = (aws: string, warmPool: NonNullable<UserDataInput["warmPool"]>) => `
+# Warm pool: where Auto Scaling is taking this instance (absent for a moment right after launch).
+target=""
+for attempt in $(seq 30); do
+  token=$(curl -fsS -m 5 -X PUT "$imds/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300" || true)
+  target=$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $token" "$imds/latest/meta-data/autoscaling/target-lifecycle-state" || true)
+  [ -n "$target" ] && break
+  sleep 2
+done
+if [[ "$target" == Warmed:* ]]; then
+  systemctl enable vidpipe-worker.service
+else
+  systemctl enable --now vidpipe-worker.service
+fi
+
+# Auto Scaling holds the instance at the ${warmPool.prepareHookName} hook until this (then stops it into the pool, or
+# puts it in service). After a plain reboot no action is pending, and there is nothing to complete.
+for attempt in $(seq 12); do
+  if answer=$(${aws} autoscaling complete-lifecycle-action --auto-scaling-group-name '${warmPool.autoScalingGroupName}' --lifecycle-hook-name '${warmPool.prepareHookName}' --lifecycle-action-result CONTINUE --instance-id "$instance_id" 2>&1); then break; fi
+  case "$answer" in *"No active Lifecycle Action"*) break ;; esac
+  [ "$attempt" = 12 ] && { echo "vidpipe: cannot complete the ${warmPool.prepareHookName} hook: $answer" >&2; exit 1; }
+  sleep 5
+done
+`
+
+/**
+ * User data that cloud-init runs at every boot, not only the first: the warm pool's resumed
+ * instances must complete the launch hook again. AWS's documented way ("To run user data scripts
+ * when an instance restarts, the user data must be in the MIME multi-part format", warm pool
+ * prerequisites): `scripts-user` with frequency `always`.
+ */
+export const everyBoot = (script: string) => `Content-Type: multipart/mixed; boundary="vidpipe-boot"
+MIME-Version: 1.0
+
+--vidpipe-boot
+Content-Type: text/cloud-config; charset="us-ascii"
+MIME-Version: 1.0
+Content-Transfer-Encoding: 7bit
+Content-Disposition: attachment; filename="cloud-config.txt"
+
+#cloud-config
+cloud_final_modules:
+- [scripts-user, always]
+
+--vidpipe-boot
+Content-Type: text/x-shellscript; charset="us-ascii"
+MIME-Version: 1.0
+Content-Transfer-Encoding: 7bit
+Content-Disposition: attachment; filename="userdata.txt"
+
+${script}
+--vidpipe-boot--
+`
 
 export interface FleetInputs {
   readonly account: Account
@@ -133,17 +208,29 @@ export const workerFleet = (settings: DeploySettings, inputs: FleetInputs) => {
     tags
   })
 
-  const userData = pulumi.all([account.region, pulumi.output(inputs.backends), redisUrlParameter.name]).apply(([region, environment, parameter]) =>
-    Buffer.from(workerUserData({
+  const capacity = settings.worker.capacity
+  const warmPool = capacity.kind === "on-demand" && capacity.warmPool.size > 0 ? capacity.warmPool : undefined
+
+  const userData = pulumi.all([account.region, pulumi.output(inputs.backends), redisUrlParameter.name]).apply(([region, environment, parameter]) => {
+    const script = workerUserData({
       region,
-      // The instance protects itself from scale-in while it holds a task (SetInstanceProtection).
-      // Webhooks go out from the dispatcher Lambda (lambdas.ts): this group lets out only 443 and
-      // Redis, receivers listen on any port, and the fleet may be at zero while retries are due.
-      environment: { ...environment, VIDPIPE_FLEET: "autoscaling", VIDPIPE_WEBHOOK_DISPATCH: "off", VIDPIPE_LOG_LEVEL: "Info" },
+      environment: {
+        ...environment,
+        // The instance protects itself from scale-in while it holds a task (SetInstanceProtection).
+        VIDPIPE_FLEET: "autoscaling",
+        // Webhooks go out from the dispatcher Lambda (lambdas.ts): this group lets out only 443 and
+        // Redis, receivers listen on any port, and the fleet may be at zero while retries are due.
+        VIDPIPE_WEBHOOK_DISPATCH: "off",
+        VIDPIPE_LOG_LEVEL: "Info",
+        // Spot: the worker polls IMDS for the two-minute interruption notice and drains.
+        ...(capacity.kind === "spot" ? { VIDPIPE_SPOT_NOTICES: "imds" } : {})
+      },
       redisUrlParameter: parameter,
-      lifecycleHookName
-    })).toString("base64")
-  )
+      lifecycleHookName,
+      ...(warmPool === undefined ? {} : { warmPool: { autoScalingGroupName, prepareHookName } })
+    })
+    return Buffer.from(warmPool === undefined ? script : everyBoot(script)).toString("base64")
+  })
 
   const launchTemplate = new aws.ec2.LaunchTemplate("WorkerTemplate", {
     namePrefix: `${settings.prefix}-worker-`,
@@ -171,12 +258,52 @@ export const workerFleet = (settings: DeploySettings, inputs: FleetInputs) => {
     tags
   })
 
+  const templateVersion = launchTemplate.latestVersion.apply(String)
+  // Spot: the same launch template, its instance type overridden by each of the Spot types (any
+  // of them may be launched), everything above `onDemandBase` Spot. On-Demand: the template as is.
+  const launch: Pick<aws.autoscaling.GroupArgs, "launchTemplate" | "mixedInstancesPolicy" | "warmPool" | "capacityRebalance"> = capacity.kind === "spot"
+    ? {
+      // Capacity Rebalancing: on a rebalance recommendation Auto Scaling launches a replacement
+      // and then terminates the at-risk instance through the termination hook. The worker there
+      // has already drained and exited (VIDPIPE_SPOT_NOTICES=imds); without this the instance
+      // would sit, workerless and out of KillMe, until EC2 reclaims it.
+      capacityRebalance: true,
+      mixedInstancesPolicy: {
+        instancesDistribution: {
+          onDemandBaseCapacity: capacity.onDemandBase,
+          onDemandPercentageAboveBaseCapacity: 0,
+          spotAllocationStrategy
+        },
+        launchTemplate: {
+          launchTemplateSpecification: { launchTemplateId: launchTemplate.id, version: templateVersion },
+          overrides: capacity.instanceTypes.map((instanceType) => ({ instanceType }))
+        }
+      }
+    }
+    : {
+      launchTemplate: { id: launchTemplate.id, version: templateVersion },
+      ...(warmPool === undefined ? {} : {
+        warmPool: {
+          poolState: "Stopped",
+          // The same minimum and maximum prepared capacity: exactly `size` stopped instances,
+          // whatever the desired capacity (user guide: "the warm pool will have an absolute size").
+          minSize: warmPool.size,
+          maxGroupPreparedCapacity: warmPool.size,
+          // Scale-in returns an instance (an idle one: the protector names no other) to the pool
+          // through the termination hook, paused at Warmed:Pending:Wait. The worker completes that
+          // hook only when the target state is `Terminated`, so until it also drains on `Warmed:*`
+          // the instance waits out the hook's heartbeat (lifecycleHeartbeatSeconds) before it stops.
+          instanceReusePolicy: { reuseOnScaleIn: warmPool.reuseOnScaleIn }
+        }
+      })
+    }
+
   const group = new aws.autoscaling.Group("Workers", {
     name: autoScalingGroupName,
     minSize: settings.worker.min,
     maxSize: settings.worker.max,
     vpcZoneIdentifiers: network.privateSubnetIds,
-    launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
+    ...launch,
     // Auto Scaling asks the protector which instances it may remove; `Default` breaks ties.
     terminationPolicies: [inputs.protectorAliasArn, "Default"],
     serviceLinkedRoleArn: autoScalingServiceRoleArn(account),
@@ -208,7 +335,21 @@ export const workerFleet = (settings: DeploySettings, inputs: FleetInputs) => {
     defaultResult: "CONTINUE"
   })
 
-  return { redisUrlParameter, role, dataPolicy, fleetPolicy, instanceProfile, securityGroup, launchTemplate, group, drainHook }
+  // Instances bound for the warm pool pass through launch hooks too (Warmed:Pending:Wait), and
+  // "Amazon EC2 Auto Scaling does not wait for user data to finish running" before stopping them:
+  // this hook keeps each one running until its boot script completes it, at every boot (everyBoot),
+  // so a warm start waits for it too (Pending:Wait). One that never completes it is replaced
+  // rather than stopped into the pool half-configured. The first instances may launch before the
+  // hook exists; their boot script then runs again at their warm start.
+  const prepareHook = warmPool === undefined ? undefined : new aws.autoscaling.LifecycleHook("WorkerPrepare", {
+    name: prepareHookName,
+    autoscalingGroupName: group.name,
+    lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+    heartbeatTimeout: prepareHeartbeatSeconds,
+    defaultResult: "ABANDON"
+  })
+
+  return { redisUrlParameter, role, dataPolicy, fleetPolicy, instanceProfile, securityGroup, launchTemplate, group, drainHook, prepareHook }
 }
 
 export type WorkerFleet = ReturnType<typeof workerFleet>

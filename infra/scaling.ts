@@ -1,13 +1,19 @@
 /**
  * Scaling policies and the CloudWatch alarms that drive them: the infrastructure's rendering of
- * `src/domain/ScalingPolicy.ts` (target tracking on backlog per instance with in-flight tasks
- * counted, scale-out at once, scale-in only onto idle instances).
+ * `src/domain/ScalingPolicy.ts` (the fleet sized to the estimated work, never below the tasks in
+ * flight nor above the tasks in the system; scale-out at once, scale-in only onto idle instances).
  *
  * | alarm                   | metric (1-minute periods)                                                    | policy |
  * |-------------------------|------------------------------------------------------------------------------|--------|
  * | `…-scale-out-on-ingest` | tasks ingest just enqueued (`Vidpipe/ScaleOut`, Sum) + in flight − desired: new tasks no free worker can take | add that many instances (steps 1, 2, 4, 8, 16) |
- * | `…-backlog-high`        | (visible + in flight) / desired capacity, above `targetBacklogPerInstance` (1) | add 25 %…1000 % (about `ceil(backlog/target)`) |
- * | `…-idle`                | idle workers (`Vidpipe/ScaleIn` empty polls ÷ polls per minute), at most desired − backlog; ≥ 1 for 2 minutes | remove 1, 2, 3 or 5 instances |
+ * | `…-backlog-high`        | wanted / desired capacity above 1, wanted = max(in flight, min(visible + in flight, `Vidpipe/BacklogWorkSeconds` ÷ `drainTargetSeconds`)) | add 25 %…1000 % (about the wanted count) |
+ * | `…-idle`                | idle workers (`Vidpipe/ScaleIn` empty polls ÷ polls per minute), at most desired − wanted; ≥ 1 for the scale-in cooldown | remove 1, 2, 3 or 5 instances |
+ *
+ * `BacklogWorkSeconds` (the estimated encode seconds waiting plus what is left of the running
+ * tasks, from the job records) is reported by every worker's sweeper pass and by the sweeper
+ * Lambda; the alarm takes the largest report of the minute. With no report (no worker running yet)
+ * it counts as 0, and the ingest alarm starts the fleet. `wanted > desired` is the same test as the
+ * policy's `ceil(work / drain) > desired`, since desired is a whole number (no CEIL needed).
  *
  * The ScaleOut/ScaleIn metrics are the pipeline's own (namespace `Vidpipe`, dimensions
  * `AutoScalingGroupName` and `QueueName`, CloudWatchMetrics.ts); the queue's are AWS/SQS, the
@@ -25,6 +31,8 @@ import type { DeploySettings } from "./settings.ts"
 export const scaleOutMetric: MetricName = "ScaleOut"
 /** The metric a worker records on every empty long poll. */
 export const scaleInMetric: MetricName = "ScaleIn"
+/** The backlog in estimated encode seconds, from the sweepers. */
+export const backlogWorkMetric: MetricName = "BacklogWorkSeconds"
 
 const period = 60
 
@@ -59,9 +67,19 @@ export const scaling = (settings: DeploySettings, inputs: ScalingInputs) => {
   const desired = metric("desired", "AWS/AutoScaling", "GroupDesiredCapacity", group, "Maximum")
   const enqueued = metric("enqueued", metricNamespace, scaleOutMetric, pipelineDimensions, "Sum")
   const emptyPolls = metric("emptypolls", metricNamespace, scaleInMetric, pipelineDimensions, "Sum")
+  const backlogWork = metric("backlogwork", metricNamespace, backlogWorkMetric, pipelineDimensions, "Maximum")
   const expression = (id: string, label: string, text: string) => ({ id, label, expression: text, returnData: true })
   const backlog = "(FILL(visible, 0) + FILL(inflight, 0))"
   const capacity = "IF(FILL(desired, 0) > 0, FILL(desired, 0), 1)"
+  // The instances the policy wants (ScalingPolicy.targetCapacity, before the clamp): by work when
+  // a drain target is set, else by tasks (targetBacklogPerInstance per instance).
+  const drain = settings.scaling.drainTargetSeconds
+  const byWork = `(FILL(backlogwork, 0) / ${drain})`
+  const capped = `IF(${byWork} < ${backlog}, ${byWork}, ${backlog})`
+  const wanted = drain > 0
+    ? `IF(FILL(inflight, 0) > ${capped}, FILL(inflight, 0), ${capped})`
+    : `(${backlog} / ${settings.scaling.targetBacklogPerInstance})`
+  const workQueries = drain > 0 ? [backlogWork] : []
 
   const stepPolicy = (name: string, adjustmentType: string, steps: ReadonlyArray<Step>, scaleOut: boolean) =>
     new aws.autoscaling.Policy(name, {
@@ -93,8 +111,8 @@ export const scaling = (settings: DeploySettings, inputs: ScalingInputs) => {
     alarmActions: [scaleOutOnIngest.arn]
   })
 
-  // 2. Backlog per instance above the target: grow towards ceil(backlog / target) in one step.
-  const target = settings.scaling.targetBacklogPerInstance
+  // 2. More instances wanted than there are: grow towards the wanted count in one step.
+  const target = 1
   const scaleOutOnBacklog = stepPolicy("ScaleOutOnBacklog", "PercentChangeInCapacity", [
     { from: 0, to: 0.25 * target, adjust: 25 },
     { from: 0.25 * target, to: 0.5 * target, adjust: 50 },
@@ -105,12 +123,12 @@ export const scaling = (settings: DeploySettings, inputs: ScalingInputs) => {
   ], true)
   const backlogAlarm = new aws.cloudwatch.MetricAlarm("BacklogPerInstanceAlarm", {
     name: `${settings.prefix}-backlog-high`,
-    alarmDescription: "Tasks (waiting + in flight) per instance above the target",
+    alarmDescription: "Instances the backlog's work wants, per instance, above 1",
     comparisonOperator: "GreaterThanThreshold",
     threshold: target,
     evaluationPeriods: 1,
     treatMissingData: "notBreaching",
-    metricQueries: [visible, inFlight, desired, expression("perinstance", "backlog per instance", `${backlog} / ${capacity}`)],
+    metricQueries: [visible, inFlight, desired, ...workQueries, expression("perinstance", "wanted per instance", `${wanted} / ${capacity}`)],
     alarmActions: [scaleOutOnBacklog.arn]
   })
 
@@ -136,8 +154,9 @@ export const scaling = (settings: DeploySettings, inputs: ScalingInputs) => {
       visible,
       inFlight,
       desired,
+      ...workQueries,
       expression("idle", "idle workers", `FILL(emptypolls, 0) / ${pollsPerMinute}`),
-      expression("room", "instances the backlog does not need", `FILL(desired, 0) - ${backlog}`),
+      expression("room", "instances the backlog does not need", `FILL(desired, 0) - ${wanted}`),
       expression("removable", "idle workers the backlog does not need", "IF(room > 0, IF(idle < room, idle, room), 0)")
     ].map((q) => (q.id === "removable" ? q : { ...q, returnData: false })),
     alarmActions: [scaleInWhenIdle.arn]

@@ -21,6 +21,7 @@ export interface DeploySettings {
     readonly rootVolumeGb: number
     readonly min: number
     readonly max: number
+    readonly capacity: WorkerCapacity
   }
   /** `ec2` (one small NAT instance per AZ) or `managed` (NAT gateways). */
   readonly nat: "ec2" | "managed"
@@ -61,11 +62,40 @@ export interface DeploySettings {
   }
   readonly scaling: {
     readonly targetBacklogPerInstance: number
+    /** Work-sized scaling: the backlog's estimated work finished within this (0: size by tasks). */
+    readonly drainTargetSeconds: number
     readonly scaleOutCooldownSeconds: number
     readonly scaleInCooldownSeconds: number
     /** How long a booting instance takes before it takes work. */
     readonly instanceWarmupSeconds: number
   }
+}
+
+/**
+ * What the worker group launches. Spot and a warm pool exclude each other: Auto Scaling keeps no
+ * Spot Instances in a warm pool (docs/deploy.md, "Worker capacity").
+ */
+export type WorkerCapacity =
+  /** Spot across `instanceTypes` (a mixed instances policy); the first `onDemandBase` instances On-Demand. */
+  | { readonly kind: "spot"; readonly instanceTypes: ReadonlyArray<string>; readonly onDemandBase: number }
+  /** On-Demand of the worker instance type, with `warmPool.size` stopped instances kept ready (0: no warm pool). */
+  | { readonly kind: "on-demand"; readonly warmPool: { readonly size: number; readonly reuseOnScaleIn: boolean } }
+
+/** The capacity when VIDPIPE_DEPLOY_CAPACITY is unset: the one constant to change once the fleet simulation has chosen. */
+export const defaultWorkerCapacity: WorkerCapacity["kind"] = "spot"
+
+/**
+ * Compute families close to the default c7i (x86_64 like the AMI, 2 vCPUs per `large`): Spot draws
+ * on several capacity pools. Only sizes that every one of them has.
+ */
+const spotFamilies = ["c7i", "c6i", "c6a", "c5"]
+const spotSizes = ["large", "xlarge", "2xlarge", "4xlarge"]
+
+/** The worker instance type first, then the same size in the other families; another type alone. */
+export const defaultSpotTypes = (instanceType: string): ReadonlyArray<string> => {
+  const [family = "", size = ""] = instanceType.split(".")
+  if (!spotFamilies.includes(family) || !spotSizes.includes(size)) return [instanceType]
+  return [instanceType, ...spotFamilies.filter((f) => f !== family).map((f) => `${f}.${size}`)]
 }
 
 export class InvalidDeploySetting extends Error {
@@ -95,6 +125,46 @@ const integer = (env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw)
   if (!Number.isInteger(value) || value < min || value > max) throw new InvalidDeploySetting(name, `${raw} is not an integer in ${min}..${max}`)
   return value
+}
+
+const flag = (env: Env, name: string, fallback: boolean) => {
+  const value = text(env, name, String(fallback))
+  if (value !== "true" && value !== "false") throw new InvalidDeploySetting(name, `${value} is not true or false`)
+  return value === "true"
+}
+
+/** Comma-separated instance types; x86_64 only, as the worker AMI is. */
+const instanceTypes = (env: Env, name: string, fallback: ReadonlyArray<string>) => {
+  const list = [...new Set(text(env, name, fallback.join(",")).split(",").map((t) => t.trim()).filter((t) => t !== ""))]
+  if (list.length === 0) throw new InvalidDeploySetting(name, "no instance type")
+  // Auto Scaling takes at most 40 instance types in a mixed instances policy.
+  if (list.length > 40) throw new InvalidDeploySetting(name, `${list.length} instance types, at most 40`)
+  for (const type of list) {
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(type)) throw new InvalidDeploySetting(name, `${type} is not an instance type (family.size)`)
+    // A `g` after the generation (c7g, m6gd, t4g) is Graviton.
+    if (/^[a-z]+\d+[a-z]*g/.test(type)) throw new InvalidDeploySetting(name, `${type} is arm64 (Graviton); the worker AMI is x86_64`)
+  }
+  return list
+}
+
+const capacity = (env: Env, instanceType: string, max: number): WorkerCapacity => {
+  const kind = text(env, "VIDPIPE_DEPLOY_CAPACITY", defaultWorkerCapacity)
+  const warmPool = integer(env, "VIDPIPE_DEPLOY_WARM_POOL", 0, 0, 1000)
+  if (kind === "on-demand") return { kind, warmPool: { size: warmPool, reuseOnScaleIn: flag(env, "VIDPIPE_DEPLOY_WARM_POOL_REUSE", true) } }
+  if (kind !== "spot") throw new InvalidDeploySetting("VIDPIPE_DEPLOY_CAPACITY", `${kind} is not spot or on-demand`)
+  if (warmPool > 0) {
+    const chosen = env["VIDPIPE_DEPLOY_CAPACITY"]?.trim() ? "VIDPIPE_DEPLOY_CAPACITY is spot" : "VIDPIPE_DEPLOY_CAPACITY is unset, spot by default"
+    throw new InvalidDeploySetting(
+      "VIDPIPE_DEPLOY_WARM_POOL",
+      `a warm pool needs VIDPIPE_DEPLOY_CAPACITY=on-demand (${chosen}): EC2 Auto Scaling keeps no Spot Instances in a warm pool ` +
+        `("You cannot add a warm pool to Auto Scaling groups that … launch Spot Instances", EC2 Auto Scaling user guide, warm pools, Limitations)`
+    )
+  }
+  return {
+    kind,
+    instanceTypes: instanceTypes(env, "VIDPIPE_DEPLOY_SPOT_TYPES", defaultSpotTypes(instanceType)),
+    onDemandBase: integer(env, "VIDPIPE_DEPLOY_ON_DEMAND_BASE", 0, 0, max)
+  }
 }
 
 /** Comma-separated browser origins (`https://app.example.com`), or `*` alone. */
@@ -127,6 +197,7 @@ const seconds = (duration: Duration.Duration) => Math.round(Duration.toMillis(du
 export const deploySettings = (env: Env, app: { readonly name: string; readonly stage: string }): DeploySettings => {
   const min = integer(env, "VIDPIPE_DEPLOY_WORKER_MIN", defaultScalingSettings.min, 0, 1000)
   const max = integer(env, "VIDPIPE_DEPLOY_WORKER_MAX", defaultScalingSettings.max, Math.max(1, min), 1000)
+  const instanceType = text(env, "VIDPIPE_DEPLOY_WORKER_INSTANCE_TYPE", "c7i.large")
   const nat = text(env, "VIDPIPE_DEPLOY_NAT", "ec2")
   if (nat !== "ec2" && nat !== "managed") throw new InvalidDeploySetting("VIDPIPE_DEPLOY_NAT", `${nat} is not ec2 or managed`)
   const pipeline = defaultPipelineSettings
@@ -137,10 +208,11 @@ export const deploySettings = (env: Env, app: { readonly name: string; readonly 
     retainData: app.stage === "production",
     worker: {
       ami: required(env, "VIDPIPE_DEPLOY_WORKER_AMI", /^ami-[0-9a-f]{8,17}$/, "an AMI id (ami-…) built with packer/build.sh"),
-      instanceType: text(env, "VIDPIPE_DEPLOY_WORKER_INSTANCE_TYPE", "c7i.large"),
+      instanceType,
       rootVolumeGb: integer(env, "VIDPIPE_DEPLOY_WORKER_VOLUME_GB", 50, 8, 16384),
       min,
-      max
+      max,
+      capacity: capacity(env, instanceType, max)
     },
     nat,
     redisInstance: text(env, "VIDPIPE_DEPLOY_REDIS_INSTANCE", "t4g.micro"),
@@ -166,6 +238,7 @@ export const deploySettings = (env: Env, app: { readonly name: string; readonly 
     },
     scaling: {
       targetBacklogPerInstance: defaultScalingSettings.targetBacklogPerInstance,
+      drainTargetSeconds: defaultScalingSettings.drainTargetSeconds,
       scaleOutCooldownSeconds: defaultScalingSettings.scaleOutCooldownMs / 1000,
       scaleInCooldownSeconds: defaultScalingSettings.scaleInCooldownMs / 1000,
       instanceWarmupSeconds: 90

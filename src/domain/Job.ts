@@ -37,6 +37,8 @@ export const taskProgressFields = {
 
 export const TaskState = Schema.Struct({
   ...taskProgressFields,
+  /** The task's encode estimate (domain/WorkEstimate.ts), for the backlog the fleet is sized on. */
+  estimatedSeconds: Schema.optional(Schema.Number),
   worker: Schema.optional(Schema.String),
   result: Schema.optional(TaskResult)
 })

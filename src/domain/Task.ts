@@ -27,7 +27,9 @@ const TaskCommon = {
   segmentSeconds: Schema.Number,
   durationSeconds: Schema.Number,
   /** How many tasks the job has: the coordinator compares completions with it. */
-  totalTasks: Schema.Int
+  totalTasks: Schema.Int,
+  /** Estimated encode seconds (WorkEstimate.ts): the work the fleet is sized on. Absent in older tasks. */
+  estimatedSeconds: Schema.optionalKey(Schema.Number)
 }
 
 /** Whether frames may need the deinterlacer; absent (a task from before this was decided) means yes. */

@@ -18,12 +18,15 @@
  *   VIDPIPE_CDN          none (default: outputs served straight from storage) | cloudfront://DISTRIBUTION_ID
  *                        (a deleted job's paths are invalidated there)
  *   AWS_EC2_METADATA_SERVICE_ENDPOINT  the SDK's own override of the IMDS address (tests)
+ *   VIDPIPE_SPOT_NOTICES off (default: none ever) | imds (Spot interruption notices and rebalance
+ *                        recommendations from this EC2 instance's metadata; `worker` only)
  *   VIDPIPE_WORKER_CACHE_DIR   where a worker keeps its copies of job sources (default: vidpipe-sources
  *                        in the OS temporary folder, on the disk the encodes write to); shared by the
  *                        worker processes of one machine
  *   VIDPIPE_WORKER_DISK_RESERVE_MB  disk a worker leaves free beyond what a task needs (default 256);
  *                        a task that does not fit is handed back for another worker
- * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables.
+ * plus the pipeline timings (PipelineSettings) from VIDPIPE_*_SECONDS variables, and the encode
+ * rates tasks are estimated with (VIDPIPE_ENCODE_SECONDS_PER_GIGAPIXEL, VIDPIPE_DECODE_…, VIDPIPE_AUDIO_…).
  */
 import * as os from "node:os"
 import * as path from "node:path"
@@ -32,6 +35,7 @@ import { defaultPipelineSettings, PipelineSettings } from "../services/PipelineS
 import { memoryCoordinationLayer, servicesLayer } from "./embedded.ts"
 import { areaFoldersUnder, folderStorageLayer } from "./local/FolderStorage.ts"
 import { noCdnCacheLayer } from "./local/NoCdnCache.ts"
+import { noSpotNoticesLayer } from "./local/NoSpotNotices.ts"
 import { defaultDiskReserveBytes, defaultSourceCopiesFolder, localSourceCopiesLayer } from "./local/LocalSourceCopies.ts"
 import { localFleetControlLayer } from "./local/LocalFleetControl.ts"
 import { logMetricsLayer } from "./local/LogMetrics.ts"
@@ -186,7 +190,12 @@ export const pipelineSettingsFromConfig = Effect.gen(function*() {
     finalizeLease: yield* seconds("VIDPIPE_FINALIZE_LEASE_SECONDS", d.finalizeLease),
     maxReceiveCount: yield* Config.Int("VIDPIPE_MAX_RECEIVES").pipe(Config.withDefault(d.maxReceiveCount)),
     sweepEvery: yield* seconds("VIDPIPE_SWEEP_SECONDS", d.sweepEvery),
-    staleAfter: yield* seconds("VIDPIPE_STALE_SECONDS", d.staleAfter)
+    staleAfter: yield* seconds("VIDPIPE_STALE_SECONDS", d.staleAfter),
+    encodeRates: {
+      secondsPerGigapixel: yield* Config.Number("VIDPIPE_ENCODE_SECONDS_PER_GIGAPIXEL").pipe(Config.withDefault(d.encodeRates.secondsPerGigapixel)),
+      decodeSecondsPerGigapixel: yield* Config.Number("VIDPIPE_DECODE_SECONDS_PER_GIGAPIXEL").pipe(Config.withDefault(d.encodeRates.decodeSecondsPerGigapixel)),
+      audioSecondsPerSecond: yield* Config.Number("VIDPIPE_AUDIO_ENCODE_SECONDS_PER_SECOND").pipe(Config.withDefault(d.encodeRates.audioSecondsPerSecond))
+    }
   }
 })
 
@@ -350,3 +359,14 @@ export const describeBackend = (backend: Backend) => {
       return `s3://${backend.bucket}`
   }
 }
+
+/**
+ * SpotNotices as configured (VIDPIPE_SPOT_NOTICES), for `worker`: the instance metadata at
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT (default 169.254.169.254), or none.
+ */
+export const spotNoticesLayer = Layer.unwrap(Effect.gen(function*() {
+  const choice = yield* oneOf("VIDPIPE_SPOT_NOTICES", yield* Config.String("VIDPIPE_SPOT_NOTICES").pipe(Config.withDefault("off")), ["off", "imds"])
+  if (choice === "off") return noSpotNoticesLayer
+  const endpoint = (yield* Config.String("AWS_EC2_METADATA_SERVICE_ENDPOINT").pipe(Config.withDefault(""))).trim()
+  return lazyLayer(async () => (await import("./aws/ImdsSpotNotices.ts")).imdsSpotNoticesLayer(endpoint === "" ? {} : { baseUrl: endpoint }))
+}))

@@ -21,9 +21,12 @@ import { ChunkPlanning } from "../services/ChunkPlanning.ts"
 import { Ffmpeg } from "../services/Ffmpeg.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
+import { PipelineSettings } from "../services/PipelineSettings.ts"
 import { Storage } from "../services/Storage.ts"
 import { failJob, initialTaskState } from "./jobRecords.ts"
 import { enqueueTask } from "./taskMessages.ts"
+import type { EncodeRates } from "../domain/WorkEstimate.ts"
+import { defaultEncodeRates, estimateTaskSeconds } from "../domain/WorkEstimate.ts"
 
 const audioSampleRates = new Set([44100, 48000])
 
@@ -55,7 +58,11 @@ export const planJob = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung>,
  * yet planned, is divided per rendition), in the order a single worker would best take them
  * (audio is quickest). Audio is a task of its own unless the plan has it ride in chunk 1.
  */
-export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung>): ReadonlyArray<Task> => {
+/** The job's tasks, each with its encode estimate (`rates`: this deployment's, PipelineSettings). */
+export const planTasks = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung>, rates: EncodeRates = defaultEncodeRates): ReadonlyArray<Task> =>
+  planTasksUnestimated(job, probe, rungs).map((task) => ({ ...task, estimatedSeconds: estimateTaskSeconds(task, probe, rates) }))
+
+const planTasksUnestimated = (job: Job, probe: MediaProbe, rungs: ReadonlyArray<Rung>): ReadonlyArray<Task> => {
   const chunks = job.plan?.strategy === "chunk" ? job.plan.chunks ?? [] : []
   const videoTaskCount = chunks.length > 0 ? chunks.length : rungs.length
   // How chunk 1 encodes the audio, when the plan has it ride there.
@@ -163,7 +170,7 @@ export const ingest = Effect.fn("ingest")(function*(jobId: string) {
   const rungs = planLadder(probe, job.requestedLadder)
   // A second ingest keeps the first one's plan, so it sends the same tasks.
   const plan = job.plan ?? planJob(job, probe, rungs, yield* chunkPolicy)
-  const tasks = planTasks({ ...job, plan }, probe, plan.rungs)
+  const tasks = planTasks({ ...job, plan }, probe, plan.rungs, (yield* PipelineSettings).encodeRates)
   const now = yield* Clock.currentTimeMillis
   yield* store.update(jobId, (current) => ({
     ...current,

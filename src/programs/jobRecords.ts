@@ -111,7 +111,8 @@ export const initialTaskState = (task: Task): TaskState => ({
   label: taskLabel(task),
   status: "queued",
   progress: 0,
-  attempts: 0
+  attempts: 0,
+  ...(task.estimatedSeconds === undefined ? {} : { estimatedSeconds: task.estimatedSeconds })
 })
 
 export const updateTask = (job: Job, taskId: string, change: (task: TaskState) => TaskState, now: number): Job => ({

@@ -46,6 +46,8 @@ export const runLocalFleet = (options: LocalFleetOptions, processes: FleetProces
     const minIdleMs = Duration.toMillis(Duration.fromInputUnsafe(options.minIdle))
     const settings: ScalingSettings = {
       targetBacklogPerInstance: 1,
+      // The local fleet sees the queue depth only (no work figures): it sizes by tasks.
+      drainTargetSeconds: 0,
       min: options.min,
       max: options.max,
       scaleOutCooldownMs: everyMs,

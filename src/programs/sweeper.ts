@@ -21,11 +21,13 @@ import { Clock, Duration, Effect, Option, Schedule } from "effect"
 import type { ErrorInfo, Job } from "../domain/Job.ts"
 import { isTerminal, manifestKeyOf } from "../domain/Job.ts"
 import { recordEvent } from "../domain/jobEvents.ts"
+import { backlogWorkSeconds } from "../domain/WorkEstimate.ts"
 import { planTaskId } from "../domain/Task.ts"
 import { Coordinator } from "../services/Coordinator.ts"
 import { JobQueue } from "../services/JobQueue.ts"
 import { JobStore } from "../services/JobStore.ts"
 import type { PipelineSettingsShape } from "../services/PipelineSettings.ts"
+import { PipelineMetrics } from "../services/PipelineMetrics.ts"
 import { PipelineSettings } from "../services/PipelineSettings.ts"
 import { Storage } from "../services/Storage.ts"
 import { acceptUpload } from "./acceptUpload.ts"
@@ -209,6 +211,9 @@ export const sweepOnce = Effect.fn("sweeper.sweepOnce")(function*(owner: string)
   const settings = yield* PipelineSettings
   const now = yield* Clock.currentTimeMillis
   const jobs = yield* store.list({ activeOnly: true, limit: 1000 })
+  // The work-sized scaling signal (ScalingPolicy.ts): every sweeper reports it; the alarm takes the largest.
+  const backlog = backlogWorkSeconds(jobs)
+  yield* (yield* PipelineMetrics).record("BacklogWorkSeconds", Math.round(backlog.queued + backlog.inFlight))
   const failed = yield* recordDeadLetters(now).pipe(
     Effect.catch((error) => Effect.logWarning(`sweeper: dead letters: ${error.message}`).pipe(Effect.as(new Set<string>())))
   )

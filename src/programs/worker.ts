@@ -17,20 +17,30 @@ import { PipelineMetrics } from "../services/PipelineMetrics.ts"
 import { PipelineSettings } from "../services/PipelineSettings.ts"
 import { ScaleInProtection } from "../services/ScaleInProtection.ts"
 import { SourceCopies } from "../services/SourceCopies.ts"
+import { TaskProgress } from "../services/TaskProgress.ts"
 import { handleDelivery } from "./workerDelivery.ts"
 import { handBackOnInterrupt } from "./workerFailures.ts"
+import { makeTaskPace } from "./taskPace.ts"
 
 export interface WorkerOptions {
   /** Completes when the worker should drain: stop receiving, finish (or hand back) the current task. */
   readonly drain?: Effect.Effect<void>
   /** How long a draining worker lets its current task run before handing it back. */
   readonly drainTimeout?: Duration.Input
+  /**
+   * Completes with the time (epoch ms) by which this instance must hold no task, once one is
+   * known (a Spot interruption, spotInterruption.ts). It drains the worker too, and the current
+   * task runs on only if, at its pace so far, it ends by then; otherwise it is handed back at once.
+   */
+  readonly mustEndBy?: Effect.Effect<number>
 }
 
 /** What a draining worker waits on: the request itself, and the end of its grace period. */
 export interface Drain {
   readonly requested: Effect.Effect<void>
   readonly deadline: Effect.Effect<void>
+  /** Completes with the time by which no task may be held, once one is known. */
+  readonly mustEndBy?: Effect.Effect<number>
 }
 
 const neverDrains: Drain = { requested: Effect.never, deadline: Effect.never }
@@ -46,7 +56,8 @@ export type Deliver<E, R> = (workerId: string, message: ReceivedMessage) => Effe
  * its scale-in protection (if it held it), reports ScaleIn and registers in the idle set. A received
  * task first takes the worker out of the idle set and protects the instance. A drain request ends
  * a poll that is still waiting (it holds no task yet); a task already taken runs until the drain
- * deadline, then is handed back.
+ * deadline, then is handed back, or, once the time the instance must be empty by is known
+ * (`mustEndBy`), is handed back at once unless it can end by then.
  */
 export const pollOnceWith = <E, R>(deliver: Deliver<E, R>) =>
   Effect.fn("worker.pollOnce")(function*(workerId: string, drain: Drain = neverDrains) {
@@ -80,11 +91,18 @@ export const pollOnceWith = <E, R>(deliver: Deliver<E, R>) =>
     yield* Effect.forEach(
       messages,
       (message) =>
-        deliver(workerId, message).pipe(
-          handBackOnInterrupt(message),
-          // When the drain's grace period ends first, the task is interrupted (and so handed back).
-          Effect.raceFirst(drain.deadline.pipe(Effect.andThen(Effect.logWarning(`worker ${workerId}: drain timeout reached during ${message.groupId}`))))
-        ),
+        Effect.gen(function*() {
+          const pace = yield* makeTaskPace
+          const mustEndBy = drain.mustEndBy ?? Effect.never
+          yield* deliver(workerId, message).pipe(
+            Effect.provideService(TaskProgress, pace.report),
+            handBackOnInterrupt(message),
+            // When the drain's grace period ends first, the task is interrupted (and so handed back).
+            Effect.raceFirst(drain.deadline.pipe(Effect.andThen(Effect.logWarning(`worker ${workerId}: drain timeout reached during ${message.groupId}`)))),
+            // So is a task that cannot end before the instance goes: at once, not at the end.
+            Effect.raceFirst(Effect.flatMap(mustEndBy, (endBy) => pace.giveUpFor(endBy, `worker ${workerId}: ${message.groupId}`)))
+          )
+        }),
       { discard: true }
     )
     return messages.length
@@ -101,9 +119,22 @@ export const runWorkerWith = <E extends { readonly message: string }, R>(deliver
   return (workerId: string, options: WorkerOptions = {}) =>
     Effect.gen(function*() {
       const drainRequested = yield* Deferred.make<void>()
+      const endBy = yield* Deferred.make<number>()
       if (options.drain) yield* Effect.forkScoped(options.drain.pipe(Effect.andThen(Deferred.succeed(drainRequested, undefined))))
+      if (options.mustEndBy) {
+        // The drain first: a task given up for the deadline must find the loop already stopping,
+        // or the worker could take a task (the same one, visible again) before it learns it drains.
+        yield* Effect.forkScoped(options.mustEndBy.pipe(
+          Effect.tap(() => Deferred.succeed(drainRequested, undefined)),
+          Effect.flatMap((time) => Deferred.succeed(endBy, time))
+        ))
+      }
       const requested = Deferred.await(drainRequested)
-      const drain: Drain = { requested, deadline: requested.pipe(Effect.andThen(Effect.sleep(options.drainTimeout ?? "10 minutes"))) }
+      const drain: Drain = {
+        requested,
+        deadline: requested.pipe(Effect.andThen(Effect.sleep(options.drainTimeout ?? "10 minutes"))),
+        mustEndBy: Deferred.await(endBy)
+      }
       while (!(yield* Deferred.isDone(drainRequested))) {
         yield* poll(workerId, drain).pipe(
           Effect.catch((error) =>

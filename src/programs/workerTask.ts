@@ -15,6 +15,7 @@ import { JobQueue } from "../services/JobQueue.ts"
 import { JobStore } from "../services/JobStore.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
 import { PipelineSettings } from "../services/PipelineSettings.ts"
+import { TaskProgress } from "../services/TaskProgress.ts"
 import { encodeTask } from "./encodeTask.ts"
 import { finalize } from "./finalize.ts"
 import { ingest } from "./ingest.ts"
@@ -54,9 +55,12 @@ export const runEncodeTask = Effect.fnUntraced(function*(workerId: string, task:
   yield* store.update(task.jobId, (job) => (job.status === "queued" ? { ...job, status: "processing" } : job))
   yield* heartbeat(message)
 
+  // Every report goes to the worker (it weighs the pace against a Spot interruption); the job store gets some.
+  const pace = yield* TaskProgress
   let lastReport = 0
   const onProgress = (fraction: number) =>
     Effect.gen(function*() {
+      yield* pace.progressed(fraction)
       const now = yield* Clock.currentTimeMillis
       if (now - lastReport < progressEveryMs && fraction < 1) return
       lastReport = now
@@ -78,8 +82,12 @@ export const runEncodeTask = Effect.fnUntraced(function*(workerId: string, task:
     const input = yield* withinBudget(localSource(task)).pipe(
       Effect.retry({ schedule: retryTransient(settings.transientRetries), while: (error) => error._tag !== "DiskTooSmall" })
     )
-    return yield* withinBudget(encodeTask(task, input, onProgress)).pipe(Effect.retry(retryTransient(settings.transientRetries)))
+    return yield* withinBudget(pace.encodeStarted.pipe(Effect.andThen(encodeTask(task, input, onProgress)))).pipe(
+      Effect.retry(retryTransient(settings.transientRetries))
+    )
   }).pipe(Effect.scoped)
+  // Encoded and stored: only records are left (and perhaps the finalize), nothing to weigh at the encode's pace.
+  yield* pace.progressed(1)
   yield* setTask(task.jobId, task.taskId, (state) => {
     const { error: _error, ...rest } = state
     return { ...rest, status: "done", progress: 1, result: track }

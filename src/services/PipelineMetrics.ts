@@ -14,6 +14,8 @@ export type MetricName =
   | "JobsFinalized"
   | "JobsFailed"
   | "TaskSeconds"
+  /** The backlog in estimated encode seconds (queued + left of running), what the fleet is sized on. */
+  | "BacklogWorkSeconds"
 
 export interface PipelineMetricsShape {
   readonly record: (name: MetricName, value?: number, dimensions?: Record<string, string>) => Effect.Effect<void>

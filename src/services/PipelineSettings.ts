@@ -3,6 +3,8 @@
  * tests and the CLI override them by providing this reference.
  */
 import { Context, Duration } from "effect"
+import type { EncodeRates } from "../domain/WorkEstimate.ts"
+import { defaultEncodeRates } from "../domain/WorkEstimate.ts"
 
 export interface PipelineSettingsShape {
   readonly segmentSeconds: number
@@ -24,6 +26,8 @@ export interface PipelineSettingsShape {
   readonly sweepEvery: Duration.Duration
   /** An unfinished job untouched this long has lost its messages: the sweeper sends them again. */
   readonly staleAfter: Duration.Duration
+  /** What a task's encode-seconds estimate is computed with (the work the fleet is sized on). */
+  readonly encodeRates: EncodeRates
 }
 
 export const defaultPipelineSettings: PipelineSettingsShape = {
@@ -36,7 +40,8 @@ export const defaultPipelineSettings: PipelineSettingsShape = {
   maxReceiveCount: 5,
   transientRetries: 2,
   sweepEvery: Duration.seconds(30),
-  staleAfter: Duration.minutes(15)
+  staleAfter: Duration.minutes(15),
+  encodeRates: defaultEncodeRates
 }
 
 export const PipelineSettings = Context.Reference<PipelineSettingsShape>("vidpipe/PipelineSettings", {

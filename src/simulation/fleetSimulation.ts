@@ -31,11 +31,12 @@ import { IdleRegistry } from "../services/IdleRegistry.ts"
 import type { ReceivedMessage } from "../services/JobQueue.ts"
 import { JobQueue } from "../services/JobQueue.ts"
 import { PipelineMetrics } from "../services/PipelineMetrics.ts"
+import { TaskProgress } from "../services/TaskProgress.ts"
 import { defaultPipelineSettings, PipelineSettings } from "../services/PipelineSettings.ts"
 import { protect } from "../programs/protector.ts"
 import { runWorkerWith } from "../programs/worker.ts"
 import { heartbeat } from "../programs/workerTask.ts"
-import { generateArrivals } from "./arrivals.ts"
+import { generateArrivals, mulberry32 } from "./arrivals.ts"
 import type { SimulationOptions } from "./options.ts"
 import { defaultSimulationOptions, minute } from "./options.ts"
 import type { FleetReport, ScaleEvent } from "./report.ts"
@@ -45,18 +46,26 @@ import { localSourceCopiesLayer } from "../layers/local/LocalSourceCopies.ts"
 interface Instance {
   readonly id: string
   readonly zone: string
+  readonly kind: "on-demand" | "spot"
   readonly launchedAt: number
   readonly fleet: LocalFleetControlShape
   readonly sigterm: Deferred.Deferred<void>
+  /** A Spot interruption notice (the drill). */
+  readonly notice: Deferred.Deferred<void>
   fiber: Fiber.Fiber<void> | undefined
-  /** The task it is encoding, if any. */
-  holding: string | undefined
+  /** The task it is encoding, if any, with its estimate and start. */
+  holding: { readonly id: string; readonly estimateMs: number; readonly startedAt: number } | undefined
   /** Named for termination: no longer part of the group's capacity. */
   terminating: boolean
+  /** Spot took it back: the interruption ends it at `reclaimedAt`. */
+  reclaimedAt: number | undefined
 }
 
+/** How often a simulated encode reports its progress (ffmpeg reports about every second; coarser is cheaper here). */
+const progressEveryMs = 5_000
+
 /** What the simulation puts in a message body, read back through its Schema. */
-const TaskBody = Schema.Struct({ id: Schema.String, durationMs: Schema.Number, enqueuedAt: Schema.Number })
+const TaskBody = Schema.Struct({ id: Schema.String, durationMs: Schema.Number, estimateMs: Schema.Number, enqueuedAt: Schema.Number })
 type TaskBody = typeof TaskBody.Type
 const decodeTaskBody = Schema.decodeUnknownEffect(Schema.fromJsonString(TaskBody))
 
@@ -67,6 +76,12 @@ const runSimulation = (options: SimulationOptions) =>
     const metrics = yield* PipelineMetrics
     const scope = yield* Scope.Scope
     const arrivals = generateArrivals(options)
+    // Their own streams, so the day's arrivals are the same whatever is estimated or drilled.
+    const estimateRng = mulberry32(options.seed ^ 0x2545f491)
+    const estimates = new Map(arrivals.map((t) => [t.id, Math.round(t.durationMs * Math.exp((estimateRng() * 2 - 1) * options.estimateError))]))
+    const drillRng = mulberry32(options.seed ^ 0x68e31da4)
+    /** Estimated work of the tasks waiting in the queue (what the policy sizes the fleet on). */
+    const queuedWork = new Map<string, number>()
     const instances = new Map<string, Instance>()
     const firstReceived = new Set<string>()
     const completed = new Set<string>()
@@ -75,6 +90,16 @@ const runSimulation = (options: SimulationOptions) =>
     let arrived = 0
     let launched = 0
     let instanceMs = 0
+    const runningMs = { "on-demand": 0, spot: 0 }
+    let warmPool = options.capacity.kind === "on-demand" ? options.capacity.warmPool : 0
+    let warmPoolStoppedMs = 0
+    let warmPoolChangedAt = 0
+    let resumed = 0
+    let spotNotices = 0
+    let spotHandedBack = 0
+    let spotCutOff = 0
+    let workRedoneMs = 0
+    let completedTwice = 0
     let busyTerminated = 0
     let drainedBusy = 0
     let refusedScaleIns = 0
@@ -82,7 +107,22 @@ const runSimulation = (options: SimulationOptions) =>
     let lastScaleOutAt: number | undefined
     let lastScaleInAt: number | undefined
 
-    /** The simulated encode: the task's duration, with the worker's real heartbeat. */
+    /** Progress as ffmpeg would report it, every few seconds: what the worker's pace is judged on. */
+    const reportProgress = (durationMs: number, startedAt: number) =>
+      Effect.gen(function*() {
+        const progress = yield* TaskProgress
+        yield* progress.encodeStarted
+        while (true) {
+          yield* Effect.sleep(progressEveryMs)
+          yield* progress.progressed(Math.min(1, ((yield* Clock.currentTimeMillis) - startedAt) / durationMs))
+        }
+      })
+
+    /**
+     * The simulated encode: the task's duration, with the worker's real heartbeat and progress
+     * reports. On a Spot notice the real worker code (`mustEndBy`) decides from that progress
+     * whether the task finishes or is handed back at once.
+     */
     const encode = (instance: Instance) => (_workerId: string, message: ReceivedMessage) =>
       Effect.gen(function*() {
         const task = yield* decodeTaskBody(message.body)
@@ -91,38 +131,114 @@ const runSimulation = (options: SimulationOptions) =>
           firstReceived.add(task.id)
           waits.push(now - task.enqueuedAt)
         }
-        instance.holding = task.id
+        queuedWork.delete(task.id)
+        instance.holding = { id: task.id, estimateMs: task.estimateMs, startedAt: now }
         yield* heartbeat(message)
+        yield* Effect.forkScoped(reportProgress(task.durationMs, now))
         yield* Effect.sleep(task.durationMs)
+        if (completed.has(task.id)) completedTwice++
         completed.add(task.id)
         yield* queue.delete(message.receipt).pipe(Effect.ignore)
       }).pipe(
         Effect.scoped,
-        Effect.onInterrupt(() => Effect.sync(() => void busyTerminated++)),
+        Effect.onInterrupt(() =>
+          Effect.gen(function*() {
+            const held = instance.holding
+            if (held !== undefined) {
+              queuedWork.set(held.id, held.estimateMs)
+              workRedoneMs += (yield* Clock.currentTimeMillis) - held.startedAt
+            }
+            // Spot ending an instance is not a scale-in's doing; a busy scale-in kill is. The worker
+            // gives a task up at once on the notice, or (it ran late) at the margin before the end.
+            if (instance.reclaimedAt === undefined) busyTerminated++
+            else if ((yield* Clock.currentTimeMillis) < instance.reclaimedAt - (options.spotDrill?.marginMs ?? 0)) spotHandedBack++
+            else spotCutOff++
+          })
+        ),
         Effect.ensuring(Effect.sync(() => (instance.holding = undefined)))
       )
 
-    const retire = (instance: Instance, now: number) => {
-      instanceMs += now - instance.launchedAt
-      instances.delete(instance.id)
+    const warmPoolChange = (now: number, by: number) => {
+      warmPoolStoppedMs += warmPool * (now - warmPoolChangedAt)
+      warmPoolChangedAt = now
+      warmPool += by
     }
+
+    /** Gone from the group: terminated, or (scaled in, with reuse) stopped back into the warm pool. */
+    const retire = (instance: Instance, now: number, scaledIn = false) => {
+      instanceMs += now - instance.launchedAt
+      runningMs[instance.kind] += now - instance.launchedAt
+      instances.delete(instance.id)
+      const capacity = options.capacity
+      if (scaledIn && capacity.kind === "on-demand" && capacity.reuseOnScaleIn && warmPool < capacity.warmPool) warmPoolChange(now, 1)
+    }
+
+    /**
+     * A warm-pool instance taken by a scale-out is replaced in the pool: AWS launches one, runs it
+     * through its boot (billed as running) and stops it.
+     */
+    const refillWarmPool = (now: number) =>
+      Effect.sleep(options.bootMs).pipe(
+        Effect.andThen(Effect.sync(() => {
+          instanceMs += options.bootMs
+          runningMs["on-demand"] += options.bootMs
+          warmPoolChange(now + options.bootMs, 1)
+        })),
+        Effect.forkIn(scope)
+      )
+
+    /** The drill: this instance gets a Spot interruption notice at a random moment after its boot. */
+    const maybeInterrupt = (instance: Instance, bootMs: number) =>
+      Effect.gen(function*() {
+        const drill = options.spotDrill
+        if (drill === undefined || instance.kind !== "spot" || drillRng() >= drill.fraction) return
+        yield* Effect.sleep(bootMs + Math.floor(drillRng() * drill.withinMs))
+        if (!instances.has(instance.id) || instance.reclaimedAt !== undefined) return
+        spotNotices++
+        const now = yield* Clock.currentTimeMillis
+        instance.reclaimedAt = now + drill.noticeMs
+        // Out of the group's capacity at once (Auto Scaling launches a replacement); the worker
+        // learns when it must be empty by (its `mustEndBy`), and drains.
+        instance.terminating = true
+        yield* Deferred.succeed(instance.notice, undefined)
+        yield* Effect.sleep(drill.noticeMs)
+        if (!instances.has(instance.id)) return
+        if (instance.fiber !== undefined) yield* Fiber.interrupt(instance.fiber)
+        retire(instance, yield* Clock.currentTimeMillis)
+      }).pipe(Effect.forkIn(scope))
 
     const launch = Effect.fnUntraced(function*(now: number, bootMs: number) {
       const id = `i-${String(launched).padStart(5, "0")}`
+      // A scale-out takes a stopped warm-pool instance first: it resumes instead of booting.
+      const fromPool = warmPool > 0 && bootMs > 0
+      if (fromPool) {
+        warmPoolChange(now, -1)
+        resumed++
+        yield* refillWarmPool(now)
+      }
+      const boot = fromPool ? options.resumeMs : bootMs
       const instance: Instance = {
         id,
         zone: options.zones[launched % options.zones.length]!,
+        kind: options.capacity.kind,
         launchedAt: now,
         fleet: yield* makeLocalFleetControl(id),
         sigterm: yield* Deferred.make<void>(),
+        notice: yield* Deferred.make<void>(),
         fiber: undefined,
         holding: undefined,
-        terminating: false
+        terminating: false,
+        reclaimedAt: undefined
       }
       launched++
       instances.set(id, instance)
-      instance.fiber = yield* Effect.sleep(bootMs).pipe(
-        Effect.andThen(runWorkerWith(encode(instance))(id, { drain: Deferred.await(instance.sigterm), drainTimeout: options.drainTimeoutMs })),
+      yield* maybeInterrupt(instance, boot)
+      instance.fiber = yield* Effect.sleep(boot).pipe(
+        Effect.andThen(runWorkerWith(encode(instance))(id, {
+          drain: Deferred.await(instance.sigterm),
+          drainTimeout: options.drainTimeoutMs,
+          mustEndBy: Deferred.await(instance.notice).pipe(Effect.map(() => (instance.reclaimedAt ?? 0) - (options.spotDrill?.marginMs ?? 0)))
+        })),
         // Each instance is a process of its own: its own hold on its own protection.
         Effect.provide(sharedScaleInProtectionLayer),
         Effect.provideService(FleetControl, instance.fleet),
@@ -137,7 +253,7 @@ const runSimulation = (options: SimulationOptions) =>
         if (instance.holding !== undefined) drainedBusy++
         yield* Deferred.succeed(instance.sigterm, undefined)
         if (instance.fiber !== undefined) yield* Fiber.await(instance.fiber)
-        retire(instance, yield* Clock.currentTimeMillis)
+        if (instances.has(instance.id)) retire(instance, yield* Clock.currentTimeMillis, true)
       }).pipe(Effect.forkIn(scope))
 
     const kill = Effect.fnUntraced(function*(instance: Instance, now: number) {
@@ -154,10 +270,13 @@ const runSimulation = (options: SimulationOptions) =>
       const fresh = (yield* registry.idle(options.freshWithinMs)).filter((e) => members.has(e.instanceId))
       const nameable = fresh.filter((e) => now - e.idleSince >= options.minIdleMs)
       const protectedInstances = (yield* Effect.forEach(group, (i) => i.fleet.protectedNow)).filter(Boolean).length
+      const inFlightWorkMs = [...instances.values()].reduce((sum, i) => sum + (i.holding === undefined ? 0 : Math.max(0, i.holding.estimateMs - (now - i.holding.startedAt))), 0)
       const decision = decideScaling(
         {
           visibleMessages: depth.visible,
           inFlightMessages: depth.inFlight,
+          queuedWorkSeconds: [...queuedWork.values()].reduce((a, b) => a + b, 0) / 1000,
+          inFlightWorkSeconds: inFlightWorkMs / 1000,
           instances: group.length,
           protectedInstances,
           idleInstances: nameable.length,
@@ -215,7 +334,9 @@ const runSimulation = (options: SimulationOptions) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
           yield* Effect.sleep(task.arrivesAt - now)
-          const body: TaskBody = { id: task.id, durationMs: task.durationMs, enqueuedAt: task.arrivesAt }
+          const estimateMs = estimates.get(task.id) ?? task.durationMs
+          const body: TaskBody = { id: task.id, durationMs: task.durationMs, estimateMs, enqueuedAt: task.arrivesAt }
+          queuedWork.set(task.id, estimateMs)
           yield* queue.send({ body: JSON.stringify(body), groupId: task.id, deduplicationId: task.id })
           yield* metrics.record("ScaleOut")
           arrived++
@@ -224,7 +345,8 @@ const runSimulation = (options: SimulationOptions) =>
     )
     yield* Effect.forkIn(
       Effect.forever(Effect.sleep(options.evaluationPeriodMs).pipe(Effect.andThen(evaluate), Effect.andThen(Effect.sync(() => {
-        maxFleet = Math.max(maxFleet, instances.size)
+        // The group's size (what `max` bounds): instances draining out of it are no longer counted.
+        maxFleet = Math.max(maxFleet, [...instances.values()].filter((i) => !i.terminating).length)
       })))),
       scope
     )
@@ -238,6 +360,8 @@ const runSimulation = (options: SimulationOptions) =>
       if (now >= options.durationMs && arrived === arrivals.length && completed.size === arrivals.length) break
     }
     for (const instance of [...instances.values()]) retire(instance, now)
+    warmPoolChange(now, 0)
+    const perMinute = (pricePerHour: number) => pricePerHour / 60
 
     const taskMs = arrivals.reduce((n, t) => n + t.durationMs, 0)
     const sortedWaits = waits.toSorted((a, b) => a - b)
@@ -249,10 +373,27 @@ const runSimulation = (options: SimulationOptions) =>
       jobs: new Set(arrivals.map((t) => t.jobId)).size,
       tasks: arrivals.length,
       tasksCompleted: completed.size,
+      tasksCompletedTwice: completedTwice,
       busyTerminated,
       drainedBusy,
       instancesLaunched: launched,
+      warmPoolResumes: resumed,
       instanceMinutes: round(instanceMs / minute),
+      onDemandMinutes: round(runningMs["on-demand"] / minute),
+      spotMinutes: round(runningMs.spot / minute),
+      warmPoolStoppedMinutes: round(warmPoolStoppedMs / minute),
+      spotNotices,
+      spotHandedBack,
+      spotCutOff,
+      workRedoneMinutes: round(workRedoneMs / minute),
+      cost: round(
+        (runningMs["on-demand"] / minute) * perMinute(options.prices.onDemandPerHour) +
+          (runningMs.spot / minute) * perMinute(options.prices.spotPerHour) +
+          (warmPoolStoppedMs / minute) * perMinute(options.prices.stoppedPerHour),
+        2
+      ),
+      idealCost: round((taskMs / minute) * perMinute(options.prices.onDemandPerHour), 2),
+      staticMaxCost: round(((options.scaling.max * now) / minute) * perMinute(options.prices.onDemandPerHour), 2),
       taskMinutes: round(taskMs / minute),
       ratio: round(instanceMs / taskMs, 2),
       staticMaxInstanceMinutes: round((options.scaling.max * now) / minute),

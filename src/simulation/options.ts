@@ -4,6 +4,28 @@
  */
 import type { ScalingSettings } from "../domain/ScalingPolicy.ts"
 import { defaultScalingSettings } from "../domain/ScalingPolicy.ts"
+import type { Prices } from "./prices.ts"
+import { usEast1Prices } from "./prices.ts"
+
+/**
+ * What the group runs on. `on-demand` may keep a warm pool of stopped instances that a scale-out
+ * resumes (`resumeMs`) instead of booting (`bootMs`); AWS refuses a warm pool on a group with Spot
+ * or a mixed instances policy, so `spot` has none.
+ */
+export type Capacity =
+  | { readonly kind: "on-demand"; readonly warmPool: number; readonly reuseOnScaleIn: boolean }
+  | { readonly kind: "spot" }
+
+/** A Spot drill: this share of launched instances gets an interruption notice at a random moment. */
+export interface SpotDrill {
+  readonly fraction: number
+  /** From the notice to the interruption (AWS: two minutes). */
+  readonly noticeMs: number
+  /** A task must be able to end this long before the interruption to be finished; otherwise it is handed back at once. */
+  readonly marginMs: number
+  /** The notice comes this long at most after the instance's boot (uniformly). */
+  readonly withinMs: number
+}
 
 export interface Burst {
   /** `jobs` jobs (uniform in the range) arriving within `spreadMs` from a time in [fromMs, toMs). */
@@ -20,6 +42,13 @@ export interface SimulationOptions {
   readonly durationMs: number
   /** From launch to the worker's first poll. */
   readonly bootMs: number
+  /** From a warm-pool (stopped) instance's resume to the worker's first poll. */
+  readonly resumeMs: number
+  readonly capacity: Capacity
+  readonly spotDrill: SpotDrill | undefined
+  /** A task's estimate is its duration times e^u, u uniform in [-estimateError, estimateError]. */
+  readonly estimateError: number
+  readonly prices: Prices
   /** The worker's long-poll wait (PipelineSettings.pollSeconds). */
   readonly pollSeconds: number
   /** How often the alarms (and so the policy) look at the metrics. */
@@ -57,12 +86,17 @@ export const minute = 60_000
 
 export const defaultSimulationOptions: SimulationOptions = {
   seed: 20240611,
-  scaling: { ...defaultScalingSettings, min: 1, max: 20 },
+  scaling: defaultScalingSettings,
   durationMs: 24 * hour,
   bootMs: 90_000,
+  resumeMs: 30_000,
+  capacity: { kind: "spot" },
+  spotDrill: undefined,
+  estimateError: 0.3,
+  prices: usEast1Prices,
   pollSeconds: 20,
   evaluationPeriodMs: 60_000,
-  minIdleMs: 60_000,
+  minIdleMs: 20_000,
   freshWithinMs: 60_000,
   terminationDelayMs: 10_000,
   drainTimeoutMs: 15 * minute,
@@ -79,3 +113,17 @@ export const defaultSimulationOptions: SimulationOptions = {
   ],
   termination: "protector"
 }
+
+/**
+ * The fleet before work-sized scaling (kept as the reference the bounds compare with): sized by
+ * tasks, 1..20 On-Demand instances, two minutes between scale-ins, a minute's idleness before the
+ * protector names an instance.
+ */
+export const previousFleetOptions: Partial<SimulationOptions> = {
+  scaling: { ...defaultScalingSettings, drainTargetSeconds: 0, min: 1, max: 20, scaleInCooldownMs: 120_000 },
+  minIdleMs: 60_000,
+  capacity: { kind: "on-demand", warmPool: 0, reuseOnScaleIn: true }
+}
+
+/** The drill the README and the test run: a tenth of the Spot instances get AWS's two-minute notice within 20 minutes of their boot. */
+export const spotDrillOptions: SpotDrill = { fraction: 0.1, noticeMs: 120_000, marginMs: 30_000, withinMs: 20 * minute }

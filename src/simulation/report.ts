@@ -15,12 +15,32 @@ export interface FleetReport {
   readonly jobs: number
   readonly tasks: number
   readonly tasksCompleted: number
+  /** Tasks finished a second time (a hand-back that was not one): must be 0, or a job would finalize twice. */
+  readonly tasksCompletedTwice: number
   /** Instances stopped while holding a task (killed, or drained past the timeout): must be 0. */
   readonly busyTerminated: number
   /** Instances named idle that took a task before their SIGTERM, and finished it while draining. */
   readonly drainedBusy: number
   readonly instancesLaunched: number
+  /** Launches that resumed a stopped warm-pool instance instead of booting one. */
+  readonly warmPoolResumes: number
+  /** Running instance-minutes (every kind): what the ratio counts. */
   readonly instanceMinutes: number
+  readonly onDemandMinutes: number
+  readonly spotMinutes: number
+  /** Stopped warm-pool instance-minutes (billed for their volumes only). */
+  readonly warmPoolStoppedMinutes: number
+  /** Spot drill: notices delivered, tasks handed back at once, tasks cut off by the interruption, work redone. */
+  readonly spotNotices: number
+  readonly spotHandedBack: number
+  readonly spotCutOff: number
+  readonly workRedoneMinutes: number
+  /** Dollars at the simulation's list prices (src/simulation/prices.ts). */
+  readonly cost: number
+  /** The task-minutes at the On-Demand price: an instance exactly while it encodes. */
+  readonly idealCost: number
+  /** A fleet kept at `max`, On-Demand, for the whole run. */
+  readonly staticMaxCost: number
   /** The ideal: the sum of task durations. */
   readonly taskMinutes: number
   /** instanceMinutes / taskMinutes. */
@@ -59,14 +79,17 @@ export const formatReport = (report: FleetReport): string => {
   const rows: Array<[string, string]> = [
     ["seed", String(report.seed)],
     ["jobs / tasks", `${report.jobs} / ${report.tasks}`],
-    ["tasks completed", String(report.tasksCompleted)],
+    ["tasks completed (twice)", `${report.tasksCompleted} (${report.tasksCompletedTwice})`],
     ["busy instances terminated", String(report.busyTerminated)],
     ["named idle, took a task, drained", String(report.drainedBusy)],
-    ["instances launched", String(report.instancesLaunched)],
-    ["instance-minutes", String(report.instanceMinutes)],
+    ["instances launched (warm-pool resumes)", `${report.instancesLaunched} (${report.warmPoolResumes})`],
+    ["instance-minutes: On-Demand / Spot / warm pool stopped", `${report.onDemandMinutes} / ${report.spotMinutes} / ${report.warmPoolStoppedMinutes}`],
+    ["instance-minutes running", String(report.instanceMinutes)],
     ["task-minutes (ideal)", String(report.taskMinutes)],
     ["ratio", String(report.ratio)],
     ["static fleet at max, instance-minutes", String(report.staticMaxInstanceMinutes)],
+    ["cost / ideal / fleet at max (USD)", `${report.cost.toFixed(2)} / ${report.idealCost.toFixed(2)} / ${report.staticMaxCost.toFixed(2)}`],
+    ["spot notices / handed back / cut off / work redone (min)", `${report.spotNotices} / ${report.spotHandedBack} / ${report.spotCutOff} / ${report.workRedoneMinutes}`],
     ["queue wait p50 / p95 / max (s)", `${report.p50QueueWaitSeconds} / ${report.p95QueueWaitSeconds} / ${report.maxQueueWaitSeconds}`],
     ["largest burst drain at max (s)", String(report.largestBurstDrainSeconds)],
     ["max fleet size", String(report.maxFleetSize)],

@@ -5,7 +5,8 @@
  * registered with: the FIFO queue and its redrive, API keys on every method but the keyless CORS
  * preflight, the protector as the group's first termination policy and who may invoke it, a
  * private outputs bucket behind CloudFront, IMDSv2, a worker role granted exactly its actions
- * on exactly its resources, and the webhook dispatcher Lambda on its one-minute schedule.
+ * on exactly its resources, the workers on Spot by default (a mixed instances policy, interruption
+ * notices on), and the webhook dispatcher Lambda on its one-minute schedule.
  */
 import { createHash } from "node:crypto"
 import * as path from "node:path"
@@ -14,6 +15,7 @@ import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwat
 import { mockClient } from "aws-sdk-client-mock"
 import { ConfigProvider, Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
+import { defaultScalingSettings } from "../../src/domain/ScalingPolicy.ts"
 import { defaultWindowMillis } from "../../src/entry/lambda/webhooksHandler.ts"
 import { makeCloudWatchMetrics } from "../../src/layers/aws/CloudWatchMetrics.ts"
 import { defaultPipelineSettings } from "../../src/services/PipelineSettings.ts"
@@ -402,6 +404,38 @@ describe("worker instances", () => {
   })
 })
 
+describe("worker capacity (the default: Spot)", () => {
+  // defaultWorkerCapacity (infra/settings.ts). If it becomes on-demand, give this stack
+  // VIDPIPE_DEPLOY_CAPACITY=spot so these checks keep a Spot group to read.
+  it("is Spot unless VIDPIPE_DEPLOY_CAPACITY says otherwise", () => {
+    expect(settings.worker.capacity.kind).toBe("spot")
+  })
+
+  it("launches Spot across same-size compute types, none On-Demand, from the worker launch template, with no warm pool", () => {
+    const group = named("aws:autoscaling/group:Group", "Workers").inputs
+    // A rebalance recommendation gets a replacement launched, then the drained instance terminated.
+    expect(group["capacityRebalance"]).toBe(true)
+    expect(group["mixedInstancesPolicy"]).toEqual({
+      instancesDistribution: { onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 0, spotAllocationStrategy: "price-capacity-optimized" },
+      launchTemplate: {
+        launchTemplateSpecification: { launchTemplateId: "WorkerTemplate-id", version: "1" },
+        overrides: [{ instanceType: "c7i.large" }, { instanceType: "c6i.large" }, { instanceType: "c6a.large" }, { instanceType: "c5.large" }]
+      }
+    })
+    // The template goes in the policy only: a group takes one or the other.
+    expect(group["launchTemplate"]).toBeUndefined()
+    expect(group["warmPool"]).toBeUndefined()
+    expect(ofType("aws:autoscaling/lifecycleHook:LifecycleHook").map((h) => h.inputs["lifecycleTransition"])).toEqual(["autoscaling:EC2_INSTANCE_TERMINATING"])
+  })
+
+  it("turns on the workers' interruption watcher (IMDS's two-minute notice)", () => {
+    const script = Buffer.from(named("aws:ec2/launchTemplate:LaunchTemplate", "WorkerTemplate").inputs["userData"], "base64").toString("utf8")
+    expect(script).toContain("VIDPIPE_SPOT_NOTICES=imds\n")
+    // A plain script, run once: no warm pool to come back from.
+    expect(script.startsWith("#!/bin/bash\n")).toBe(true)
+  })
+})
+
 /**
  * A provider over `environment` (as Lambda would see it) that records every variable asked for,
  * found or not.
@@ -497,7 +531,7 @@ describe("scaling alarms", () => {
     const alarms = ofType("aws:cloudwatch/metricAlarm:MetricAlarm")
     expect(alarms.map((a) => a.name).sort()).toEqual(["BacklogPerInstanceAlarm", "IdleWorkersAlarm", "ScaleOutOnIngestAlarm"])
     const pipelineMetrics = alarms.flatMap((a) => a.inputs["metricQueries"]).flatMap((q: any) => (q.metric?.namespace === "Vidpipe" ? [q.metric] : []))
-    expect(pipelineMetrics.map((m: any) => m.metricName).sort()).toEqual(["ScaleIn", "ScaleOut"])
+    expect([...new Set(pipelineMetrics.map((m: any) => m.metricName))].sort()).toEqual(["BacklogWorkSeconds", "ScaleIn", "ScaleOut"])
 
     // What the CloudWatch layer actually sends, to a mocked client.
     const cloudWatch = mockClient(CloudWatchClient)
@@ -510,28 +544,34 @@ describe("scaling alarms", () => {
       })
       yield* metrics.record("ScaleOut", 3)
       yield* metrics.record("ScaleIn", 1, { worker: "i-0abc" })
+      yield* metrics.record("BacklogWorkSeconds", 1800)
     })))
     const sent = cloudWatch.commandCalls(PutMetricDataCommand).flatMap((c) => c.args[0].input.MetricData ?? [])
     const namespaces = cloudWatch.commandCalls(PutMetricDataCommand).map((c) => c.args[0].input.Namespace)
     expect(new Set(namespaces)).toEqual(new Set(["Vidpipe"]))
     const rolledUp = sent.filter((d) => d.Dimensions?.length === 2).map((d) => [d.MetricName, Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value]))])
     const alarmDimensions = { AutoScalingGroupName: "vidpipe-test-workers", QueueName: "vidpipe-test-tasks.fifo" }
-    expect(rolledUp).toEqual([["ScaleOut", alarmDimensions], ["ScaleIn", alarmDimensions]])
+    expect(rolledUp).toEqual([["ScaleOut", alarmDimensions], ["ScaleIn", alarmDimensions], ["BacklogWorkSeconds", alarmDimensions]])
     for (const metric of pipelineMetrics) expect(metric.dimensions).toEqual(alarmDimensions)
     cloudWatch.restore()
   })
 
   it("scale out on the backlog per instance above the policy's target, and in only when idle", () => {
     const backlog = named("aws:cloudwatch/metricAlarm:MetricAlarm", "BacklogPerInstanceAlarm").inputs
-    expect(backlog).toMatchObject({ comparisonOperator: "GreaterThanThreshold", threshold: settings.scaling.targetBacklogPerInstance })
+    expect(backlog).toMatchObject({ comparisonOperator: "GreaterThanThreshold", threshold: 1 })
     expect(backlog["alarmActions"]).toEqual([`arn:aws:mock:${region}:${account}:ScaleOutOnBacklog`])
+    // The policy's work-sized target: the estimated backlog over the drain target, at least the tasks in flight, at most every task.
+    const wanted = backlog["metricQueries"].find((q: any) => q.id === "perinstance").expression
+    expect(wanted).toContain(`FILL(backlogwork, 0) / ${defaultScalingSettings.drainTargetSeconds}`)
+    expect(wanted).toMatch(/^IF\(FILL\(inflight, 0\) > /)
+    expect(backlog["metricQueries"].find((q: any) => q.id === "backlogwork").metric).toMatchObject({ metricName: "BacklogWorkSeconds", stat: "Maximum" })
     const idle = named("aws:cloudwatch/metricAlarm:MetricAlarm", "IdleWorkersAlarm").inputs
     expect(idle["alarmActions"]).toEqual([`arn:aws:mock:${region}:${account}:ScaleInWhenIdle`])
     const scaleIn = named("aws:autoscaling/policy:Policy", "ScaleInWhenIdle").inputs
     expect(scaleIn["stepAdjustments"].every((s: any) => s.scalingAdjustment < 0)).toBe(true)
     const group = named("aws:autoscaling/group:Group", "Workers").inputs
     expect(group["enabledMetrics"]).toContain("GroupDesiredCapacity")
-    expect([group["minSize"], group["maxSize"]]).toEqual([1, 20])
+    expect([group["minSize"], group["maxSize"]]).toEqual([defaultScalingSettings.min, defaultScalingSettings.max])
   })
 })
 
@@ -556,5 +596,52 @@ describe("deploy settings", () => {
     for (const wrong of ["https://a.example/", "a.example", "*,https://a.example"]) {
       expect(() => deploySettings({ ...required, VIDPIPE_DEPLOY_API_ORIGINS: wrong }, app), wrong).toThrow(/VIDPIPE_DEPLOY_API_ORIGINS/)
     }
+  })
+
+  it("take the worker capacity: Spot types around the instance type, an On-Demand base, or On-Demand with a warm pool", async () => {
+    const { deploySettings, defaultWorkerCapacity } = await import("../../infra/settings.ts")
+    const required = { VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0" }
+    const capacity = (env: Record<string, string>) => deploySettings({ ...required, ...env }, { name: "vidpipe", stage: "x" }).worker.capacity
+    expect(defaultWorkerCapacity).toBe(settings.worker.capacity.kind)
+    expect(capacity({ VIDPIPE_DEPLOY_CAPACITY: "spot" })).toEqual({ kind: "spot", instanceTypes: ["c7i.large", "c6i.large", "c6a.large", "c5.large"], onDemandBase: 0 })
+    // The Spot types replace the template's own type: they follow a bigger worker type.
+    expect(capacity({ VIDPIPE_DEPLOY_CAPACITY: "spot", VIDPIPE_DEPLOY_WORKER_INSTANCE_TYPE: "c6i.2xlarge" })).toMatchObject({
+      instanceTypes: ["c6i.2xlarge", "c7i.2xlarge", "c6a.2xlarge", "c5.2xlarge"]
+    })
+    expect(capacity({ VIDPIPE_DEPLOY_CAPACITY: "spot", VIDPIPE_DEPLOY_WORKER_INSTANCE_TYPE: "m7i.large" })).toMatchObject({ instanceTypes: ["m7i.large"] })
+    expect(capacity({ VIDPIPE_DEPLOY_CAPACITY: "spot", VIDPIPE_DEPLOY_SPOT_TYPES: " c7i.large, c7a.large ,c7i.large", VIDPIPE_DEPLOY_ON_DEMAND_BASE: "1" })).toEqual({
+      kind: "spot",
+      instanceTypes: ["c7i.large", "c7a.large"],
+      onDemandBase: 1
+    })
+    expect(capacity({ VIDPIPE_DEPLOY_CAPACITY: "on-demand" })).toEqual({ kind: "on-demand", warmPool: { size: 0, reuseOnScaleIn: true } })
+    expect(capacity({ VIDPIPE_DEPLOY_CAPACITY: "on-demand", VIDPIPE_DEPLOY_WARM_POOL: "2", VIDPIPE_DEPLOY_WARM_POOL_REUSE: "false" })).toEqual({
+      kind: "on-demand",
+      warmPool: { size: 2, reuseOnScaleIn: false }
+    })
+    const refused: Array<[Record<string, string>, RegExp]> = [
+      [{ VIDPIPE_DEPLOY_CAPACITY: "reserved" }, /VIDPIPE_DEPLOY_CAPACITY: reserved is not spot or on-demand/],
+      [{ VIDPIPE_DEPLOY_SPOT_TYPES: "c7i.large,c7g.large" }, /VIDPIPE_DEPLOY_SPOT_TYPES: c7g.large is arm64/],
+      [{ VIDPIPE_DEPLOY_SPOT_TYPES: "c7i" }, /VIDPIPE_DEPLOY_SPOT_TYPES: c7i is not an instance type/],
+      [{ VIDPIPE_DEPLOY_SPOT_TYPES: " , " }, /VIDPIPE_DEPLOY_SPOT_TYPES: no instance type/],
+      [{ VIDPIPE_DEPLOY_WORKER_MAX: "4", VIDPIPE_DEPLOY_ON_DEMAND_BASE: "5" }, /VIDPIPE_DEPLOY_ON_DEMAND_BASE: 5 is not an integer in 0..4/],
+      [{ VIDPIPE_DEPLOY_CAPACITY: "on-demand", VIDPIPE_DEPLOY_WARM_POOL_REUSE: "yes" }, /VIDPIPE_DEPLOY_WARM_POOL_REUSE: yes is not true or false/]
+    ]
+    for (const [env, reason] of refused) expect(() => capacity(env), JSON.stringify(env)).toThrow(reason)
+  })
+
+  it("refuse a warm pool with Spot, naming both variables and AWS's documented limit", async () => {
+    const { deploySettings, InvalidDeploySetting } = await import("../../infra/settings.ts")
+    const required = { VIDPIPE_DEPLOY_WORKER_AMI: "ami-0123456789abcdef0" }
+    const app = { name: "vidpipe", stage: "x" }
+    const limit = /"You cannot add a warm pool to Auto Scaling groups that … launch Spot Instances"/
+    for (const [env, chosen] of [[{}, "VIDPIPE_DEPLOY_CAPACITY is unset, spot by default"], [{ VIDPIPE_DEPLOY_CAPACITY: "spot" }, "VIDPIPE_DEPLOY_CAPACITY is spot"]] as const) {
+      const refuse = () => deploySettings({ ...required, ...env, VIDPIPE_DEPLOY_WARM_POOL: "2" }, app)
+      expect(refuse).toThrow(InvalidDeploySetting)
+      expect(refuse).toThrow(`VIDPIPE_DEPLOY_WARM_POOL: a warm pool needs VIDPIPE_DEPLOY_CAPACITY=on-demand (${chosen})`)
+      expect(refuse).toThrow(limit)
+    }
+    // No warm pool (0) is no conflict.
+    expect(deploySettings({ ...required, VIDPIPE_DEPLOY_WARM_POOL: "0" }, app).worker.capacity.kind).toBe("spot")
   })
 })

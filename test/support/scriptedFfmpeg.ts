@@ -25,6 +25,8 @@ export interface Script {
   readonly step?: (trackId: string, call: number) => Step
   /** How long each encode takes. */
   readonly encodeMillis?: number
+  /** Progress reports spread evenly over each encode (default none: one at the end, with the result). */
+  readonly progressReports?: number
   /** What probing finds (default: a 4 s 720p30 clip with stereo audio). */
   readonly probe?: MediaProbe
   /** What the n-th probe (1-based) does (counted in `probes`, apart from the encodes in `calls`). */
@@ -41,18 +43,29 @@ export const probeFor720p: MediaProbe = {
 export const makeScriptedFfmpeg = (script: Script = {}) => {
   const calls = new Map<string, number>()
   const probes = { count: 0 }
+  const reports = script.progressReports ?? 0
+  const encodeMillis = script.encodeMillis ?? 50
+  /** The encode's time in `reports + 1` equal steps, a progress report after each but the last. */
+  const along: Stream.Stream<EncodeEvent> = reports === 0
+    ? Stream.empty
+    : Stream.range(1, reports).pipe(
+      Stream.mapEffect((i) => Effect.sleep(encodeMillis / (reports + 1)).pipe(Effect.as<EncodeEvent>({ _tag: "Progress", fraction: i / (reports + 1), speed: 1 })))
+    )
   /** Counts the call, takes its time, then fails as scripted or does `work` and reports it finished. */
   const scripted = (id: string, work: Effect.Effect<EncodeEvent>) =>
     Stream.unwrap(Effect.gen(function*() {
       const call = (calls.get(id) ?? 0) + 1
       calls.set(id, call)
-      yield* Effect.sleep(script.encodeMillis ?? 50)
-      const step = script.step?.(id, call) ?? "ok"
-      if (step !== "ok") {
-        return Stream.fail(new FfmpegFailed({ operation: `encode ${id}`, reason: `scripted ${step} failure (call ${call})`, retryable: step === "transient" }))
-      }
-      const finished = yield* work
-      return Stream.make<Array<EncodeEvent>>({ _tag: "Progress", fraction: 0.5, speed: 1 }, finished)
+      const end = Stream.unwrap(Effect.gen(function*() {
+        yield* Effect.sleep(encodeMillis / (reports + 1))
+        const step = script.step?.(id, call) ?? "ok"
+        if (step !== "ok") {
+          return Stream.fail(new FfmpegFailed({ operation: `encode ${id}`, reason: `scripted ${step} failure (call ${call})`, retryable: step === "transient" }))
+        }
+        const finished = yield* work
+        return Stream.make<Array<EncodeEvent>>({ _tag: "Progress", fraction: reports === 0 ? 0.5 : 1, speed: 1 }, finished)
+      }))
+      return Stream.concat(along, end)
     }))
   const encode = (kind: Track["kind"], id: string, outputDir: string, extra: Partial<Track>) =>
     scripted(id, Effect.gen(function*() {

@@ -5,14 +5,21 @@
  *
  * With VIDPIPE_LIFECYCLE_HOOK (the Auto Scaling group's termination hook, set by the stack's user
  * data) it also drains when the fleet terminates the instance, and then completes that hook.
+ *
+ * With VIDPIPE_SPOT_NOTICES=imds it drains on a Spot interruption notice (a task that cannot end
+ * VIDPIPE_SPOT_MARGIN_SECONDS before the action time is handed back at once) or a rebalance
+ * recommendation (programs/spotInterruption.ts).
  */
-import { Config, Duration, Effect, Option, Schedule } from "effect"
+import { Config, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
 import { reapOrphanedEncoders } from "../../layers/ffmpeg/orphans.ts"
 import { runSweeper } from "../../programs/sweeper.ts"
 import { runWorkerInFleet } from "../../programs/terminationHook.ts"
+import { defaultSpotMargin, drainingOnSpotNotices } from "../../programs/spotInterruption.ts"
+import type { WorkerOptions } from "../../programs/worker.ts"
 import { runWorker } from "../../programs/worker.ts"
-import { instanceIdConfig } from "../../layers/fromConfig.ts"
+import { instanceIdConfig, spotNoticesLayer } from "../../layers/fromConfig.ts"
+import { InvalidConfiguration } from "../../layers/InvalidConfiguration.ts"
 import { logLevelLayer } from "./cliConfig.ts"
 import { loadDeployment } from "./deployment.ts"
 import { reportingFailures } from "./runCommand.ts"
@@ -35,6 +42,10 @@ export const workerCommand = Command.make(
     Effect.gen(function*() {
       const { layer, summary } = yield* loadDeployment("worker", true)
       const lifecycleHook = yield* Config.String("VIDPIPE_LIFECYCLE_HOOK").pipe(Config.option)
+      const spotMarginSeconds = yield* Config.Number("VIDPIPE_SPOT_MARGIN_SECONDS").pipe(Config.withDefault(Duration.toSeconds(defaultSpotMargin)))
+      if (!(spotMarginSeconds >= 0)) {
+        return yield* new InvalidConfiguration({ variable: "VIDPIPE_SPOT_MARGIN_SECONDS", value: String(spotMarginSeconds), expected: "a number of seconds, 0 or more" })
+      }
       const workerId = flags.id._tag === "Some" ? flags.id.value : yield* instanceIdConfig
       yield* Effect.gen(function*() {
         yield* Effect.logInfo(`worker ${workerId}: started (${summary})`)
@@ -54,11 +65,13 @@ export const workerCommand = Command.make(
           yield* Effect.forkScoped(runWebhookDispatcher.pipe(Effect.provideService(WebhookSettings, webhookSettings)))
         }
         const options = { drain: awaitDrainRequest, drainTimeout: Duration.seconds(flags.drainTimeout) }
-        yield* Option.isSome(lifecycleHook) && lifecycleHook.value.trim() !== ""
-          ? runWorkerInFleet(workerId, { ...options, lifecycleHookName: lifecycleHook.value.trim() })
-          : runWorker(workerId, options)
+        const run = (withNotices: WorkerOptions) =>
+          Option.isSome(lifecycleHook) && lifecycleHook.value.trim() !== ""
+            ? runWorkerInFleet(workerId, { ...withNotices, lifecycleHookName: lifecycleHook.value.trim() })
+            : runWorker(workerId, withNotices)
+        yield* drainingOnSpotNotices(workerId, options, run, { margin: Duration.seconds(spotMarginSeconds) })
         yield* Effect.logInfo(`worker ${workerId}: exiting`)
-      }).pipe(Effect.scoped, Effect.provide(layer))
+      }).pipe(Effect.scoped, Effect.provide(Layer.merge(layer, spotNoticesLayer)))
     }).pipe(
       reportingFailures({ json: false }),
       // A daemon says what it does unless told otherwise.

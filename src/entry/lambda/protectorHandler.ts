@@ -13,7 +13,7 @@
  * Environment for the default `handler`:
  *   VIDPIPE_COORDINATOR                redis://HOST:PORT/DB (the KillMe idle set)
  *   VIDPIPE_REDIS_PREFIX               key prefix, default `vidpipe`
- *   VIDPIPE_PROTECTOR_MIN_IDLE_SECONDS only instances idle this long are removed, default 60
+ *   VIDPIPE_PROTECTOR_MIN_IDLE_SECONDS only instances idle this long are removed, default 20 (one empty long poll)
  *   VIDPIPE_PROTECTOR_FRESH_SECONDS    idle entries must be refreshed within this, default 60
  *   VIDPIPE_PROTECTOR_BUDGET_MS        the answer's time budget, default 1500
  */
@@ -78,7 +78,7 @@ export const makeProtectorHandler = <E>(idleRegistryLayer: Layer.Layer<IdleRegis
 export const protectorOptionsConfig = Effect.gen(function*() {
   const seconds = (name: string, fallback: number) => Config.Number(name).pipe(Config.withDefault(fallback), Config.map(Duration.seconds))
   const options: ProtectorOptions = {
-    minIdle: yield* seconds("VIDPIPE_PROTECTOR_MIN_IDLE_SECONDS", 60),
+    minIdle: yield* seconds("VIDPIPE_PROTECTOR_MIN_IDLE_SECONDS", 20),
     freshWithin: yield* seconds("VIDPIPE_PROTECTOR_FRESH_SECONDS", 60),
     budget: Duration.millis(Math.min(yield* Config.Number("VIDPIPE_PROTECTOR_BUDGET_MS").pipe(Config.withDefault(1500)), 1900))
   }

@@ -17,7 +17,8 @@ export const metricUnits: Readonly<Record<MetricName, MetricUnit>> = {
   TasksFailed: "Count",
   JobsFinalized: "Count",
   JobsFailed: "Count",
-  TaskSeconds: "Seconds"
+  TaskSeconds: "Seconds",
+  BacklogWorkSeconds: "Seconds"
 }
 
 /** The dimensions the scaling alarms select on, in this order. */

@@ -77,6 +77,13 @@ export const readInstanceMetadata = Effect.fn("instanceMetadata.read")(function*
 
 export const readInstanceId = (options: InstanceMetadataOptions = {}) => readInstanceMetadata("instance-id", options)
 
+/** An item IMDS lists only while it applies: None stands for its HTTP 404. */
+export const readOptionalInstanceMetadata = (path: string, options: InstanceMetadataOptions = {}) =>
+  readInstanceMetadata(path, options).pipe(
+    Effect.map(Option.some),
+    Effect.catchIf((error) => error.status === 404, () => Effect.succeedNone)
+  )
+
 /**
  * The state Auto Scaling is moving this instance to. AWS: "When an instance prepares to transition
  * to one of the preceding steady states, Amazon EC2 Auto Scaling updates the value of the instance
@@ -86,7 +93,4 @@ export const readInstanceId = (options: InstanceMetadataOptions = {}) => readIns
  * user guide). None stands for that 404.
  */
 export const readTargetLifecycleState = (options: InstanceMetadataOptions = {}) =>
-  readInstanceMetadata("autoscaling/target-lifecycle-state", options).pipe(
-    Effect.map(Option.some),
-    Effect.catchIf((error) => error.status === 404, () => Effect.succeedNone)
-  )
+  readOptionalInstanceMetadata("autoscaling/target-lifecycle-state", options)
