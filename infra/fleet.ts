@@ -290,9 +290,8 @@ export const workerFleet = (settings: DeploySettings, inputs: FleetInputs) => {
           minSize: warmPool.size,
           maxGroupPreparedCapacity: warmPool.size,
           // Scale-in returns an instance (an idle one: the protector names no other) to the pool
-          // through the termination hook, paused at Warmed:Pending:Wait. The worker completes that
-          // hook only when the target state is `Terminated`, so until it also drains on `Warmed:*`
-          // the instance waits out the hook's heartbeat (lifecycleHeartbeatSeconds) before it stops.
+          // through the termination hook, paused at Warmed:Pending:Wait; the worker drains on a
+          // `Warmed:*` target state as on `Terminated` and completes the hook (AutoScalingFleetControl).
           instanceReusePolicy: { reuseOnScaleIn: warmPool.reuseOnScaleIn }
         }
       })

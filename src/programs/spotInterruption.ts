@@ -26,6 +26,7 @@ import { Clock, Deferred, Duration, Effect, Option } from "effect"
 import type { SpotInterruption } from "../domain/SpotNotice.ts"
 import { IdleRegistry } from "../services/IdleRegistry.ts"
 import { SpotNotices } from "../services/SpotNotices.ts"
+import { completeTerminationIfRequested, terminationRequested } from "./terminationHook.ts"
 import type { WorkerOptions } from "./worker.ts"
 import { runWorker } from "./worker.ts"
 
@@ -73,13 +74,15 @@ const watchNotices = (rebalance: Deferred.Deferred<void>, interruption: Deferred
 
 /**
  * Runs a worker (`run`, given `options` with the notices added) that drains on Spot notices, and
- * takes this instance out of the idle set once it has drained for one.
+ * takes this instance out of the idle set once it has drained for one; then, only after a Spot
+ * drain, `afterSpotDrain` with what `run` returned.
  */
-export const drainingOnSpotNotices = <A, E, R>(
+export const drainingOnSpotNotices = <A, E, R, E2 = never, R2 = never>(
   workerId: string,
   options: WorkerOptions,
   run: (options: WorkerOptions) => Effect.Effect<A, E, R>,
-  spot: SpotNoticeOptions = {}
+  spot: SpotNoticeOptions = {},
+  afterSpotDrain: (result: A) => Effect.Effect<A, E2, R2> = Effect.succeed
 ) =>
   Effect.gen(function*() {
     const rebalance = yield* Deferred.make<void>()
@@ -95,6 +98,7 @@ export const drainingOnSpotNotices = <A, E, R>(
       yield* (yield* IdleRegistry).markBusy(workerId).pipe(
         Effect.catch((error) => Effect.logWarning(`worker ${workerId}: could not leave the idle set: ${error.message}`))
       )
+      return yield* afterSpotDrain(result)
     }
     return result
   }).pipe(Effect.scoped)
@@ -105,3 +109,12 @@ export const runWorkerOnSpot = (workerId: string, options: WorkerOptions & SpotN
   const spot = { ...(checkEvery === undefined ? {} : { checkEvery }), ...(margin === undefined ? {} : { margin }) }
   return drainingOnSpotNotices(workerId, workerOptions, (withNotices) => runWorker(workerId, withNotices), spot)
 }
+
+/**
+ * `afterSpotDrain` for a worker under a termination lifecycle hook (runWorkerInFleet): drained for
+ * Spot before Auto Scaling asked, it stays until Auto Scaling takes the instance (Capacity
+ * Rebalancing terminates it once its replacement runs; so does the interruption) and completes the
+ * hook then, or the instance would wait out the hook's heartbeat timeout.
+ */
+export const completeHookAfterSpotDrain = (lifecycleHookName: string, checkEvery?: Duration.Input) => (completed: boolean) =>
+  completed ? Effect.succeed(true) : terminationRequested(checkEvery).pipe(Effect.andThen(completeTerminationIfRequested(lifecycleHookName)))

@@ -15,7 +15,7 @@ import * as path from "node:path"
 import { AutoScalingClient, AutoScalingServiceException, CompleteLifecycleActionCommand, SetInstanceProtectionCommand } from "@aws-sdk/client-auto-scaling"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
 import { mockClient } from "aws-sdk-client-mock"
-import { Duration, Effect, Fiber, Layer, References, Schedule } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, References, Schedule } from "effect"
 import type { Job } from "../../src/domain/Job.ts"
 import { autoScalingFleetControlLayer } from "../../src/layers/aws/AutoScalingFleetControl.ts"
 import { areaFoldersUnder, folderStorageLayer } from "../../src/layers/local/FolderStorage.ts"
@@ -32,6 +32,8 @@ import { startImdsStandIn } from "../support/imdsStandIn.ts"
 import { makeScriptedFfmpeg, submitScriptedJob } from "../support/scriptedFfmpeg.ts"
 import { memoryBackends } from "../support/memoryBackends.ts"
 import { localSourceCopiesLayer } from "../../src/layers/local/LocalSourceCopies.ts"
+import { imdsSpotNoticesLayer, rebalancePath } from "../../src/layers/aws/ImdsSpotNotices.ts"
+import { completeHookAfterSpotDrain, drainingOnSpotNotices } from "../../src/programs/spotInterruption.ts"
 
 const instanceId = "i-0abc123def4567890"
 const lifecycleState = "autoscaling/target-lifecycle-state"
@@ -142,6 +144,47 @@ describe("termination lifecycle hook", () => {
       // The interrupted task went back to the queue before the hook was completed.
       assert.deepStrictEqual(at!.depth, { visible: tasks.length, inFlight: 0, deadLettered: 0 })
       assert.deepStrictEqual(at!.job.tasks.filter((t) => t.status === "done"), [])
+    }))
+  })
+
+  it.live("scaled in back into a warm pool (reuse on scale-in): the worker drains and completes the hook as for a termination", () => {
+    const env = environment(1500)
+    return env.provide(Effect.gen(function*() {
+      imds.metadata[lifecycleState] = "InService"
+      const { id } = yield* submitScriptedJob
+      yield* recordCompletions(id)
+      const worker = yield* Effect.forkChild(runWorkerInFleet("w1", { lifecycleHookName: "drain", checkEvery: "100 millis", drainTimeout: "60 seconds" }))
+      yield* waitFor(() => env.ffmpeg.calls.size > 0, "the first encode")
+      imds.metadata[lifecycleState] = "Warmed:Stopped"
+      assert.isTrue(yield* Fiber.join(worker), "the hook was completed")
+      assert.deepStrictEqual(completions(), [expectedCompletion])
+    }))
+  })
+
+  it.live("drained for a Spot rebalance before Auto Scaling asked: the worker stays until the instance is terminated, then completes the hook", () => {
+    const env = environment(50)
+    return env.provide(Effect.gen(function*() {
+      autoScaling.on(SetInstanceProtectionCommand).resolves({})
+      autoScaling.on(CompleteLifecycleActionCommand).resolves({})
+      imds.metadata[lifecycleState] = "InService"
+      imds.metadata[rebalancePath] = JSON.stringify({ noticeTime: "2026-12-06T00:00:00Z" })
+      const drained = yield* Deferred.make<void>()
+      const worker = yield* Effect.forkChild(drainingOnSpotNotices(
+        "w1",
+        {},
+        (options) => runWorkerInFleet("w1", { ...options, lifecycleHookName: "drain", checkEvery: "100 millis" }).pipe(Effect.tap(() => Deferred.succeed(drained, undefined))),
+        { checkEvery: "100 millis" },
+        completeHookAfterSpotDrain("drain", "100 millis")
+      ).pipe(Effect.provide(imdsSpotNoticesLayer({ baseUrl: imds.url }))))
+      yield* Deferred.await(drained)
+      // Drained, not terminated: nothing to complete yet, and the worker has not gone.
+      assert.deepStrictEqual(completions(), [])
+      assert.isUndefined(worker.pollUnsafe())
+      // Capacity Rebalancing's replacement is running: Auto Scaling terminates this one.
+      imds.metadata[lifecycleState] = "Terminated"
+      assert.isTrue(yield* Fiber.join(worker))
+      assert.deepStrictEqual(completions(), [expectedCompletion])
+      delete imds.metadata[rebalancePath]
     }))
   })
 

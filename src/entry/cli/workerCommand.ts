@@ -15,7 +15,7 @@ import { Command, Flag } from "effect/cli"
 import { reapOrphanedEncoders } from "../../layers/ffmpeg/orphans.ts"
 import { runSweeper } from "../../programs/sweeper.ts"
 import { runWorkerInFleet } from "../../programs/terminationHook.ts"
-import { defaultSpotMargin, drainingOnSpotNotices } from "../../programs/spotInterruption.ts"
+import { completeHookAfterSpotDrain, defaultSpotMargin, drainingOnSpotNotices } from "../../programs/spotInterruption.ts"
 import type { WorkerOptions } from "../../programs/worker.ts"
 import { runWorker } from "../../programs/worker.ts"
 import { instanceIdConfig, spotNoticesLayer } from "../../layers/fromConfig.ts"
@@ -65,11 +65,11 @@ export const workerCommand = Command.make(
           yield* Effect.forkScoped(runWebhookDispatcher.pipe(Effect.provideService(WebhookSettings, webhookSettings)))
         }
         const options = { drain: awaitDrainRequest, drainTimeout: Duration.seconds(flags.drainTimeout) }
-        const run = (withNotices: WorkerOptions) =>
-          Option.isSome(lifecycleHook) && lifecycleHook.value.trim() !== ""
-            ? runWorkerInFleet(workerId, { ...withNotices, lifecycleHookName: lifecycleHook.value.trim() })
-            : runWorker(workerId, withNotices)
-        yield* drainingOnSpotNotices(workerId, options, run, { margin: Duration.seconds(spotMarginSeconds) })
+        const spot = { margin: Duration.seconds(spotMarginSeconds) }
+        const hook = Option.isSome(lifecycleHook) ? lifecycleHook.value.trim() : ""
+        yield* hook !== ""
+          ? drainingOnSpotNotices(workerId, options, (withNotices) => runWorkerInFleet(workerId, { ...withNotices, lifecycleHookName: hook }), spot, completeHookAfterSpotDrain(hook))
+          : drainingOnSpotNotices(workerId, options, (withNotices: WorkerOptions) => runWorker(workerId, withNotices), spot)
         yield* Effect.logInfo(`worker ${workerId}: exiting`)
       }).pipe(Effect.scoped, Effect.provide(Layer.merge(layer, spotNoticesLayer)))
     }).pipe(

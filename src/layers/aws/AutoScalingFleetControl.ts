@@ -88,9 +88,13 @@ export const makeAutoScalingFleetControl = Effect.fnUntraced(function*(options: 
 
   const termination = InstanceTermination.of({
     terminating: readTargetLifecycleState(options.metadata).pipe(
-      // Only Terminated: InService, Standby or Detached are no reason to leave, and neither is an
-      // absent item (instances that never moved since the item was introduced).
-      Effect.map((state) => state._tag === "Some" && state.value === "Terminated"),
+      // Terminated, or back into a warm pool (Warmed:Stopped, :Running, :Hibernated): the user guide,
+      // "Use lifecycle hooks with a warm pool", says an instance a reuse policy returns to the warm
+      // pool on scale-in pauses for the EC2_INSTANCE_TERMINATING hook too (at Warmed:Pending:Wait),
+      // so the worker drains and completes it there as well. InService, Standby or Detached are no
+      // reason to leave, and neither is an absent item (instances that never moved since the item
+      // was introduced).
+      Effect.map((state) => state._tag === "Some" && (state.value === "Terminated" || state.value.startsWith("Warmed:"))),
       Effect.mapError((error) => new FleetControlFailed({ operation: "lifecycleState", reason: error.message, retryable: error.retryable }))
     ),
     complete: Effect.fn("InstanceTermination.complete")(completeTermination)
