@@ -39,6 +39,8 @@ export const TaskState = Schema.Struct({
   ...taskProgressFields,
   /** The task's encode estimate (domain/WorkEstimate.ts), for the backlog the fleet is sized on. */
   estimatedSeconds: Schema.optional(Schema.Number),
+  /** What the task took, from taking it to its outputs stored (the `TaskSeconds` metric's value). */
+  taskSeconds: Schema.optional(Schema.Number),
   worker: Schema.optional(Schema.String),
   result: Schema.optional(TaskResult)
 })

@@ -48,19 +48,49 @@ export const estimateTaskSeconds = (task: Task, probe: MediaProbe, rates: Encode
 /** What a task planned before estimates existed counts for. */
 const unestimatedTaskSeconds = 60
 
+type TaskFigures = Pick<TaskState, "status" | "progress" | "estimatedSeconds" | "taskSeconds">
+
+/** Finished tasks needed before their times correct the estimates; and how far they may. */
+const minimumSamples = 3
+const correctionRange = { lowest: 0.25, highest: 4 } as const
+
+/**
+ * How much longer (or shorter) tasks take on this fleet than estimated: the seconds the finished
+ * tasks of these jobs took over the seconds they were estimated at. The rates are set for one
+ * instance type; the fleet's own `TaskSeconds` refine them, without anyone retuning a setting. 1
+ * until a few tasks have finished; kept within 4x either way so one odd task cannot swing the fleet.
+ */
+export const estimateCorrection = (jobs: ReadonlyArray<{ readonly tasks: ReadonlyArray<TaskFigures> }>) => {
+  let estimated = 0
+  let took = 0
+  let samples = 0
+  for (const job of jobs) {
+    for (const task of job.tasks) {
+      if (task.status !== "done" || task.estimatedSeconds === undefined || task.taskSeconds === undefined) continue
+      estimated += task.estimatedSeconds
+      took += task.taskSeconds
+      samples++
+    }
+  }
+  if (samples < minimumSamples || estimated <= 0) return 1
+  return Math.min(correctionRange.highest, Math.max(correctionRange.lowest, took / estimated))
+}
+
 /**
  * The backlog in estimated encode seconds, from the job records: the whole estimate of each task
- * waiting, what is left (by its progress) of each task running. What `BacklogWorkSeconds` reports.
+ * waiting, what is left (by its progress) of each task running, both corrected by what finished
+ * tasks actually took (`estimateCorrection`). What `BacklogWorkSeconds` reports.
  */
-export const backlogWorkSeconds = (jobs: ReadonlyArray<{ readonly tasks: ReadonlyArray<Pick<TaskState, "status" | "progress" | "estimatedSeconds">> }>) => {
+export const backlogWorkSeconds = (jobs: ReadonlyArray<{ readonly tasks: ReadonlyArray<TaskFigures> }>) => {
+  const correction = estimateCorrection(jobs)
   let queued = 0
   let inFlight = 0
   for (const job of jobs) {
     for (const task of job.tasks) {
-      const estimate = task.estimatedSeconds ?? unestimatedTaskSeconds
+      const estimate = (task.estimatedSeconds ?? unestimatedTaskSeconds) * correction
       if (task.status === "queued") queued += estimate
       else if (task.status === "running") inFlight += estimate * Math.max(0, 1 - task.progress)
     }
   }
-  return { queued, inFlight }
+  return { queued, inFlight, correction }
 }

@@ -88,11 +88,13 @@ export const runEncodeTask = Effect.fnUntraced(function*(workerId: string, task:
   }).pipe(Effect.scoped)
   // Encoded and stored: only records are left (and perhaps the finalize), nothing to weigh at the encode's pace.
   yield* pace.progressed(1)
+  const taskSeconds = ((yield* Clock.currentTimeMillis) - started) / 1000
   yield* setTask(task.jobId, task.taskId, (state) => {
     const { error: _error, ...rest } = state
-    return { ...rest, status: "done", progress: 1, result: track }
+    // What it took beside what it was estimated to: the estimates are corrected from it (WorkEstimate.ts).
+    return { ...rest, status: "done", progress: 1, result: track, taskSeconds: Math.round(taskSeconds * 10) / 10 }
   })
-  yield* metrics.record("TaskSeconds", ((yield* Clock.currentTimeMillis) - started) / 1000, { kind: task._tag })
+  yield* metrics.record("TaskSeconds", taskSeconds, { kind: task._tag })
   yield* metrics.record("TasksCompleted")
   yield* completeAndMaybeFinalize(workerId, task)
   return ffmpegMillis

@@ -50,6 +50,18 @@ describe("work estimates", () => {
       { status: "done" as const, progress: 1, estimatedSeconds: 1000 },
       { status: "queued" as const, progress: 0 }
     ]
-    expect(backlogWorkSeconds([{ tasks }])).toEqual({ queued: 160, inFlight: 300 })
+    expect(backlogWorkSeconds([{ tasks }])).toEqual({ queued: 160, inFlight: 300, correction: 1 })
+  })
+
+  it("are corrected by what finished tasks took: twice as long, twice the backlog", () => {
+    const finished = (estimatedSeconds: number, taskSeconds: number) => ({ status: "done" as const, progress: 1, estimatedSeconds, taskSeconds })
+    const waiting = { status: "queued" as const, progress: 0, estimatedSeconds: 100 }
+    // Fewer than three finished tasks say nothing yet.
+    expect(backlogWorkSeconds([{ tasks: [waiting, finished(10, 20), finished(10, 20)] }]).queued).toBe(100)
+    // Three that took twice their estimate (60 s for 30 s in all), across jobs.
+    const slow = backlogWorkSeconds([{ tasks: [waiting, finished(10, 20)] }, { tasks: [finished(10, 20), finished(10, 20)] }])
+    expect(slow).toEqual({ queued: 200, inFlight: 0, correction: 2 })
+    // One wild task cannot swing it past 4x.
+    expect(backlogWorkSeconds([{ tasks: [waiting, finished(1, 100), finished(1, 100), finished(1, 100)] }]).correction).toBe(4)
   })
 })
