@@ -8,6 +8,7 @@
  */
 import type { Duration } from "effect"
 import { Effect } from "effect"
+import { IdleRegistry } from "../services/IdleRegistry.ts"
 import { InstanceTermination } from "../services/InstanceTermination.ts"
 import { retryTransient } from "../domain/retryTransient.ts"
 import type { WorkerOptions } from "./worker.ts"
@@ -56,5 +57,13 @@ export const runWorkerInFleet = (workerId: string, options: WorkerOptions & Term
     const fleetAsks = terminationRequested(checkEvery).pipe(Effect.provideService(InstanceTermination, yield* InstanceTermination))
     const drain = workerOptions.drain === undefined ? fleetAsks : Effect.raceFirst(workerOptions.drain, fleetAsks)
     yield* runWorker(workerId, { ...workerOptions, drain })
-    return yield* completeTerminationIfRequested(lifecycleHookName)
+    const leaving = yield* completeTerminationIfRequested(lifecycleHookName)
+    // Out of the idle set as it goes: an instance stopped into a warm pool comes back later under
+    // the same id, and nothing should count it as spare capacity meanwhile.
+    if (leaving) {
+      yield* (yield* IdleRegistry).markBusy(workerId).pipe(
+        Effect.catch((error) => Effect.logWarning(`worker ${workerId}: could not leave the idle set: ${error.message}`))
+      )
+    }
+    return leaving
   })

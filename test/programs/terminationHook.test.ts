@@ -34,6 +34,7 @@ import { memoryBackends } from "../support/memoryBackends.ts"
 import { localSourceCopiesLayer } from "../../src/layers/local/LocalSourceCopies.ts"
 import { imdsSpotNoticesLayer, rebalancePath } from "../../src/layers/aws/ImdsSpotNotices.ts"
 import { completeHookAfterSpotDrain, drainingOnSpotNotices } from "../../src/programs/spotInterruption.ts"
+import { IdleRegistry } from "../../src/services/IdleRegistry.ts"
 
 const instanceId = "i-0abc123def4567890"
 const lifecycleState = "autoscaling/target-lifecycle-state"
@@ -158,6 +159,28 @@ describe("termination lifecycle hook", () => {
       imds.metadata[lifecycleState] = "Warmed:Stopped"
       assert.isTrue(yield* Fiber.join(worker), "the hook was completed")
       assert.deepStrictEqual(completions(), [expectedCompletion])
+    }))
+  })
+
+  it.live("an idle worker whose instance goes back into the warm pool leaves the idle set as it completes the hook", () => {
+    const env = environment(50)
+    return env.provide(Effect.gen(function*() {
+      autoScaling.on(SetInstanceProtectionCommand).resolves({})
+      autoScaling.on(CompleteLifecycleActionCommand).resolves({})
+      imds.metadata[lifecycleState] = "InService"
+      const registry = yield* IdleRegistry
+      const worker = yield* Effect.forkChild(runWorkerInFleet("w1", { lifecycleHookName: "drain", checkEvery: "100 millis" }))
+      // An empty long poll (1 s here) puts it in the idle set.
+      yield* Effect.suspend(() => registry.idle(60_000)).pipe(
+        Effect.flatMap((entries) => entries.some((e) => e.instanceId === "w1") ? Effect.void : Effect.fail("not idle yet")),
+        Effect.retry(Schedule.spaced("50 millis")),
+        Effect.timeout("30 seconds")
+      )
+      imds.metadata[lifecycleState] = "Warmed:Stopped"
+      assert.isTrue(yield* Fiber.join(worker))
+      assert.deepStrictEqual(completions(), [expectedCompletion])
+      // Stopped into the pool, it is no spare capacity; it comes back under the same id later.
+      assert.deepStrictEqual((yield* registry.idle(60_000)).map((e) => e.instanceId), [])
     }))
   })
 
