@@ -18,7 +18,7 @@
  * The ScaleOut/ScaleIn metrics are the pipeline's own (namespace `Vidpipe`, dimensions
  * `AutoScalingGroupName` and `QueueName`, CloudWatchMetrics.ts); the queue's are AWS/SQS, the
  * group's AWS/AutoScaling (group metrics are enabled in fleet.ts). Scale-in can only ever remove
- * what the protector names: instances in the idle set for at least a minute. Missing data (no
+ * what the protector names: instances in the idle set for at least 20 s (one empty long poll). Missing data (no
  * metric points: no traffic) never alarms.
  */
 import * as aws from "@pulumi/aws"
