@@ -16,14 +16,16 @@
  * named instances SIGTERM `terminationDelayMs` later; they drain for up to `drainTimeoutMs` (the
  * lifecycle hook). The `oldest` control kills the oldest instances at once instead.
  */
-import { Clock, Deferred, Duration, Effect, Fiber, Layer, References, Schema, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Layer, Option, References, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { decideScaling } from "../domain/ScalingPolicy.ts"
 import type { CapacityToTerminate, TerminationPolicyEvent } from "../domain/TerminationPolicy.ts"
 import type { LocalFleetControlShape } from "../layers/local/LocalFleetControl.ts"
 import { makeLocalFleetControl } from "../layers/local/LocalFleetControl.ts"
 import { makeLogMetrics } from "../layers/local/LogMetrics.ts"
+import { memoryCoordinatorLayer } from "../layers/local/MemoryCoordinator.ts"
 import { memoryIdleRegistryLayer } from "../layers/local/MemoryIdleRegistry.ts"
+import { Coordinator } from "../services/Coordinator.ts"
 import { memoryJobQueueLayer } from "../layers/local/MemoryJobQueue.ts"
 import { sharedScaleInProtectionLayer } from "../layers/SharedScaleInProtection.ts"
 import { FleetControl } from "../services/FleetControl.ts"
@@ -65,13 +67,14 @@ interface Instance {
 const progressEveryMs = 5_000
 
 /** What the simulation puts in a message body, read back through its Schema. */
-const TaskBody = Schema.Struct({ id: Schema.String, durationMs: Schema.Number, estimateMs: Schema.Number, enqueuedAt: Schema.Number })
+const TaskBody = Schema.Struct({ id: Schema.String, jobId: Schema.String, jobTasks: Schema.Int, durationMs: Schema.Number, estimateMs: Schema.Number, enqueuedAt: Schema.Number })
 type TaskBody = typeof TaskBody.Type
 const decodeTaskBody = Schema.decodeUnknownEffect(Schema.fromJsonString(TaskBody))
 
 const runSimulation = (options: SimulationOptions) =>
   Effect.gen(function*() {
     const queue = yield* JobQueue
+    const coordinator = yield* Coordinator
     const registry = yield* IdleRegistry
     const metrics = yield* PipelineMetrics
     const scope = yield* Scope.Scope
@@ -100,6 +103,10 @@ const runSimulation = (options: SimulationOptions) =>
     let spotCutOff = 0
     let workRedoneMs = 0
     let completedTwice = 0
+    /** Finalize leases won, per job: 1 for every job, or it finalized twice (or never). */
+    const finalized = new Map<string, number>()
+    const tasksPerJob = new Map<number, number>()
+    for (const task of arrivals) tasksPerJob.set(task.jobId, (tasksPerJob.get(task.jobId) ?? 0) + 1)
     let busyTerminated = 0
     let drainedBusy = 0
     let refusedScaleIns = 0
@@ -138,6 +145,9 @@ const runSimulation = (options: SimulationOptions) =>
         yield* Effect.sleep(task.durationMs)
         if (completed.has(task.id)) completedTwice++
         completed.add(task.id)
+        // The real coordinator records the completion; the one that completes the job wins its lease.
+        const outcome = yield* coordinator.complete({ jobId: task.jobId, taskId: task.id, total: task.jobTasks, owner: instance.id, leaseFor: "10 minutes" })
+        if (Option.isSome(outcome.lease)) finalized.set(task.jobId, (finalized.get(task.jobId) ?? 0) + 1)
         yield* queue.delete(message.receipt).pipe(Effect.ignore)
       }).pipe(
         Effect.scoped,
@@ -335,7 +345,14 @@ const runSimulation = (options: SimulationOptions) =>
           const now = yield* Clock.currentTimeMillis
           yield* Effect.sleep(task.arrivesAt - now)
           const estimateMs = estimates.get(task.id) ?? task.durationMs
-          const body: TaskBody = { id: task.id, durationMs: task.durationMs, estimateMs, enqueuedAt: task.arrivesAt }
+          const body: TaskBody = {
+            id: task.id,
+            jobId: `job${task.jobId}`,
+            jobTasks: tasksPerJob.get(task.jobId) ?? 1,
+            durationMs: task.durationMs,
+            estimateMs,
+            enqueuedAt: task.arrivesAt
+          }
           queuedWork.set(task.id, estimateMs)
           yield* queue.send({ body: JSON.stringify(body), groupId: task.id, deduplicationId: task.id })
           yield* metrics.record("ScaleOut")
@@ -374,6 +391,8 @@ const runSimulation = (options: SimulationOptions) =>
       tasks: arrivals.length,
       tasksCompleted: completed.size,
       tasksCompletedTwice: completedTwice,
+      jobsFinalized: finalized.size,
+      jobsFinalizedTwice: [...finalized.values()].filter((n) => n > 1).length,
       busyTerminated,
       drainedBusy,
       instancesLaunched: launched,
@@ -417,6 +436,7 @@ const simulationLayer = (options: SimulationOptions) =>
   Layer.mergeAll(
     memoryJobQueueLayer({ maxReceiveCount: 1000, defaultVisibility: defaultPipelineSettings.visibility }),
     memoryIdleRegistryLayer,
+    memoryCoordinatorLayer,
     Layer.effect(PipelineMetrics, makeLogMetrics),
     localSourceCopiesLayer(),
     Layer.succeed(PipelineSettings, { ...defaultPipelineSettings, pollSeconds: options.pollSeconds }),

@@ -17,6 +17,9 @@ export interface FleetReport {
   readonly tasksCompleted: number
   /** Tasks finished a second time (a hand-back that was not one): must be 0, or a job would finalize twice. */
   readonly tasksCompletedTwice: number
+  /** Jobs whose finalize lease the coordinator granted (MemoryCoordinator, the real one), and those granted it twice. */
+  readonly jobsFinalized: number
+  readonly jobsFinalizedTwice: number
   /** Instances stopped while holding a task (killed, or drained past the timeout): must be 0. */
   readonly busyTerminated: number
   /** Instances named idle that took a task before their SIGTERM, and finished it while draining. */
@@ -80,6 +83,7 @@ export const formatReport = (report: FleetReport): string => {
     ["seed", String(report.seed)],
     ["jobs / tasks", `${report.jobs} / ${report.tasks}`],
     ["tasks completed (twice)", `${report.tasksCompleted} (${report.tasksCompletedTwice})`],
+    ["jobs finalized (twice)", `${report.jobsFinalized} (${report.jobsFinalizedTwice})`],
     ["busy instances terminated", String(report.busyTerminated)],
     ["named idle, took a task, drained", String(report.drainedBusy)],
     ["instances launched (warm-pool resumes)", `${report.instancesLaunched} (${report.warmPoolResumes})`],
