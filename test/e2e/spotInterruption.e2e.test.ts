@@ -61,17 +61,15 @@ describe("a vidpipe worker on Spot capacity", () => {
     // The only worker: it plans the job, then takes its tasks one by one.
     await waitFor(async () => (await f.job(jobId))?.tasks.find((t: any) => is720p(t) && t.status === "running" && t.worker === "spot"), 60_000, "the spot worker to take the 720p task")
     await waitFor(() => ffmpegChildrenOf(spot.pid).length > 0 || undefined, 30_000, "its ffmpeg to run")
-    const posted = Date.now()
-    imds.metadata[instanceActionPath] = JSON.stringify({ action: "terminate", time: new Date(posted + 120_000).toISOString().replace(/\.\d+Z$/, "Z") })
+    imds.metadata[instanceActionPath] = JSON.stringify({ action: "terminate", time: new Date(Date.now() + 120_000).toISOString().replace(/\.\d+Z$/, "Z") })
 
     const exit = await waitFor(() => (spot.exitCode === null && spot.signalCode === null ? undefined : exited(spot)), 30_000, "the spot worker to exit")
     expect(exit.code, spot.log()).toBe(0)
-    // One metadata check (every 5 s), then the hand-back: neither the encode's end nor the action time.
-    expect(Date.now() - posted).toBeLessThan(20_000)
     expect(spot.log()).toContain("spot interruption notice: terminate")
     expect(spot.log()).toContain("giving it up now")
     expect(spot.log()).toContain("drained")
     expect(imds.seen.some((r) => r.path === `/latest/meta-data/${instanceActionPath}` && r.token !== undefined)).toBe(true)
+    // Given up, not finished: the hand-back came before the encode's end, not after it.
     expect((await f.job(jobId)).tasks.find(is720p).status).not.toBe("done")
     expect(await f.redis.zscore(`${f.prefix}:KillMe`, "spot")).toBeNull()
 

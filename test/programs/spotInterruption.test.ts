@@ -133,7 +133,7 @@ describe("Spot interruption notices", () => {
       const running = yield* encodingWithProgress(id)
       // About two minutes of encoding left against 60 s less the margin.
       postInterruption("terminate", 60_000)
-      yield* stopsWithin(worker, "10 seconds")
+      yield* stopsWithin(worker, "30 seconds")
 
       // Visible again now, though its visibility timeout (60 s) is far from over.
       assert.deepStrictEqual(yield* (yield* JobQueue).depth, { visible: tasks.length, inFlight: 0, deadLettered: 0 })
@@ -159,7 +159,7 @@ describe("Spot interruption notices", () => {
       assert.isUndefined(worker.pollUnsafe(), "the worker still runs")
 
       postInterruption("stop", 60_000)
-      yield* stopsWithin(worker, "10 seconds")
+      yield* stopsWithin(worker, "30 seconds")
       assert.deepStrictEqual(yield* (yield* JobQueue).depth, { visible: tasks.length, inFlight: 0, deadLettered: 0 })
       yield* expectGoneFromFleet(env.fleet)
     }))
@@ -172,7 +172,7 @@ describe("Spot interruption notices", () => {
       const idle = yield* IdleRegistry
       yield* waitUntil(Effect.map(idle.idle("1 hour"), (entries) => entries.some((e) => e.instanceId === "w1")), "the worker to register as idle")
       postRebalance()
-      yield* stopsWithin(worker, "10 seconds")
+      yield* stopsWithin(worker, "30 seconds")
       yield* expectGoneFromFleet(env.fleet)
     }))
   })
@@ -184,7 +184,7 @@ describe("Spot interruption notices", () => {
       const worker = yield* Effect.forkChild(runWorkerOnSpot("w1", { checkEvery: "100 millis", margin: "5 seconds" }))
       yield* encodingWithProgress(id)
       postInterruption("hibernate", 120_000)
-      yield* stopsWithin(worker, "10 seconds")
+      yield* stopsWithin(worker, "30 seconds")
       assert.deepStrictEqual(yield* (yield* JobQueue).depth, { visible: tasks.length, inFlight: 0, deadLettered: 0 })
     }))
   })
