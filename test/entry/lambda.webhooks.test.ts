@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Effect, Layer, References } from "effect"
 import { recordEvent } from "../../src/domain/jobEvents.ts"
 import { makeWebhooksHandler } from "../../src/entry/lambda/webhooksHandler.ts"
-import { eventViews } from "../../src/entry/http/webhookConfig.ts"
+import { ownerViewAt } from "../../src/entry/http/playbackToken.ts"
 import { makeMemoryJobStore } from "../../src/layers/local/MemoryJobStore.ts"
 import { makeMemoryWebhookStore } from "../../src/layers/local/MemoryWebhookStore.ts"
 import { systemResolver } from "../../src/layers/webhooks/hostAddress.ts"
@@ -38,7 +38,7 @@ const setup = () => {
     httpWebhookSenderLayer({ allowPrivate: true, resolve: systemResolver, timeoutMillis: 5_000 }),
     Layer.succeed(References.MinimumLogLevel, "None")
   )
-  const settings = Effect.succeed({ ...defaultWebhookSettings, viewOf: eventViews("https://cdn.test", { mode: "public" }), pollMillis: 50 })
+  const settings = Effect.succeed({ ...defaultWebhookSettings, viewOf: ownerViewAt({ mode: "public" }, "https://cdn.test"), pollMillis: 50 })
   const handler = makeWebhooksHandler(services, settings)
   return { store, webhooks, handler }
 }

@@ -6,6 +6,9 @@
  * every segment request then carries the token too, with no player configuration.
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
+import type { JobSnapshot } from "../../domain/Job.ts"
+import type { JobView } from "../../domain/JobView.ts"
+import { toJobView } from "../../domain/JobView.ts"
 
 /** The path segment that introduces a token under the delivery mount. */
 export const tokenSegment = "_t"
@@ -37,4 +40,13 @@ export const deliveryBaseFor = (access: PlaybackAccess, deliveryBase: string, jo
   if (access.mode === "public") return { base: deliveryBase }
   const expires = now + access.tokenMillis
   return { base: `${deliveryBase}/${tokenSegment}/${signPlayback(access.secret, jobId, expires)}`, expiresAt: expires }
+}
+
+/**
+ * A job's view as its owner gets it at `now`: playback linked under `deliveryBase`, with a fresh
+ * token when playback is signed. The API's answers and the webhook events' job views both.
+ */
+export const ownerViewAt = (access: PlaybackAccess, deliveryBase: string) => (job: JobSnapshot, now: number): JobView => {
+  const delivery = deliveryBaseFor(access, deliveryBase, job.id, now)
+  return toJobView(job, delivery.base, delivery.expiresAt)
 }

@@ -10,14 +10,12 @@
  * layers/webhooks/HttpWebhookSender.ts.
  */
 import { Config, Effect } from "effect"
-import { toJobView } from "../../domain/JobView.ts"
 import { defaultRetryPolicy } from "../../domain/Webhooks.ts"
 import { InvalidConfiguration } from "../../layers/InvalidConfiguration.ts"
 import type { WebhookSettingsShape } from "../../services/WebhookSettings.ts"
 import { defaultWebhookSettings } from "../../services/WebhookSettings.ts"
 import { playbackConfig } from "./playbackConfig.ts"
-import type { PlaybackAccess } from "./playbackToken.ts"
-import { deliveryBaseFor } from "./playbackToken.ts"
+import { ownerViewAt } from "./playbackToken.ts"
 
 const positiveSeconds = (variable: string, fallbackMs: number, maximum: number) =>
   Effect.gen(function*() {
@@ -27,12 +25,6 @@ const positiveSeconds = (variable: string, fallbackMs: number, maximum: number) 
     }
     return Math.round(seconds * 1000)
   })
-
-/** The views events carry: as `GET /v1/jobs/{id}` shows them, under `deliveryBase`. */
-export const eventViews = (deliveryBase: string, playback: PlaybackAccess): WebhookSettingsShape["viewOf"] => (job, now) => {
-  const delivery = deliveryBaseFor(playback, deliveryBase, job.id, now)
-  return toJobView(job, delivery.base, delivery.expiresAt)
-}
 
 /** VIDPIPE_WEBHOOK_DISPATCH: `on` (default) runs a dispatcher in this worker process, `off` leaves it to others. */
 export const webhookDispatchConfig = Effect.gen(function*() {
@@ -45,7 +37,8 @@ export const webhookSettingsConfig = (deliveryBase: string) =>
   Effect.gen(function*() {
     const settings: WebhookSettingsShape = {
       ...defaultWebhookSettings,
-      viewOf: eventViews(deliveryBase, yield* playbackConfig),
+      // The views events carry: as `GET /v1/jobs/{id}` shows them.
+      viewOf: ownerViewAt(yield* playbackConfig, deliveryBase),
       retry: {
         ...defaultRetryPolicy,
         firstDelayMs: yield* positiveSeconds("VIDPIPE_WEBHOOK_RETRY_SECONDS", defaultRetryPolicy.firstDelayMs, 3600),

@@ -13,7 +13,6 @@ import { HttpApiBuilder } from "effect/http-api"
 import { JobNotFound } from "../../../domain/Errors.ts"
 import type { Job } from "../../../domain/Job.ts"
 import { recordEvent } from "../../../domain/jobEvents.ts"
-import { toJobView } from "../../../domain/JobView.ts"
 import { newJob, newJobId, safeFileName } from "../../../programs/jobRecords.ts"
 import { enqueueTask } from "../../../programs/taskMessages.ts"
 import { CdnCache } from "../../../services/CdnCache.ts"
@@ -30,7 +29,7 @@ import { BadRequest, JobConflict, unavailable } from "./ApiErrors.ts"
 import type { ApiCallerShape } from "./ApiKeys.ts"
 import { ApiCaller } from "./ApiKeys.ts"
 import type { PlaybackAccess } from "../playbackToken.ts"
-import { deliveryBaseFor } from "../playbackToken.ts"
+import { ownerViewAt } from "../playbackToken.ts"
 import { decodeCursor, listJobs } from "./jobPaging.ts"
 import { resetForRetry, retryRefusal, retryTasks } from "./retryJob.ts"
 
@@ -72,11 +71,8 @@ export const jobsHandlers = (options: JobsHandlersOptions) =>
       const { segmentSeconds } = yield* PipelineSettings
 
       /** The view the caller (who may see the job) gets: with signed playback, a fresh token. */
-      const viewOf = (job: Job) =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
-          const delivery = deliveryBaseFor(options.playback ?? { mode: "public" }, options.deliveryBase, job.id, now)
-          return toJobView(job, delivery.base, delivery.expiresAt)
-        })
+      const ownerView = ownerViewAt(options.playback ?? { mode: "public" }, options.deliveryBase)
+      const viewOf = (job: Job) => Effect.map(Clock.currentTimeMillis, (now) => ownerView(job, now))
 
       const threshold = options.multipartThreshold ?? 64 * MiB
 
